@@ -1,0 +1,36 @@
+# tensorplan: the two commands for a fresh machine are `make run` and `make test`.
+PRESET ?= release
+BUILD  := build/$(PRESET)
+JOBS   ?= $(shell nproc)
+# The graph `make run` plans by default (until the model zoo lands, a bundled hand-written one).
+RUN_GRAPH ?= models/cnn-small-b8-sgd.json
+RUN_ARGS  ?=
+
+.PHONY: run test test-asan bench build configure deps clean format
+
+deps:
+	@scripts/install-deps
+
+configure: deps
+	@cmake --preset $(PRESET) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/tensorplan mem plan $(RUN_GRAPH) $(RUN_ARGS)
+
+test: build
+	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+test-asan:
+	@$(MAKE) --no-print-directory test PRESET=asan-ubsan
+
+bench: build
+	@scripts/run-benchmarks $(BUILD)
+
+format:
+	@find src tools tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf build

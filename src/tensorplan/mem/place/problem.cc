@@ -1,0 +1,88 @@
+#include "tensorplan/mem/place/problem.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "tensorplan/mem/simulate.h"
+
+namespace tensorplan::mem::place {
+
+std::int64_t aligned_size(const Problem& problem, const Buffer& buffer) {
+  const std::int64_t a = std::max<std::int64_t>(1, problem.alignment);
+  return (buffer.size + a - 1) / a * a;
+}
+
+std::int64_t max_live(const Problem& problem) {
+  std::map<std::int64_t, std::int64_t> delta;
+  for (const Buffer& b : problem.buffers) {
+    delta[b.lower] += aligned_size(problem, b);
+    delta[b.upper] -= aligned_size(problem, b);
+  }
+  std::int64_t running = 0, peak = 0;
+  for (const auto& [time, change] : delta) peak = std::max(peak, running += change);
+  return peak;
+}
+
+std::int64_t height(const Problem& problem, const std::vector<std::int64_t>& offsets) {
+  std::int64_t top = 0;
+  for (std::size_t i = 0; i < problem.buffers.size(); ++i)
+    top = std::max(top, offsets[i] + aligned_size(problem, problem.buffers[i]));
+  return top;
+}
+
+bool is_valid(const Problem& problem, const std::vector<std::int64_t>& offsets, std::string* why) {
+  auto explain = [&](std::string text) {
+    if (why) *why = std::move(text);
+    return false;
+  };
+  const auto& buffers = problem.buffers;
+  if (offsets.size() != buffers.size())
+    return explain(fmt::format("{} offsets for {} buffers", offsets.size(), buffers.size()));
+  const std::int64_t a = std::max<std::int64_t>(1, problem.alignment);
+  // Sweep over time: buffers sorted by start; the live set ordered by offset.
+  std::vector<int> by_lower(buffers.size());
+  for (std::size_t i = 0; i < buffers.size(); ++i) {
+    by_lower[i] = static_cast<int>(i);
+    if (offsets[i] < 0) return explain(fmt::format("buffer {} has negative offset", buffers[i].id));
+    if (offsets[i] % a != 0)
+      return explain(fmt::format("buffer {} offset {} is not a multiple of {}", buffers[i].id, offsets[i], a));
+  }
+  std::sort(by_lower.begin(), by_lower.end(),
+            [&](int x, int y) { return buffers[x].lower < buffers[y].lower; });
+  std::set<std::pair<std::int64_t, int>> live;                        // (offset, buffer)
+  std::multimap<std::int64_t, int> expiry;                             // upper -> buffer
+  for (int b : by_lower) {
+    while (!expiry.empty() && expiry.begin()->first <= buffers[b].lower) {
+      live.erase({offsets[expiry.begin()->second], expiry.begin()->second});
+      expiry.erase(expiry.begin());
+    }
+    const std::int64_t lo = offsets[b], hi = lo + aligned_size(problem, buffers[b]);
+    auto next = live.lower_bound({lo, -1});
+    if (next != live.end() && next->first < hi)
+      return explain(fmt::format("buffers {} and {} overlap", buffers[b].id, buffers[next->second].id));
+    if (next != live.begin()) {
+      auto prev = std::prev(next);
+      if (prev->first + aligned_size(problem, buffers[prev->second]) > lo)
+        return explain(fmt::format("buffers {} and {} overlap", buffers[b].id, buffers[prev->second].id));
+    }
+    live.insert({lo, b});
+    expiry.emplace(buffers[b].upper, b);
+  }
+  return true;
+}
+
+Problem problem_from_graph(const Graph& graph, const std::vector<int>& order, std::int64_t alignment) {
+  Problem problem;
+  problem.alignment = alignment;
+  const auto lives = lifetimes(graph, order);
+  for (int t = 0; t < graph.num_tensors(); ++t) {
+    if (graph.tensors[t].size == 0) continue;
+    problem.buffers.push_back({t, lives[t].start, lives[t].end + 1, graph.tensors[t].size});
+  }
+  return problem;
+}
+
+}  // namespace tensorplan::mem::place
