@@ -1,0 +1,85 @@
+#include "tensorplan/mem/planner.h"
+
+#include <fmt/format.h>
+
+#include "tensorplan/common/progress.h"
+#include "tensorplan/common/timer.h"
+#include "tensorplan/mem/check.h"
+#include "tensorplan/mem/lower_bound.h"
+#include "tensorplan/mem/place/placer.h"
+#include "tensorplan/mem/place/problem.h"
+#include "tensorplan/mem/pytorch_allocator.h"
+#include "tensorplan/mem/schedule/scheduler.h"
+#include "tensorplan/mem/simulate.h"
+
+namespace tensorplan::mem {
+
+PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
+  const Deadline deadline(options.time_limit);
+  PlanReport report;
+  Progress progress(fmt::format("planning {}", graph.name), 3, options.quiet);
+
+  const AllocatorStats baseline = replay_pytorch_allocator(graph, graph.order);
+  report.reference_reserved = baseline.peak_reserved;
+  report.reference_allocated = baseline.peak_allocated;
+  report.reference_max_live = max_live(graph, graph.order);
+  report.lower_bound = simple_lower_bound(graph);
+  progress.update(1, "ordering");
+
+  // Lifetimes: the best order of the portfolio, scored by max-live.
+  const auto schedulers = schedule::heuristic_schedulers();
+  schedule::BestOrder order = schedule::best_order(graph, schedulers, deadline);
+  report.order_method = order.method;
+  report.planned_max_live = order.max_live;
+  progress.update(2, fmt::format("max-live {}, placing", format_bytes(order.max_live)));
+
+  // Locations: place the tensors of that order in one arena.
+  const place::Problem problem = place::problem_from_graph(graph, order.order, options.alignment);
+  const auto placers = place::heuristic_placers();
+  const place::BestPlacement placed = place::place_best(problem, placers, deadline);
+  report.placement_method = placed.method;
+
+  Plan& plan = report.plan;
+  plan.graph = graph.name;
+  plan.order = std::move(order.order);
+  plan.offsets.assign(graph.tensors.size(), -1);
+  for (std::size_t b = 0; b < problem.buffers.size(); ++b)
+    plan.offsets[problem.buffers[b].id] = placed.placement.offsets[b];
+  plan.arena_bytes = placed.placement.height;
+  require_valid(graph, plan, options.alignment);
+
+  report.arena_bytes = plan.arena_bytes;
+  report.planned_total = plan.arena_bytes;
+  report.saving = report.reference_reserved > 0
+                      ? 1.0 - static_cast<double>(report.planned_total) /
+                                  static_cast<double>(report.reference_reserved)
+                      : 0.0;
+  report.fragmentation = report.planned_max_live > 0
+                             ? static_cast<double>(report.arena_bytes) /
+                                       static_cast<double>(report.planned_max_live) -
+                                   1.0
+                             : 0.0;
+  report.seconds = deadline.elapsed();
+  progress.finish(fmt::format("arena {} ({})", format_bytes(report.arena_bytes), placed.method));
+  return report;
+}
+
+Json report_to_json(const PlanReport& r, const Graph& graph) {
+  return {{"graph", graph.name},
+          {"nodes", graph.num_nodes()},
+          {"tensors", graph.num_tensors()},
+          {"reference_reserved", r.reference_reserved},
+          {"reference_allocated", r.reference_allocated},
+          {"reference_max_live", r.reference_max_live},
+          {"planned_max_live", r.planned_max_live},
+          {"arena_bytes", r.arena_bytes},
+          {"planned_total", r.planned_total},
+          {"lower_bound", r.lower_bound},
+          {"saving", r.saving},
+          {"fragmentation", r.fragmentation},
+          {"seconds", r.seconds},
+          {"order_method", r.order_method},
+          {"placement_method", r.placement_method}};
+}
+
+}  // namespace tensorplan::mem

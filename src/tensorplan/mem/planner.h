@@ -1,0 +1,42 @@
+// The planner callers use: chooses an order (lifetimes) and offsets (locations) for every tensor
+// of a training step, checks the plan independently, and reports how it compares with what
+// PyTorch's caching allocator would reserve for the reference order.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "tensorplan/common/json.h"
+#include "tensorplan/mem/graph.h"
+#include "tensorplan/mem/plan.h"
+
+namespace tensorplan::mem {
+
+struct PlanOptions {
+  double time_limit = 60;      // wall-clock seconds for the whole plan
+  std::int64_t alignment = 1;  // every offset a multiple of it; sizes rounded up to it
+  bool quiet = true;           // no progress on stderr
+};
+
+struct PlanReport {
+  Plan plan;                             // valid: it has passed check_plan
+  std::int64_t reference_reserved = 0;   // PyTorch caching allocator, peak reserved, reference order
+  std::int64_t reference_allocated = 0;  // same, peak allocated
+  std::int64_t reference_max_live = 0;   // peak live bytes of the reference order
+  std::int64_t planned_max_live = 0;     // peak live bytes of the planned order
+  std::int64_t arena_bytes = 0;          // the plan's arena: it holds every tensor
+  std::int64_t planned_total = 0;        // all memory the planned step needs (= arena_bytes)
+  std::int64_t lower_bound = 0;          // proven lower bound on max-live over all orders
+  double saving = 0;                     // 1 - planned_total / reference_reserved
+  double fragmentation = 0;              // arena_bytes / planned_max_live - 1
+  double seconds = 0;                    // wall-clock time of plan_memory
+  std::string order_method;              // which scheduler's order was kept
+  std::string placement_method;          // which placer's offsets were kept
+};
+
+PlanReport plan_memory(const Graph& graph, const PlanOptions& options);
+
+// The report as one JSON object (field names are relied on by scripts and the zoo benchmark).
+Json report_to_json(const PlanReport& report, const Graph& graph);
+
+}  // namespace tensorplan::mem
