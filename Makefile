@@ -3,7 +3,7 @@ PRESET ?= release
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 # The graph `make run` plans by default (until the model zoo lands, a bundled hand-written one).
-RUN_GRAPH ?= models/cnn-small-b8-sgd.json
+RUN_GRAPH ?= models/cnn-small-b32-sgd.json
 RUN_ARGS  ?=
 
 .PHONY: run test test-asan bench build configure deps clean format
