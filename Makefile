@@ -5,6 +5,7 @@ JOBS   ?= $(shell nproc)
 # The graph `make run` plans by default (until the model zoo lands, a bundled hand-written one).
 RUN_GRAPH ?= models/cnn-small-b32-sgd.json
 RUN_ARGS  ?=
+CTEST_ARGS ?=
 
 .PHONY: run test test-asan bench build configure deps clean format
 
@@ -21,10 +22,11 @@ run: build
 	$(BUILD)/tensorplan mem plan $(RUN_GRAPH) $(RUN_ARGS)
 
 test: build
-	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
+# The C++ tests under AddressSanitizer + UBSan (the Python tests run in `make test`).
 test-asan:
-	@$(MAKE) --no-print-directory test PRESET=asan-ubsan
+	@$(MAKE) --no-print-directory test PRESET=asan-ubsan CTEST_ARGS="-E python_tests"
 
 bench: build
 	@scripts/run-benchmarks $(BUILD)
