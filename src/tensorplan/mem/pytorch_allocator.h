@@ -12,7 +12,9 @@ namespace tensorplan::mem {
 
 struct AllocatorStats {
   std::int64_t peak_reserved = 0;   // max bytes held in segments (what nvidia-smi would show)
-  std::int64_t peak_allocated = 0;  // max bytes of rounded live allocations
+  std::int64_t peak_allocated = 0;  // max bytes of live blocks; like PyTorch's allocated_bytes it
+                                    // counts whole blocks: an unsplit cached block counts its full
+                                    // size even where the request was smaller
   std::int64_t segments = 0;        // number of segments created (cudaMalloc calls)
 };
 
@@ -33,8 +35,11 @@ class CachingAllocatorSim {
   std::int64_t malloc(std::int64_t size);
   void free(std::int64_t handle);
   const AllocatorStats& stats() const;
-  std::int64_t reserved() const;
-  std::int64_t allocated() const;
+  std::int64_t reserved() const;   // bytes held in segments now
+  std::int64_t allocated() const;  // bytes of allocated blocks now (block sizes, as PyTorch counts)
+  // Simulated address of a live allocation. Segments are laid out one after another in creation
+  // order, so equal-sized free blocks tie-break towards older segments, as lower addresses would.
+  std::int64_t address(std::int64_t handle) const;
 
  private:
   struct Impl;
@@ -44,6 +49,9 @@ class CachingAllocatorSim {
 // Replays a step: tensors that exist before the step are allocated first (in tensor order); then
 // at each step the node's outputs are allocated (in output order), and after it the tensors whose
 // last use it was are freed (in tensor order). Tensors that live to the end are never freed.
+// Zero-size tensors allocate nothing. The last use of a tensor is its last consumer's step, or its
+// producer's step if nothing reads it. Throws tensorplan::Error if `order` is not a complete
+// topological order. Holds: peak_reserved >= peak_allocated >= max_live(graph, order).
 AllocatorStats replay_pytorch_allocator(const Graph& graph, const std::vector<int>& order);
 
 }  // namespace tensorplan::mem
