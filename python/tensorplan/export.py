@@ -1,0 +1,579 @@
+"""Exports one training step of a PyTorch model as a ``tensorplan.graph`` (see docs/exporter.md).
+
+The step (forward, loss, ``loss.backward()``, ``optimizer.step()``) runs once, eagerly, under a
+``TorchDispatchMode`` that sees every ATen operator in the order PyTorch runs it, backward
+included (the autograd engine runs CPU and meta backward on the calling thread). By default the
+model is copied to the *meta* device first, so nothing is computed and batch 32 of a large model
+exports in seconds; the same code runs on real tensors too (``device=None``), which the tests use
+to check that meta tracing is faithful.
+
+Memory semantics (what makes a tensor of the graph):
+
+* A graph tensor is one *storage* (an allocation), identified by its ``StorageImpl``. An operator
+  output whose storage is new is a new tensor of ``storage.nbytes()`` bytes produced by that node.
+* An output that shares a storage with an input is a view or alias (``view``, ``t``, ``expand``,
+  ``slice``, ``_reshape_alias``, ``detach``, ...): no memory, no node. Later readers of the view
+  read the base tensor, which extends the base's lifetime.
+* An operator that writes an argument (schema ``Tensor(a!)``: ``relu_``, ``add_``, ``out=``,
+  the optimizer's updates) allocates nothing. So that a planner that reorders operators keeps
+  their meaning, each write produces a zero-byte *version* tensor that later readers consume
+  (read after write), and consumes a zero-byte *order* tensor from each earlier reader of the
+  storage (write after read). These tensors have size 0 and change no byte count.
+* Parameters and buffers are ``weight``s, optimizer state ``optimizer_state``, the batch
+  ``input``s: they exist before the step and after it. The loss and every ``.grad`` are outputs.
+* Operators whose outputs are all views, and operators that return no tensor (``.item()``),
+  are not nodes: they neither allocate nor free.
+
+Kinds of produced tensors: ``activation`` (forward and loss), ``gradient`` (backward, and every
+``.grad``), ``temporary`` (optimizer step, version/order tensors).
+"""
+
+import argparse
+import copy
+import gzip
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+
+import torch
+from torch.multiprocessing.reductions import StorageWeakRef
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+from . import meta_kernels
+
+FORMAT = "tensorplan.graph"
+VERSION = 1
+PHASES = ("forward", "loss", "backward", "optimizer")
+
+
+class ExportError(Exception):
+    """The step cannot be exported; the message is one line naming the operator and module."""
+
+
+def _op_name(func):
+    """'aten.convolution' for a default overload, 'aten.add.Tensor' otherwise."""
+    packet = func.overloadpacket.__name__
+    overload = func._overloadname
+    namespace = func.namespace if hasattr(func, "namespace") else "aten"
+    if overload == "default":
+        return f"{namespace}.{packet}"
+    return f"{namespace}.{packet}.{overload}"
+
+
+def _first_sentence(e):
+    """The first line of an exception's message, up to its first sentence, at most 200 chars."""
+    text = str(e).strip()
+    first = text.splitlines()[0] if text else type(e).__name__
+    cut = first.find(". ")
+    if cut > 0:
+        first = first[:cut + 1]
+    return first[:200]
+
+
+def _storage_of(t):
+    """(key, nbytes) of a dense tensor's storage; the key is the StorageImpl's address."""
+    s = t.storage()
+    return s._cdata, s.nbytes()
+
+
+class _Storage:
+    """One allocation followed through the step."""
+
+    __slots__ = ("tensor", "token", "readers", "versions", "weak")
+
+    def __init__(self, tensor, weak):
+        self.tensor = tensor    # graph tensor id that holds its bytes
+        self.token = tensor     # graph tensor id of its latest version (a write's 0-byte tensor)
+        self.readers = []       # node ids that read it since its last write
+        self.versions = 0       # writes so far
+        self.weak = weak        # StorageWeakRef: keeps the StorageImpl's address from reuse
+
+
+class _Builder:
+    """Accumulates tensors and nodes of the graph while the step runs."""
+
+    def __init__(self):
+        self.tensors = []       # dicts, id == index
+        self.nodes = []         # dicts, id == index
+        self.storages = {}      # StorageImpl address -> _Storage
+        self.producer = []      # tensor id -> node id or None
+        self.owner = []         # tensor id -> module path of a persistent tensor, or None
+        self.order_token = {}   # node id -> its 0-byte order tensor id
+        self.phase = "forward"
+        self.phase_start = {}
+        self.module_stack = []
+        self.recording = True
+
+    # -- tensors ---------------------------------------------------------------------------------
+
+    def _new_tensor(self, name, size, kind, producer, shape=None, dtype=None, owner=None):
+        tid = len(self.tensors)
+        entry = {"id": tid, "name": name, "size": int(size), "kind": kind}
+        if shape is not None:
+            entry["shape"] = [int(d) for d in shape]
+        if dtype is not None:
+            entry["dtype"] = str(dtype).replace("torch.", "")
+        self.tensors.append(entry)
+        self.producer.append(producer)
+        self.owner.append(owner)
+        return tid
+
+    def add_persistent(self, t, name, kind, owner=None):
+        """Registers a tensor that exists before the step (parameter, buffer, state, input)."""
+        if not isinstance(t, torch.Tensor):
+            return
+        key, nbytes = _storage_of(t)
+        if key in self.storages:
+            return  # tied weights or an input given twice: one allocation
+        tid = self._new_tensor(name, nbytes, kind, None, t.shape, t.dtype, owner)
+        self.storages[key] = _Storage(tid, StorageWeakRef(t.storage()))
+
+    def _lookup(self, t):
+        key, nbytes = _storage_of(t)
+        st = self.storages.get(key)
+        if st is None:
+            # A tensor made outside the step and not registered (a constant held by a module).
+            tid = self._new_tensor(f"constant{len(self.tensors)}", nbytes, "input", None,
+                                   t.shape, t.dtype, self.current_module())
+            st = _Storage(tid, StorageWeakRef(t.storage()))
+            self.storages[key] = st
+        return key, st
+
+    # -- modules ---------------------------------------------------------------------------------
+
+    def current_module(self):
+        if self.phase == "loss":
+            return "(loss)"
+        return self.module_stack[-1] if self.module_stack else ""
+
+    def _module_for(self, input_ids):
+        """Module path of a node: where forward is; for backward and optimizer nodes the module
+        of the weight they read, else of the latest forward tensor they read, else of the
+        producer of their first input."""
+        if self.phase in ("forward", "loss"):
+            return self.current_module()
+        for tid in input_ids:
+            if self.owner[tid]:
+                return self.owner[tid]
+        best = None
+        for tid in input_ids:
+            p = self.producer[tid]
+            if p is not None and self.nodes[p].get("_phase") == "forward":
+                best = p if best is None else max(best, p)
+        if best is not None:
+            return self.nodes[best].get("module", "")
+        for tid in input_ids:
+            p = self.producer[tid]
+            if p is not None:
+                return self.nodes[p].get("module", "")
+        return ""
+
+    # -- operators -------------------------------------------------------------------------------
+
+    def record(self, func, args, kwargs, out):
+        schema = func._schema
+        reads = []              # storage keys read, in call order, unique
+        writes = []             # storage keys written, unique
+        seen = {}
+        for i, arg in enumerate(schema.arguments):
+            if i < len(args):
+                value = args[i]
+            elif arg.name in kwargs:
+                value = kwargs[arg.name]
+            else:
+                continue
+            is_write = arg.alias_info is not None and arg.alias_info.is_write
+            values = value if isinstance(value, (list, tuple)) else (value,)
+            for v in values:
+                if not isinstance(v, torch.Tensor):
+                    continue
+                key, st = self._lookup(v)
+                if key not in seen:
+                    seen[key] = st
+                    reads.append(key)
+                if is_write and key not in writes:
+                    writes.append(key)
+
+        new_outputs = []        # (key, nbytes, tensor) of fresh storages
+        flat_out, _ = tree_flatten(out)
+        for t in flat_out:
+            if not isinstance(t, torch.Tensor):
+                continue
+            key, nbytes = _storage_of(t)
+            # A storage we know is an alias (a view of an input, or the input itself). Addresses
+            # are never reused while we hold a weak reference to the StorageImpl.
+            if key in seen or key in self.storages:
+                continue
+            if any(k == key for k, _, _ in new_outputs):
+                continue        # two outputs on one fresh storage
+            new_outputs.append((key, nbytes, t))
+
+        if not new_outputs and not writes:
+            return              # a view, an alias or a scalar read: no memory, no node
+
+        nid = len(self.nodes)
+        op = _op_name(func)
+        input_ids = []
+        for key in reads:
+            st = seen[key]
+            input_ids.append(st.tensor)
+            if st.token != st.tensor:
+                input_ids.append(st.token)
+        for key in writes:
+            for r in seen[key].readers:
+                if r != nid:
+                    input_ids.append(self._order_token(r))
+        input_ids = list(dict.fromkeys(input_ids))
+        module = self._module_for(input_ids)
+
+        kind = {"forward": "activation", "loss": "activation", "backward": "gradient",
+                "optimizer": "temporary"}[self.phase]
+        output_ids = []
+        for key, nbytes, t in new_outputs:
+            tid = self._new_tensor(f"{func.overloadpacket.__name__}.{nid}", nbytes, kind, nid,
+                                   t.shape, t.dtype)
+            self.storages[key] = _Storage(tid, StorageWeakRef(t.storage()))
+            output_ids.append(tid)
+        for key in writes:
+            st = seen[key]
+            st.versions += 1
+            base = self.tensors[st.tensor]["name"]
+            token = self._new_tensor(f"{base}@v{st.versions}", 0, "temporary", nid)
+            st.token = token
+            st.readers = []
+            output_ids.append(token)
+        for key in reads:
+            if key not in writes:
+                seen[key].readers.append(nid)
+
+        node = {"id": nid, "name": func.overloadpacket.__name__, "op": op,
+                "inputs": input_ids, "outputs": output_ids}
+        if module:
+            node["module"] = module
+        node["_phase"] = self.phase
+        self.nodes.append(node)
+
+    def _order_token(self, reader):
+        token = self.order_token.get(reader)
+        if token is None:
+            token = self._new_tensor(f"{self.nodes[reader]['name']}.{reader}.done", 0,
+                                     "temporary", reader)
+            self.nodes[reader]["outputs"].append(token)
+            self.order_token[reader] = token
+        return token
+
+    def set_phase(self, phase):
+        self.phase = phase
+        self.phase_start[phase] = len(self.nodes)
+
+    def mark_output(self, t, name=None, kind=None):
+        key, _ = _storage_of(t)
+        st = self.storages.get(key)
+        if st is None or self.producer[st.tensor] is None:
+            return              # persistent already lives to the end
+        entry = self.tensors[st.tensor]
+        entry["output"] = True
+        if name:
+            entry["name"] = name
+        if kind:
+            entry["kind"] = kind
+
+
+class _Recorder(TorchDispatchMode):
+    """Sees every ATen call of the step; hands it to the builder."""
+
+    def __init__(self, builder):
+        super().__init__()
+        self.builder = builder
+        self.failure = None
+
+    def _fail(self, message):
+        if self.failure is None:
+            self.failure = message
+        raise ExportError(message)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        b = self.builder
+        if func is torch.ops.aten._local_scalar_dense.default and args[0].is_meta:
+            # .item() of a meta tensor has no value. The optimizer reads its step counter this
+            # way (Adam's bias correction): any value gives the same graph. Elsewhere the model's
+            # Python code branches on a tensor's value, which no graph of ATen ops captures.
+            if b.phase == "optimizer":
+                return 1 if not args[0].is_floating_point() else 1.0
+            where = b.current_module() or "the model"
+            self._fail(f"data-dependent control flow in {where} ({b.phase}): the step reads a "
+                       f"tensor's value (.item(), bool(tensor), int(tensor)); "
+                       f"a training graph must not depend on data")
+        try:
+            out = func(*args, **kwargs)
+        except ExportError:
+            raise
+        except Exception as e:  # noqa: BLE001 - re-raised with the op and module named
+            where = b.current_module() if b.phase in ("forward", "loss") else ""
+            if not where and b.nodes:
+                where = b.nodes[-1].get("module", "")
+            first = _first_sentence(e)
+            self._fail(f"cannot trace operator {_op_name(func)} in module "
+                       f"'{where or '(root)'}' ({b.phase}): {first}")
+        if b.recording and func.namespace == "aten":
+            b.record(func, args, kwargs, out)
+        return out
+
+
+def _add_module_hooks(model, builder):
+    handles = []
+    for name, module in model.named_modules():
+        def pre(mod, inputs, name=name):
+            builder.module_stack.append(name)
+
+        def post(mod, inputs, output, name=name):
+            if builder.module_stack and builder.module_stack[-1] == name:
+                builder.module_stack.pop()
+
+        handles.append(module.register_forward_pre_hook(pre))
+        handles.append(module.register_forward_hook(post))
+    return handles
+
+
+def _to_device(value, device):
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_device(v, device) for v in value)
+    return value
+
+
+def _as_tuple(value):
+    if value is None:
+        return ()
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+
+
+def _default_loss(output, *targets):
+    if targets:
+        return torch.nn.functional.cross_entropy(output, *targets)
+    return output.sum()
+
+
+def training_graph(model, example_inputs, loss_fn=None, optimizer_factory=None, *,
+                   targets=None, name="model", device="meta", warmup=True):
+    """Traces one training step and returns it as a ``tensorplan.graph`` dict.
+
+    model: an ``nn.Module`` (put in training mode). example_inputs: a tensor or tuple of tensors,
+    the model's positional arguments. loss_fn(output, *targets) -> scalar loss (default: cross
+    entropy with targets, else ``output.sum()``). optimizer_factory(parameters) -> optimizer
+    (default: SGD, lr 0.01, momentum 0.9). targets: a tensor or tuple of tensors for the loss.
+    device: "meta" (default) traces a copy of the model on meta tensors, computing nothing;
+    None traces the model as given (real tensors: the step really runs and updates it).
+    warmup: run one untraced step first so that the optimizer's state exists (as it does in
+    every step but the first) and gradients are then set to None.
+
+    The step traced: ``out = model(*inputs); loss = loss_fn(out, *targets); loss.backward();
+    optimizer.step()``, with every ``.grad`` None before it. Raises ExportError if the step
+    cannot be traced.
+    """
+    if optimizer_factory is None:
+        optimizer_factory = lambda params: torch.optim.SGD(params, lr=0.01, momentum=0.9)
+    if loss_fn is None:
+        loss_fn = _default_loss
+    inputs = _as_tuple(example_inputs)
+    targets = _as_tuple(targets)
+    if device is not None:
+        meta_kernels.install()
+        model = copy.deepcopy(model).to(device)
+        inputs = _to_device(inputs, device)
+        targets = _to_device(targets, device)
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = optimizer_factory(params)
+
+    builder = _Builder()
+    recorder = _Recorder(builder)
+
+    def step():
+        builder.set_phase("forward")
+        out = model(*inputs)
+        builder.set_phase("loss")
+        loss = loss_fn(out, *targets)
+        del out
+        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+            raise ExportError("loss_fn must return a tensor with one element")
+        builder.set_phase("backward")
+        loss.backward()
+        builder.set_phase("optimizer")
+        optimizer.step()
+        return loss
+
+    handles = _add_module_hooks(model, builder)
+    try:
+        if warmup:
+            builder.recording = False
+            with recorder:
+                step()
+            optimizer.zero_grad(set_to_none=True)
+            builder.recording = True
+            builder.phase_start = {}
+        # Everything that exists before the step, named after what holds it.
+        param_names = {}
+        for pname, p in model.named_parameters():
+            param_names.setdefault(id(p), pname)
+            builder.add_persistent(p, pname, "weight", pname.rpartition(".")[0])
+        for bname, buf in model.named_buffers():
+            builder.add_persistent(buf, bname, "weight", bname.rpartition(".")[0])
+        for p in params:
+            state = optimizer.state.get(p, {})
+            pname = param_names.get(id(p), "param")
+            for key in sorted(state):
+                builder.add_persistent(state[key], f"{pname}.{key}", "optimizer_state",
+                                       pname.rpartition(".")[0])
+        for i, x in enumerate(inputs):
+            builder.add_persistent(x, f"input{i}" if len(inputs) > 1 else "input", "input")
+        for i, y in enumerate(targets):
+            builder.add_persistent(y, f"target{i}" if len(targets) > 1 else "target", "input")
+        builder.module_stack = []
+        with recorder:
+            loss = step()
+    except ExportError:
+        raise
+    except Exception as e:  # noqa: BLE001
+        if recorder.failure is not None:
+            raise ExportError(recorder.failure) from None
+        where = builder.current_module() if builder.phase in ("forward", "loss") else ""
+        where = f" in module '{where}'" if where else ""
+        first = _first_sentence(e)
+        raise ExportError(f"{builder.phase} failed{where}: {type(e).__name__}: {first}") from None
+    finally:
+        for h in handles:
+            h.remove()
+
+    builder.mark_output(loss, kind="activation")
+    for p in params:
+        if p.grad is not None:
+            builder.mark_output(p.grad, name=f"grad:{param_names.get(id(p), 'param')}",
+                                kind="gradient")
+    return _finish(builder, name)
+
+
+def _finish(builder, name):
+    nodes = []
+    for node in builder.nodes:
+        node.pop("_phase", None)
+        nodes.append(node)
+    phases = {}
+    bounds = [builder.phase_start.get(p, len(nodes)) for p in PHASES] + [len(nodes)]
+    for i, p in enumerate(PHASES):
+        phases[p] = [bounds[i], max(bounds[i], bounds[i + 1])]
+    return {"format": FORMAT, "version": VERSION, "name": name,
+            "phases": phases,
+            "tensors": builder.tensors,
+            "nodes": nodes,
+            "order": [n["id"] for n in nodes]}
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+def dumps(graph):
+    """Deterministic JSON text: fixed key order, one tensor or node per line."""
+    head = {k: v for k, v in graph.items() if k not in ("tensors", "nodes", "order")}
+    enc = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)
+    lines = ["{"]
+    for k, v in head.items():
+        lines.append(f"{json.dumps(k)}:{enc.encode(v)},")
+    for key in ("tensors", "nodes"):
+        items = graph[key]
+        lines.append(f'"{key}":[')
+        for i, item in enumerate(items):
+            lines.append(enc.encode(item) + ("," if i + 1 < len(items) else ""))
+        lines.append("],")
+    lines.append(f'"order":{enc.encode(graph["order"])}')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def save(graph, path):
+    """Writes the graph as JSON (or gzip'd JSON if path ends in .gz), byte-identical for the same
+    graph: gzip with mtime 0 and no file name. Written to a temporary name, then renamed."""
+    data = dumps(graph).encode("ascii")
+    if str(path).endswith(".gz"):
+        buf = io.BytesIO()
+        with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=9) as gz:
+            gz.write(data)
+        data = buf.getvalue()
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load(path):
+    """Reads a graph written by save (JSON or .json.gz)."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="ascii") as f:
+        return json.load(f)
+
+
+# -- command line --------------------------------------------------------------------------------
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python3 -m tensorplan.export",
+        description="Export one training step of a zoo model as a tensorplan graph.")
+    parser.add_argument("model", help="zoo model, e.g. torchvision:resnet50, transformer:bert-base "
+                        "or a bare name (resnet50); 'list' prints them")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
+    parser.add_argument("-o", "--output", help="graph file (.json or .json.gz)")
+    parser.add_argument("--quiet", action="store_true", help="print nothing on success")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks")
+    args = parser.parse_args(argv)
+
+    from . import zoo
+    if args.model == "list":
+        for entry in zoo.names():
+            print(entry)
+        return 0
+    if not args.output:
+        parser.error("-o FILE is required")
+    if args.batch_size < 1:
+        parser.error("--batch-size must be at least 1")
+    start = time.perf_counter()
+    try:
+        spec = zoo.get(args.model)
+        graph = zoo.export(spec, args.batch_size, args.optimizer)
+        save(graph, args.output)
+    except (ExportError, zoo.ZooError) as e:
+        if args.debug:
+            raise
+        print(f"tensorplan.export: error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 - one line, no traceback wall
+        if args.debug:
+            raise
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        print(f"tensorplan.export: error: {type(e).__name__}: {first}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        seconds = time.perf_counter() - start
+        print(f"{args.output}: {len(graph['nodes'])} nodes, {len(graph['tensors'])} tensors, "
+              f"{seconds:.1f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    # Run the copy imported as tensorplan.export, so that its ExportError is the one raised.
+    from tensorplan.export import main as _main
+    sys.exit(_main())
