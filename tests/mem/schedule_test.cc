@@ -38,7 +38,8 @@ Graph early_side_branch() {
   GraphBuilder b;
   const int w = b.weight(10);
   const int big = b.tensor(500), a = b.tensor(600);
-  const int r = b.tensor(10, TensorKind::kActivation, true), s = b.tensor(10, TensorKind::kActivation, true);
+  const int r = b.tensor(10, TensorKind::kActivation, true),
+            s = b.tensor(10, TensorKind::kActivation, true);
   b.node({w}, {big});  // 0
   b.node({w}, {a});    // 1
   b.node({a}, {r});    // 2

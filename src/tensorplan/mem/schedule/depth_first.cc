@@ -22,7 +22,8 @@ std::vector<int> DepthFirst::order(const Graph& graph, const Deadline& /*deadlin
     stack.pop_back();
     result.push_back(v);
     fresh.clear();
-    state.run(v, [&](int u) { fresh.push_back(u); }, [](int) {});
+    state.run(
+        v, [&](int u) { fresh.push_back(u); }, [](int) {});
     // Push the worst first so that the best (lowest net change, then smallest step) is on top.
     std::sort(fresh.begin(), fresh.end(), [&](int a, int b) {
       return std::tuple(state.net_change(a), state.step_bytes(a), position[a]) >

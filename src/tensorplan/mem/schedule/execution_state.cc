@@ -6,7 +6,8 @@ namespace tensorplan::mem::schedule {
 
 std::vector<int> reference_positions(const Graph& graph) {
   std::vector<int> position(graph.nodes.size(), 0);
-  for (std::size_t s = 0; s < graph.order.size(); ++s) position[graph.order[s]] = static_cast<int>(s);
+  for (std::size_t s = 0; s < graph.order.size(); ++s)
+    position[graph.order[s]] = static_cast<int>(s);
   return position;
 }
 

@@ -28,9 +28,7 @@ std::vector<int> LeastPeakFirst::order(const Graph& graph, const Deadline& /*dea
   const std::vector<int> position = reference_positions(graph);
   std::vector<char> ready(graph.nodes.size(), 0);
   std::priority_queue<Candidate> heap;
-  auto push = [&](int n) {
-    heap.push({state.step_bytes(n), state.net_change(n), position[n], n});
-  };
+  auto push = [&](int n) { heap.push({state.step_bytes(n), state.net_change(n), position[n], n}); };
   for (int n : state.initially_ready()) {
     ready[n] = 1;
     push(n);

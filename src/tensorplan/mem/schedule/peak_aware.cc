@@ -67,7 +67,8 @@ std::vector<int> PeakAware::order(const Graph& graph, const Deadline& /*deadline
   std::vector<int> by_step(n);
   std::iota(by_step.begin(), by_step.end(), 0);
   std::sort(by_step.begin(), by_step.end(), [&](int a, int b) {
-    return std::pair(state.step_bytes(a), position[a]) < std::pair(state.step_bytes(b), position[b]);
+    return std::pair(state.step_bytes(a), position[a]) <
+           std::pair(state.step_bytes(b), position[b]);
   });
   std::vector<int> rank(n);
   std::vector<std::int64_t> step_by_rank(n);
