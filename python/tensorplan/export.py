@@ -48,6 +48,7 @@ from . import meta_kernels
 FORMAT = "tensorplan.graph"
 VERSION = 1
 PHASES = ("forward", "loss", "backward", "optimizer")
+_META = torch.device("meta")
 
 
 class ExportError(Exception):
@@ -106,6 +107,7 @@ class _Builder:
         self.phase = "forward"
         self.phase_start = {}
         self.module_stack = []
+        self.module_types = {}  # module path -> class name, for messages
         self.recording = True
 
     # -- tensors ---------------------------------------------------------------------------------
@@ -149,6 +151,14 @@ class _Builder:
         if self.phase == "loss":
             return "(loss)"
         return self.module_stack[-1] if self.module_stack else ""
+
+    def describe_module(self, path=None):
+        """'module 'layer1.0.conv1' (Conv2d)' or 'the model (ResNet)', for messages."""
+        if path is None:
+            path = self.current_module()
+        kind = self.module_types.get(path)
+        suffix = f" ({kind})" if kind else ""
+        return f"module '{path}'{suffix}" if path else f"the model{suffix}"
 
     def _module_for(self, input_ids):
         """Module path of a node: where forward is; for backward and optimizer nodes the module
@@ -286,9 +296,10 @@ class _Builder:
 class _Recorder(TorchDispatchMode):
     """Sees every ATen call of the step; hands it to the builder."""
 
-    def __init__(self, builder):
+    def __init__(self, builder, meta):
         super().__init__()
         self.builder = builder
+        self.meta = meta        # tracing on meta tensors: factories make meta tensors too
         self.failure = None
 
     def _fail(self, message):
@@ -299,14 +310,19 @@ class _Recorder(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         b = self.builder
+        if self.meta and "device" in kwargs and kwargs["device"] != _META and not any(
+                isinstance(a, torch.Tensor) for a in tree_flatten(args)[0]):
+            # A factory (torch.ones, torch.arange, ...) called without device=: on meta, as the
+            # rest of the step, or it could not be mixed with the model's tensors.
+            kwargs = dict(kwargs, device=_META)
         if func is torch.ops.aten._local_scalar_dense.default and args[0].is_meta:
             # .item() of a meta tensor has no value. The optimizer reads its step counter this
             # way (Adam's bias correction): any value gives the same graph. Elsewhere the model's
             # Python code branches on a tensor's value, which no graph of ATen ops captures.
             if b.phase == "optimizer":
                 return 1 if not args[0].is_floating_point() else 1.0
-            where = b.current_module() or "the model"
-            self._fail(f"data-dependent control flow in {where} ({b.phase}): the step reads a "
+            self._fail(f"data-dependent control flow in {b.describe_module()} ({b.phase}): the "
+                       f"step reads a "
                        f"tensor's value (.item(), bool(tensor), int(tensor)); "
                        f"a training graph must not depend on data")
         try:
@@ -318,16 +334,34 @@ class _Recorder(TorchDispatchMode):
             if not where and b.nodes:
                 where = b.nodes[-1].get("module", "")
             first = _first_sentence(e)
-            self._fail(f"cannot trace operator {_op_name(func)} in module "
-                       f"'{where or '(root)'}' ({b.phase}): {first}")
+            hint = ""
+            if "'Meta' backend" in first:
+                hint = (" (it has no meta kernel: its output shape depends on data, or PyTorch "
+                        "lacks one; see tensorplan/meta_kernels.py)")
+            self._fail(f"cannot trace operator {_op_name(func)} in {b.describe_module(where)} "
+                       f"({b.phase}): {first}{hint}")
         if b.recording and func.namespace == "aten":
             b.record(func, args, kwargs, out)
         return out
 
 
+class _NoRecordFunction:
+    """Stands in for torch.autograd.profiler.record_function while tracing."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 def _add_module_hooks(model, builder):
     handles = []
     for name, module in model.named_modules():
+        builder.module_types[name] = type(module).__name__
         def pre(mod, inputs, name=name):
             builder.module_stack.append(name)
 
@@ -393,7 +427,7 @@ def training_graph(model, example_inputs, loss_fn=None, optimizer_factory=None, 
     optimizer = optimizer_factory(params)
 
     builder = _Builder()
-    recorder = _Recorder(builder)
+    recorder = _Recorder(builder, meta=device is not None and torch.device(device) == _META)
 
     def step():
         builder.set_phase("forward")
@@ -410,6 +444,10 @@ def training_graph(model, example_inputs, loss_fn=None, optimizer_factory=None, 
         return loss
 
     handles = _add_module_hooks(model, builder)
+    # Optimizer.step() opens a profiler range, whose constructor allocates a 4-byte handle
+    # (torch.zeros(1)): not part of the step's dataflow. Profiler ranges are off while tracing.
+    saved_record_function = torch.autograd.profiler.record_function
+    torch.autograd.profiler.record_function = _NoRecordFunction
     try:
         if warmup:
             builder.recording = False
@@ -443,11 +481,13 @@ def training_graph(model, example_inputs, loss_fn=None, optimizer_factory=None, 
     except Exception as e:  # noqa: BLE001
         if recorder.failure is not None:
             raise ExportError(recorder.failure) from None
-        where = builder.current_module() if builder.phase in ("forward", "loss") else ""
-        where = f" in module '{where}'" if where else ""
+        where = ""
+        if builder.phase in ("forward", "loss"):
+            where = " in " + builder.describe_module()
         first = _first_sentence(e)
         raise ExportError(f"{builder.phase} failed{where}: {type(e).__name__}: {first}") from None
     finally:
+        torch.autograd.profiler.record_function = saved_record_function
         for h in handles:
             h.remove()
 

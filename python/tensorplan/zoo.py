@@ -225,7 +225,19 @@ def names():
 
 
 def get(name):
-    """The Spec for 'family:name' or a bare name."""
+    """The Spec for 'family:name', a bare name, or 'py:MODULE:ATTR' (a Spec, or a function
+    returning one, defined in an importable Python module: a user's own model)."""
+    if name.startswith("py:"):
+        import importlib
+        module, _, attr = name[3:].partition(":")
+        try:
+            obj = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as e:
+            raise ZooError(f"cannot load model '{name}': {e}") from None
+        spec = obj() if callable(obj) and not isinstance(obj, Spec) else obj
+        if not isinstance(spec, Spec):
+            raise ZooError(f"'{name}' is not a tensorplan.zoo.Spec")
+        return spec
     family, _, bare = name.rpartition(":")
     spec = specs().get(bare)
     if spec is None or (family and family != spec.family):
