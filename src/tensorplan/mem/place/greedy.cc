@@ -1,0 +1,121 @@
+#include "tensorplan/mem/place/greedy.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "tensorplan/common/error.h"
+#include "tensorplan/mem/place/occupancy.h"
+
+namespace tensorplan::mem::place {
+
+namespace {
+
+__extension__ using Wide = unsigned __int128;  // size x duration can exceed 64 bits
+
+// Buffer indices in the order of `order`, each key descending.
+std::vector<int> placement_order(const Problem& problem, const std::vector<std::int64_t>& sizes,
+                                 GreedyOrder order) {
+  const auto& buffers = problem.buffers;
+  auto duration = [&](int i) {
+    return static_cast<std::uint64_t>(buffers[i].upper) - static_cast<std::uint64_t>(buffers[i].lower);
+  };
+  auto area = [&](int i) { return static_cast<Wide>(sizes[i]) * duration(i); };
+  std::vector<int> indices(buffers.size());
+  for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = static_cast<int>(i);
+  auto tie_break = [&](int a, int b) {
+    if (buffers[a].lower != buffers[b].lower) return buffers[a].lower < buffers[b].lower;
+    return a < b;
+  };
+  switch (order) {
+    case GreedyOrder::kSize:
+      std::sort(indices.begin(), indices.end(), [&](int a, int b) {
+        if (sizes[a] != sizes[b]) return sizes[a] > sizes[b];
+        if (duration(a) != duration(b)) return duration(a) > duration(b);
+        return tie_break(a, b);
+      });
+      break;
+    case GreedyOrder::kDuration:
+      std::sort(indices.begin(), indices.end(), [&](int a, int b) {
+        if (duration(a) != duration(b)) return duration(a) > duration(b);
+        if (sizes[a] != sizes[b]) return sizes[a] > sizes[b];
+        return tie_break(a, b);
+      });
+      break;
+    case GreedyOrder::kArea:
+      std::sort(indices.begin(), indices.end(), [&](int a, int b) {
+        if (area(a) != area(b)) return area(a) > area(b);
+        if (sizes[a] != sizes[b]) return sizes[a] > sizes[b];
+        return tie_break(a, b);
+      });
+      break;
+  }
+  return indices;
+}
+
+// The offset for a buffer of `size` bytes given the address ranges taken during its lifetime.
+// Every range boundary is a multiple of the alignment (offsets are, and sizes are rounded), so
+// every gap start is aligned too.
+std::int64_t choose_offset(const std::vector<AddressRange>& taken, std::int64_t size, GreedyFit fit) {
+  std::int64_t gap_begin = 0;
+  std::int64_t best = -1, best_length = std::numeric_limits<std::int64_t>::max();
+  for (const AddressRange& range : taken) {
+    const std::int64_t length = range.begin - gap_begin;
+    if (length >= size) {
+      if (fit == GreedyFit::kFirstFit) return gap_begin;
+      if (length < best_length) best = gap_begin, best_length = length;  // strict: lowest on ties
+    }
+    gap_begin = range.end;
+  }
+  return best >= 0 ? best : gap_begin;  // no gap fits: on top
+}
+
+}  // namespace
+
+std::string GreedyPlacer::name() const {
+  const char* order = order_ == GreedyOrder::kSize       ? "size"
+                      : order_ == GreedyOrder::kDuration ? "duration"
+                                                         : "area";
+  return fmt::format("greedy-{}-{}", order, fit_ == GreedyFit::kBestFit ? "best-fit" : "first-fit");
+}
+
+Placement GreedyPlacer::place(const Problem& problem, const Deadline& /*deadline*/) const {
+  const auto& buffers = problem.buffers;
+  const std::size_t n = buffers.size();
+  Placement placement;
+  placement.offsets.assign(n, 0);
+  if (n == 0) return placement;
+
+  std::vector<std::int64_t> sizes(n);
+  std::vector<std::int64_t> times;
+  times.reserve(2 * n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const Buffer& b = buffers[i];
+    if (b.lower >= b.upper)
+      fail("buffer {}: empty lifetime [{}, {})", b.id, b.lower, b.upper);
+    if (b.size <= 0) fail("buffer {}: size {} is not positive", b.id, b.size);
+    sizes[i] = aligned_size(problem, b);
+    times.push_back(b.lower);
+    times.push_back(b.upper);
+  }
+  // Time compressed to the slots between consecutive distinct bounds.
+  std::sort(times.begin(), times.end());
+  times.erase(std::unique(times.begin(), times.end()), times.end());
+  auto slot = [&](std::int64_t t) {
+    return static_cast<int>(std::lower_bound(times.begin(), times.end(), t) - times.begin());
+  };
+
+  Occupancy occupancy(static_cast<int>(times.size()) - 1);
+  for (int i : placement_order(problem, sizes, order_)) {
+    const int first = slot(buffers[i].lower), end = slot(buffers[i].upper);
+    const std::int64_t offset = choose_offset(occupancy.taken(first, end), sizes[i], fit_);
+    std::int64_t top = 0;
+    if (__builtin_add_overflow(offset, sizes[i], &top))
+      fail("placement overflows 64-bit addresses at buffer {}", buffers[i].id);
+    occupancy.add(first, end, offset, top);
+    placement.offsets[i] = offset;
+    placement.height = std::max(placement.height, top);
+  }
+  return placement;
+}
+
+}  // namespace tensorplan::mem::place

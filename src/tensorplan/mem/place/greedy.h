@@ -1,0 +1,40 @@
+// The greedy placement heuristics of TFLite and XLA: take the buffers one at a time in a fixed
+// order (largest first, longest-lived first, or largest size x lifetime first) and put each in a
+// gap left by the buffers already placed that share time with it, or on top of them.
+#pragma once
+
+#include <string>
+
+#include "tensorplan/mem/place/placer.h"
+
+namespace tensorplan::mem::place {
+
+// The order in which buffers are placed. Every order breaks ties by the other keys, then by the
+// earlier start, then by position in the problem, so results are deterministic.
+enum class GreedyOrder {
+  kSize,      // largest aligned size first (TFLite's greedy-by-size, XLA's spatial order)
+  kDuration,  // longest lifetime first (XLA's temporal order)
+  kArea,      // largest size x lifetime first
+};
+
+// Where a buffer goes among the gaps that fit it.
+enum class GreedyFit {
+  kBestFit,    // the smallest gap that fits, lowest offset on ties (TFLite)
+  kFirstFit,   // the lowest gap that fits
+};
+
+class GreedyPlacer : public Placer {
+ public:
+  GreedyPlacer(GreedyOrder order, GreedyFit fit) : order_(order), fit_(fit) {}
+  // e.g. "greedy-size-best-fit"
+  std::string name() const override;
+  // Throws Error if a buffer has an empty lifetime or a non-positive size, or if the arena would
+  // overflow 64 bits.
+  Placement place(const Problem& problem, const Deadline& deadline) const override;
+
+ private:
+  GreedyOrder order_;
+  GreedyFit fit_;
+};
+
+}  // namespace tensorplan::mem::place

@@ -1,0 +1,34 @@
+#include "tensorplan/mem/place/placer.h"
+
+#include "tensorplan/common/error.h"
+#include "tensorplan/mem/place/greedy.h"
+
+namespace tensorplan::mem::place {
+
+std::vector<std::unique_ptr<Placer>> heuristic_placers() {
+  std::vector<std::unique_ptr<Placer>> placers;
+  // TFLite's rule first: on ties in height the portfolio keeps the earlier placer.
+  for (GreedyOrder order : {GreedyOrder::kSize, GreedyOrder::kDuration, GreedyOrder::kArea})
+    for (GreedyFit fit : {GreedyFit::kBestFit, GreedyFit::kFirstFit})
+      placers.push_back(std::make_unique<GreedyPlacer>(order, fit));
+  return placers;
+}
+
+BestPlacement place_best(const Problem& problem, const std::vector<std::unique_ptr<Placer>>& placers,
+                         const Deadline& deadline) {
+  if (placers.empty()) fail("place_best: no placers to run");
+  BestPlacement best;
+  bool found = false;
+  for (const auto& placer : placers) {
+    if (found && deadline.expired()) break;  // always run the first
+    Placement placement = placer->place(problem, deadline);
+    if (!found || placement.height < best.placement.height) {
+      best.placement = std::move(placement);
+      best.method = placer->name();
+      found = true;
+    }
+  }
+  return best;
+}
+
+}  // namespace tensorplan::mem::place

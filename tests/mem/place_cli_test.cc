@@ -1,0 +1,121 @@
+// `tensorplan mem place` end to end: the program at TENSORPLAN_CLI, run through the shell.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "tensorplan/common/file_io.h"
+#include "tensorplan/mem/place/csv.h"
+#include "test_graphs.h"
+
+namespace tensorplan::mem::place {
+namespace {
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+// Runs the CLI with `arguments` (already shell-quoted where needed).
+Outcome run_cli(const std::string& arguments) {
+  const std::string out = testing::temp_path("stdout"), err = testing::temp_path("stderr");
+  const std::string command =
+      fmt::format("{} mem place {} >{} 2>{}", TENSORPLAN_CLI, arguments, out, err);
+  const int status = std::system(command.c_str());
+  Outcome outcome;
+  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  outcome.out = read_file(out);
+  outcome.err = read_file(err);
+  return outcome;
+}
+
+std::string write_instance(const std::string& name, const std::string& text) {
+  const std::string path = testing::temp_path(name);
+  write_file_atomic(path, text);
+  return path;
+}
+
+const std::string kInstance =
+    "id,lower,upper,size\n0,0,4,100\n1,1,3,50\n2,3,6,70\n3,4,6,20\n4,0,6,10\n";
+
+TEST(PlaceCli, PlacesAndWritesACheckedCsv) {
+  const std::string in = write_instance("in.csv", kInstance), out = testing::temp_path("out.csv");
+  const Outcome r = run_cli(fmt::format("{} -o {}", in, out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("lower bound"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("greedy-"), std::string::npos) << r.out;
+  const CsvInstance placed = read_csv(out);
+  ASSERT_TRUE(placed.offsets.has_value());
+  EXPECT_TRUE(is_valid(placed.problem, *placed.offsets));
+  EXPECT_EQ(placed.problem.buffers.size(), 5u);
+}
+
+TEST(PlaceCli, JsonHasTheFields) {
+  const std::string in = write_instance("in.csv", kInstance);
+  const Outcome r = run_cli(in + " --json --alignment 64 --time-limit 5");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto object = nlohmann::json::parse(r.out);
+  EXPECT_EQ(object.at("buffers"), 5);
+  EXPECT_EQ(object.at("lower_bound"), 64 * 2 + 128 + 64);  // at [1,3): 100,50,10 rounded
+  EXPECT_GE(object.at("height").get<std::int64_t>(), object.at("lower_bound").get<std::int64_t>());
+  EXPECT_EQ(object.at("height").get<std::int64_t>() % 64, 0);
+  EXPECT_TRUE(object.at("method").is_string());
+  EXPECT_TRUE(object.at("seconds").is_number());
+}
+
+TEST(PlaceCli, DashWritesTheCsvToStdoutAndTheSummaryToStderr) {
+  const std::string in = write_instance("in.csv", kInstance);
+  const Outcome r = run_cli(in + " -o -");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const CsvInstance placed = parse_csv(r.out, "stdout");
+  ASSERT_TRUE(placed.offsets.has_value());
+  EXPECT_TRUE(is_valid(placed.problem, *placed.offsets));
+  EXPECT_NE(r.err.find("height"), std::string::npos);
+}
+
+TEST(PlaceCli, ChecksAnInputOffsetColumn) {
+  const std::string in =
+      write_instance("in.csv", "id,lower,upper,size,offset\n0,0,2,4,0\n1,1,3,4,2\n");
+  const Outcome r = run_cli(in);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("invalid"), std::string::npos) << r.out;
+}
+
+// Bad input: exit 2, one line on stderr, no output file.
+void expect_clean_failure(const std::string& arguments, const std::string& out,
+                          const std::string& needle) {
+  const Outcome r = run_cli(arguments);
+  EXPECT_EQ(r.exit_code, 2) << arguments;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out)) << arguments;
+}
+
+TEST(PlaceCli, BadInputExitsTwoWithOneLineAndNoOutput) {
+  const std::string out = testing::temp_path("never.csv");
+  const std::string bad_row = write_instance("bad_row.csv", "id,lower,upper,size\n0,0,1,5\n1,3,2,5\n");
+  expect_clean_failure(fmt::format("{} -o {}", bad_row, out), out, "bad_row.csv:3:");
+  const std::string dup = write_instance("dup.csv", "id,lower,upper,size\n0,0,1,5\n0,0,1,5\n");
+  expect_clean_failure(fmt::format("{} -o {}", dup, out), out, "duplicate id");
+  const std::string header = write_instance("header.csv", "a,b,c\n");
+  expect_clean_failure(fmt::format("{} -o {}", header, out), out, "header.csv:1:");
+  expect_clean_failure(fmt::format("{} -o {}", testing::temp_path("absent.csv"), out), out,
+                       "absent.csv");
+  const std::string good = write_instance("good.csv", kInstance);
+  expect_clean_failure(fmt::format("{} -o {} --alignment 0", good, out), out, "alignment");
+  expect_clean_failure(fmt::format("{} -o {} --time-limit -1", good, out), out, "time-limit");
+}
+
+TEST(PlaceCli, HelpExplainsTheFormat) {
+  const Outcome r = run_cli("--help");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("id,lower,upper,size"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--alignment"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace tensorplan::mem::place
