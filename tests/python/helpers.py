@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch import nn
 from torch.nn import functional as F
 
@@ -122,13 +123,37 @@ def _storage_bytes(tensors):
     return sum(seen.values())
 
 
-def real_step_peak(model, inputs, targets, loss_fn, optimizer_factory):
-    """Runs the training step for real (after one warm-up step, gradients set to None, as the
-    exporter does) with the profiler's memory events on, and returns (peak live bytes, live
-    bytes at the end), counting the bytes that exist before the step.
+class RealStep:
+    """What the allocator did during one real training step (profiler memory events).
 
-    The profiler reports every allocation and release of the CPU allocator (c10) with its size,
-    so the peak includes what kernels allocate for themselves and free before returning."""
+    full_peak: the peak of live bytes as the CPU allocator saw it, counting what exists before
+        the step and what kernels allocate for themselves and free before they return.
+    op_peak: the same, sampled right after every ATen operator returns (before its inputs are
+        released): what a graph of ATen operators can see.
+    workspace: the most any one operator held inside itself above what it returned.
+    before: bytes that exist before the step (parameters, buffers, state, batch)."""
+
+    def __init__(self, before, full_peak, op_peak, workspace):
+        self.before, self.full_peak, self.op_peak, self.workspace = (
+            before, full_peak, op_peak, workspace)
+
+
+MARKER = 7      # bytes: a 7-byte uint8 tensor allocated and freed after every operator
+
+
+class _Markers(TorchDispatchMode):
+    """Puts a +7/-7 pair into the allocator's event stream after each ATen operator returns,
+    so that operator boundaries can be found in it without relying on timestamps."""
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        torch.empty(MARKER, dtype=torch.uint8)
+        return out
+
+
+def real_step(model, inputs, targets, loss_fn, optimizer_factory):
+    """Runs the training step for real, as the exporter traces it: one warm-up step, gradients
+    set to None, then forward, loss, backward, optimizer step, under the profiler."""
     from torch.profiler import ProfilerActivity, profile
 
     optimizer = optimizer_factory([p for p in model.parameters() if p.requires_grad])
@@ -147,15 +172,26 @@ def real_step_peak(model, inputs, targets, loss_fn, optimizer_factory):
     state = [v for s in optimizer.state.values() for v in s.values()]
     before = _storage_bytes([*model.parameters(), *model.buffers(), *state, *inputs, *targets])
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        loss = step()
-    del loss
-    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
-    events.sort(key=lambda e: e.start_us())
-    running = peak = 0
-    for e in events:
-        running += e.nbytes()
-        peak = max(peak, running)
-    return before + peak, before + running
+        with _Markers():
+            loss = step()
+        del loss
+    # Memory events come in the order they happened (ties in timestamp keep that order).
+    memory = [e.nbytes() for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+    running = full = op_peak = workspace = 0
+    segment_start = segment_max = 0
+    i = 0
+    while i < len(memory):
+        if memory[i] == MARKER and i + 1 < len(memory) and memory[i + 1] == -MARKER:
+            op_peak = max(op_peak, running)
+            workspace = max(workspace, segment_max - max(running, segment_start))
+            segment_start = segment_max = running
+            i += 2
+            continue
+        running += memory[i]
+        full = max(full, running)
+        segment_max = max(segment_max, running)
+        i += 1
+    return RealStep(before, before + full, before + op_peak, workspace)
 
 
 # -- small models ----------------------------------------------------------------------------------
