@@ -36,3 +36,9 @@ format:
 
 clean:
 	rm -rf build
+
+# Regenerates the model zoo (models/*.json.gz, models/MANIFEST.md) with the Python exporter;
+# MANIFEST figures come from the built CLI's `mem simulate`. See scripts/zoo-export.
+.PHONY: zoo
+zoo: build
+	@scripts/zoo-export --cli $(BUILD)/tensorplan

@@ -24,7 +24,7 @@ class ZooError(Exception):
 class Spec:
     name: str                           # file name stem, e.g. "resnet50"
     family: str                         # "torchvision" or "transformer"
-    build: Callable[[str], nn.Module]   # device -> model
+    build: Callable[..., nn.Module]     # (device, batch) -> model
     inputs: Callable[[int, str], tuple]  # (batch, device) -> (model inputs, targets)
     loss: Callable = None               # loss_fn(output, *targets)
     note: str = ""                      # one line for the MANIFEST
@@ -160,14 +160,17 @@ def _image_inputs(size, classes=1000, frames=None):
 
 # -- the registry --------------------------------------------------------------------------------
 
-def _torchvision(name, size=224, loss=_cross_entropy, frames=None, note="", **kwargs):
-    def build(device):
+def _torchvision(name, size=224, loss=_cross_entropy, frames=None, note="", batch1=None,
+                 **kwargs):
+    """batch1: keyword arguments that replace kwargs at batch size 1."""
+    def build(device, batch):
         import torchvision
         if frames:
             ctor = getattr(torchvision.models.video, name)
         else:
             ctor = getattr(torchvision.models, name)
-        model = ctor(weights=None, **kwargs)
+        args = dict(kwargs, **(batch1 or {})) if batch == 1 else kwargs
+        model = ctor(weights=None, **args)
         return model.to(device) if device != "cpu" else model
     return Spec(name, "torchvision", build, _image_inputs(size, frames=frames), loss, note)
 
@@ -187,23 +190,26 @@ def _specs():
         _torchvision("googlenet", loss=_aux_cross_entropy(0.3), aux_logits=True,
                      init_weights=False, note="with its two auxiliary classifiers (loss weight 0.3)"),
         _torchvision("inception_v3", size=299, loss=_aux_cross_entropy(0.4), aux_logits=True,
-                     init_weights=False, note="299x299, with its auxiliary classifier (0.4)"),
+                     init_weights=False, batch1={"aux_logits": False},
+                     note="299x299, with its auxiliary classifier (loss weight 0.4) at batch 32; "
+                          "without it at batch 1, where the classifier's BatchNorm over a 1x1 "
+                          "map has one value per channel and PyTorch refuses to train it"),
         _torchvision("vit_b_16"),
         _torchvision("r3d_18", size=112, frames=16, note="video: 16 frames of 112x112"),
-        Spec("transformer", "transformer", lambda d: Seq2Seq(d), _seq2seq_inputs, _mse,
+        Spec("transformer", "transformer", lambda d, b: Seq2Seq(d), _seq2seq_inputs, _mse,
              "nn.Transformer() defaults; source and target 256 x batch x 512, MSE loss"),
         Spec("bert-base", "transformer",
-             lambda d: Encoder(30522, 512, 2, 768, 12, 12, 3072, d),
+             lambda d, b: Encoder(30522, 512, 2, 768, 12, 12, 3072, d),
              _token_inputs(256, 30522), _token_cross_entropy,
              "BERT-base encoder (12 x 768, 12 heads), seq 256, MLM head over every token"),
         Spec("xlm-r-base", "transformer",
-             lambda d: Encoder(250002, 514, 0, 768, 12, 12, 3072, d),
+             lambda d, b: Encoder(250002, 514, 0, 768, 12, 12, 3072, d),
              _token_inputs(256, 250002), _token_cross_entropy,
              "XLM-R-base encoder (12 x 768, 250k vocabulary), seq 256, MLM head"),
-        Spec("gpt2", "transformer", lambda d: Decoder(50257, 1024, 768, 12, 12, d),
+        Spec("gpt2", "transformer", lambda d, b: Decoder(50257, 1024, 768, 12, 12, d),
              _token_inputs(1024, 50257), _token_cross_entropy,
              "GPT-2 small decoder (12 x 768, tied head), seq 1024"),
-        Spec("gpt2-xl", "transformer", lambda d: Decoder(50257, 1024, 1600, 25, 48, d),
+        Spec("gpt2-xl", "transformer", lambda d, b: Decoder(50257, 1024, 1600, 25, 48, d),
              _token_inputs(1024, 50257), _token_cross_entropy,
              "GPT-2 XL decoder (48 x 1600, 25 heads, 1.56 B parameters), seq 1024"),
     ]
@@ -264,7 +270,7 @@ def export(spec, batch, optimizer):
     from . import export as exporter
     with torch.random.fork_rng():
         torch.manual_seed(0)
-        model = spec.build("meta")
+        model = spec.build("meta", batch)
     inputs, targets = spec.inputs(batch, "meta")
     return exporter.training_graph(model, inputs, spec.loss, optimizer_factory(optimizer),
                                    targets=targets, name=graph_name(spec, batch, optimizer))
