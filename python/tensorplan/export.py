@@ -293,6 +293,17 @@ class _Builder:
             entry["kind"] = kind
 
 
+def _meta_foreach(func, args):
+    """Meta kernels for the _foreach_ ops that PyTorch 1.13 lacks (optimizers with foreach=True):
+    in-place ones change no shape; the others return one new tensor per tensor of the first
+    list, shaped like it."""
+    if func._schema.returns and func._schema.returns[0].alias_info is None and \
+            not any(a.alias_info is not None and a.alias_info.is_write
+                    for a in func._schema.arguments):
+        return [torch.empty_like(t) for t in args[0]]
+    return None
+
+
 class _Recorder(TorchDispatchMode):
     """Sees every ATen call of the step; hands it to the builder."""
 
@@ -326,20 +337,27 @@ class _Recorder(TorchDispatchMode):
                        f"tensor's value (.item(), bool(tensor), int(tensor)); "
                        f"a training graph must not depend on data")
         try:
-            out = func(*args, **kwargs)
+            if (self.meta and func.overloadpacket.__name__.startswith("_foreach_")
+                    and any(t.is_meta for t in args[0])):
+                out = _meta_foreach(func, args)
+            else:
+                out = func(*args, **kwargs)
         except ExportError:
             raise
         except Exception as e:  # noqa: BLE001 - re-raised with the op and module named
-            where = b.current_module() if b.phase in ("forward", "loss") else ""
-            if not where and b.nodes:
-                where = b.nodes[-1].get("module", "")
+            if b.phase in ("forward", "loss"):
+                where = b.describe_module()
+            elif b.phase == "optimizer":
+                where = "the optimizer step"
+            else:
+                last = b.nodes[-1].get("module", "") if b.nodes else ""
+                where = f"backward (after {b.describe_module(last)})"
             first = _first_sentence(e)
             hint = ""
             if "'Meta' backend" in first:
                 hint = (" (it has no meta kernel: its output shape depends on data, or PyTorch "
                         "lacks one; see tensorplan/meta_kernels.py)")
-            self._fail(f"cannot trace operator {_op_name(func)} in {b.describe_module(where)} "
-                       f"({b.phase}): {first}{hint}")
+            self._fail(f"cannot trace operator {_op_name(func)} in {where}: {first}{hint}")
         if b.recording and func.namespace == "aten":
             b.record(func, args, kwargs, out)
         return out

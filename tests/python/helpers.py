@@ -264,3 +264,11 @@ def sgd(params):
 
 def adam(params):
     return torch.optim.Adam(params, lr=1e-3)
+
+
+def adam_foreach(params):
+    return torch.optim.Adam(params, lr=1e-3, foreach=True)
+
+
+def sgd_foreach(params):
+    return torch.optim.SGD(params, lr=0.01, momentum=0.9, foreach=True)
