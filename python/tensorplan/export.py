@@ -346,7 +346,7 @@ class _Recorder(TorchDispatchMode):
             raise
         except Exception as e:  # noqa: BLE001 - re-raised with the op and module named
             if b.phase in ("forward", "loss"):
-                where = b.describe_module()
+                where = f"{b.describe_module()} ({b.phase})"
             elif b.phase == "optimizer":
                 where = "the optimizer step"
             else:
