@@ -1,5 +1,13 @@
+// Registers the `tensorplan perf ...` subcommands; each lives in its own perf_*.cc file.
 #include "commands.h"
+#include "perf_commands.h"
 
 namespace tensorplan::cli {
-void add_perf_commands(CLI::App& perf) { (void)perf; }  // TODO(perf dataset): being written
+
+void add_perf_commands(CLI::App& perf) {
+  add_perf_gen(perf);
+  add_perf_merge(perf);
+  add_perf_stats(perf);
+}
+
 }  // namespace tensorplan::cli

@@ -1,0 +1,244 @@
+#include "tensorplan/perf/halide/sampler.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "tensorplan/common/error.h"
+#include "tensorplan/common/timer.h"
+#include "tensorplan/perf/halide/rng.h"
+#include "tensorplan/perf/halide/target.h"
+
+namespace tensorplan::perf {
+
+std::string adams2019_plugin_path() {
+  if (const char* path = std::getenv("TENSORPLAN_ADAMS2019_PLUGIN")) return path;
+  return TENSORPLAN_ADAMS2019_PLUGIN;
+}
+
+Json float_blob(const std::vector<float>& values) {
+  std::vector<std::uint8_t> bytes(values.size() * sizeof(float));
+  if (!values.empty()) std::memcpy(bytes.data(), values.data(), bytes.size());  // little-endian host
+  return Json::binary(std::move(bytes));
+}
+
+std::vector<float> floats_from_blob(const Json& blob) {
+  if (!blob.is_binary()) fail("expected a binary float array");
+  const auto& bytes = blob.get_binary();
+  if (bytes.size() % sizeof(float) != 0) fail("float array of {} bytes", bytes.size());
+  std::vector<float> values(bytes.size() / sizeof(float));
+  if (!values.empty()) std::memcpy(values.data(), bytes.data(), bytes.size());
+  return values;
+}
+
+Json stage_graph_to_json(const StageGraph& graph) {
+  Json stages = Json::array();
+  for (const StageInfo& s : graph.stages) {
+    stages.push_back({{"name", s.name}, {"func", s.func}, {"definition", s.definition},
+                      {"op", s.op}, {"type", s.type}, {"dimensions", s.dimensions},
+                      {"func_calls", s.func_calls}, {"self_calls", s.self_calls},
+                      {"image_calls", s.image_calls}, {"inputs_read", s.inputs_read}});
+  }
+  Json edges = Json::array();
+  for (const StageEdge& e : graph.edges) {
+    edges.push_back({e.producer, e.consumer, e.update_chain ? 1 : 0, e.calls});
+  }
+  return {{"stages", stages}, {"edges", edges}, {"output_stage", graph.output_stage}};
+}
+
+StageGraph stage_graph_from_json(const Json& j) {
+  StageGraph graph;
+  for (const Json& s : j.at("stages")) {
+    StageInfo stage;
+    stage.name = s.at("name").get<std::string>();
+    stage.func = s.at("func").get<std::string>();
+    stage.definition = s.at("definition").get<int>();
+    stage.op = s.at("op").get<std::string>();
+    stage.type = s.at("type").get<std::string>();
+    stage.dimensions = s.at("dimensions").get<int>();
+    stage.func_calls = s.at("func_calls").get<int>();
+    stage.self_calls = s.at("self_calls").get<int>();
+    stage.image_calls = s.at("image_calls").get<int>();
+    stage.inputs_read = s.at("inputs_read").get<std::vector<std::string>>();
+    graph.stages.push_back(std::move(stage));
+  }
+  const int n = static_cast<int>(graph.stages.size());
+  for (const Json& e : j.at("edges")) {
+    StageEdge edge{e.at(0).get<int>(), e.at(1).get<int>(), e.at(2).get<int>() != 0, e.at(3).get<int>()};
+    if (edge.producer < 0 || edge.producer >= n || edge.consumer < 0 || edge.consumer >= n) {
+      fail("edge {} -> {} names a stage outside 0..{}", edge.producer, edge.consumer, n - 1);
+    }
+    graph.edges.push_back(edge);
+  }
+  graph.output_stage = j.at("output_stage").get<int>();
+  return graph;
+}
+
+namespace {
+
+Json shape_json(const TensorShape& s) { return Json::array({s.width, s.height, s.channels}); }
+
+// Deterministic input data: images-like values in [0, 1) for floats, [0, 255] for integers.
+void fill_input(Halide::Buffer<>& buffer, std::uint64_t seed) {
+  Rng rng(seed);
+  const Halide::Type t = buffer.type();
+  const std::size_t n = buffer.number_of_elements();
+  void* data = buffer.data();
+  for (std::size_t i = 0; i < n; ++i) {
+    const double u = rng.unit();
+    if (t == Halide::Float(32)) {
+      static_cast<float*>(data)[i] = static_cast<float>(u);
+    } else if (t == Halide::UInt(8)) {
+      static_cast<std::uint8_t*>(data)[i] = static_cast<std::uint8_t>(u * 256);
+    } else if (t == Halide::Int(16)) {
+      static_cast<std::int16_t*>(data)[i] = static_cast<std::int16_t>(u * 256);
+    } else if (t == Halide::Int(32)) {
+      static_cast<std::int32_t*>(data)[i] = static_cast<std::int32_t>(u * 256);
+    } else {
+      fail("unsupported input type {}", type_name(t));
+    }
+  }
+}
+
+}  // namespace
+
+void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send) {
+  // The plugin reads these once, on first use; this process is fresh for this sample.
+  ::setenv("HL_BEAM_SIZE", std::to_string(spec.beam_size).c_str(), 1);
+  ::setenv("HL_RANDOM_DROPOUT", std::to_string(spec.random_dropout).c_str(), 1);
+  ::setenv("HL_SEED", std::to_string(spec.search_seed % 2147483647ULL).c_str(), 1);
+  ::setenv("HL_NUM_THREADS", std::to_string(spec.threads).c_str(), 1);
+  ::unsetenv("HL_WEIGHTS_DIR");  // the plugin's built-in weights
+  ::unsetenv("HL_DEBUG_AUTOSCHEDULE");
+
+  const Halide::Target target = spec.target.empty() ? host_target() : Halide::Target(spec.target);
+  GeneratedPipeline generated = generate_pipeline(spec.pipeline_seed, spec.pipeline);
+  const StageGraph graph = build_stage_graph(generated.output, generated.func_op);
+  {
+    Json inputs = Json::array();
+    for (std::size_t i = 0; i < generated.inputs.size(); ++i) {
+      inputs.push_back({{"name", generated.inputs[i].name()},
+                        {"type", type_name(generated.inputs[i].type())},
+                        {"shape", shape_json(generated.input_shapes[i])}});
+    }
+    send({{"type", "graph"},
+          {"graph", stage_graph_to_json(graph)},
+          {"ops", generated.ops},
+          {"inputs", inputs},
+          {"output", {{"type", type_name(generated.output_type)},
+                      {"shape", shape_json(generated.output_shape)}}}});
+  }
+
+  Halide::load_plugin(adams2019_plugin_path());
+  Halide::Pipeline pipeline = generated.pipeline();
+  Stopwatch schedule_clock;
+  // Last-level cache and balance as in MachineParams::generic(); parallelism = timing threads.
+  const Halide::MachineParams params(spec.threads, 16 * 1024 * 1024, 40);
+  const Halide::AutoSchedulerResults results = pipeline.auto_schedule("Adams2019", target, params);
+  const double autoschedule_seconds = schedule_clock.seconds();
+  const Featurization features =
+      parse_featurization(results.featurization, static_cast<int>(graph.stages.size()));
+  send({{"type", "schedule"},
+        {"source", results.schedule_source},
+        {"autoschedule_seconds", autoschedule_seconds},
+        {"schedule_features", float_blob(features.schedule)},
+        {"pipeline_features", float_blob(features.pipeline)}});
+  if (!spec.time_it) return;
+
+  Stopwatch compile_clock;
+  pipeline.compile_jit(target);
+  send({{"type", "compiled"}, {"compile_seconds", compile_clock.seconds()}});
+
+  std::vector<Halide::Buffer<>> input_buffers;
+  for (std::size_t i = 0; i < generated.inputs.size(); ++i) {
+    const TensorShape& s = generated.input_shapes[i];
+    Halide::Buffer<> buffer(generated.inputs[i].type(), {s.width, s.height, s.channels});
+    fill_input(buffer, derive_seed(spec.pipeline_seed, 1000 + i));
+    generated.inputs[i].set(buffer);
+    input_buffers.push_back(buffer);
+  }
+  const TensorShape& o = generated.output_shape;
+  Halide::Buffer<> output(generated.output_type, {o.width, o.height, o.channels});
+  const Timing timing = time_runs([&] { pipeline.realize(output); }, spec.timing);
+  send({{"type", "timing"},
+        {"min_seconds", timing.min_seconds},
+        {"median_seconds", timing.median_seconds},
+        {"max_seconds", timing.max_seconds},
+        {"first_seconds", timing.first_seconds},
+        {"batches", timing.batches},
+        {"runs_per_batch", timing.runs_per_batch}});
+}
+
+SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits) {
+  const ChildOutcome outcome = run_in_child(
+      [&spec](const MessageSink& send) { run_sample_in_this_process(spec, send); },
+      {{"start", limits.generate_seconds},
+       {"graph", limits.autoschedule_seconds},
+       {"schedule", limits.compile_seconds},
+       {"compiled", limits.run_seconds}},
+      limits.run_seconds);
+
+  SampleResult result;
+  result.wall_seconds = outcome.wall_seconds;
+  try {
+    for (const Json& m : outcome.messages) {
+      const std::string type = m.value("type", "");
+      if (type == "graph") {
+        result.graph = stage_graph_from_json(m.at("graph"));
+        result.ops = m.at("ops").get<std::vector<std::string>>();
+        for (const Json& in : m.at("inputs")) {
+          const Json& s = in.at("shape");
+          result.input_shapes.push_back({s.at(0).get<int>(), s.at(1).get<int>(), s.at(2).get<int>()});
+          result.input_types.push_back(in.at("type").get<std::string>());
+        }
+        const Json& s = m.at("output").at("shape");
+        result.output_shape = {s.at(0).get<int>(), s.at(1).get<int>(), s.at(2).get<int>()};
+        result.output_type = m.at("output").at("type").get<std::string>();
+        result.has_graph = true;
+      } else if (type == "schedule") {
+        result.schedule_source = m.at("source").get<std::string>();
+        result.autoschedule_seconds = m.at("autoschedule_seconds").get<double>();
+        result.features.schedule = floats_from_blob(m.at("schedule_features"));
+        result.features.pipeline = floats_from_blob(m.at("pipeline_features"));
+        result.features.stages = static_cast<int>(result.graph.stages.size());
+        result.has_schedule = true;
+      } else if (type == "compiled") {
+        result.compile_seconds = m.at("compile_seconds").get<double>();
+      } else if (type == "timing") {
+        result.timing.min_seconds = m.at("min_seconds").get<double>();
+        result.timing.median_seconds = m.at("median_seconds").get<double>();
+        result.timing.max_seconds = m.at("max_seconds").get<double>();
+        result.timing.first_seconds = m.at("first_seconds").get<double>();
+        result.timing.batches = m.at("batches").get<int>();
+        result.timing.runs_per_batch = m.at("runs_per_batch").get<int>();
+        result.has_timing = true;
+      }
+    }
+  } catch (const std::exception& e) {
+    result.status = "error:protocol";
+    result.detail = e.what();
+    return result;
+  }
+  const bool complete = spec.time_it ? result.has_timing : result.has_schedule;
+  if (outcome.status == "ok" && complete) {
+    result.status = "ok";
+  } else {
+    const std::string kind = outcome.status == "ok" ? "error" : outcome.status;
+    // The phase that was running: the one after the last message received.
+    const std::map<std::string, std::string> running = {
+        {"start", "generate"}, {"graph", "autoschedule"}, {"schedule", "compile"},
+        {"compiled", "run"}, {"timing", "exit"}, {"error", "exit"}};
+    const auto it = running.find(outcome.phase);
+    result.status = fmt::format("{}:{}", kind, it == running.end() ? outcome.phase : it->second);
+    result.detail = outcome.detail;
+    if (outcome.status != "timeout" && !outcome.stderr_tail.empty()) {
+      // The last line of stderr usually names the failed assertion.
+      std::string tail = outcome.stderr_tail;
+      while (!tail.empty() && (tail.back() == '\n' || tail.back() == ' ')) tail.pop_back();
+      const auto nl = tail.rfind('\n', tail.size() > 400 ? tail.size() - 400 : 0);
+      result.detail += fmt::format(" | stderr: {}", tail.substr(nl == std::string::npos ? 0 : nl + 1));
+    }
+  }
+  return result;
+}
+
+}  // namespace tensorplan::perf

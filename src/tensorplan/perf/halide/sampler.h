@@ -1,0 +1,74 @@
+// One sample of the dataset: a generated pipeline scheduled by Adams2019 (with its beam search, or
+// randomised), featurized, compiled and timed. `run_sample` runs it in a child process with
+// per-phase time limits; `run_sample_in_this_process` is the child's body (it sets HL_* variables
+// and loads the autoscheduler plugin, so each process can run it only once).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tensorplan/common/json.h"
+#include "tensorplan/perf/halide/benchmark.h"
+#include "tensorplan/perf/halide/featurizer.h"
+#include "tensorplan/perf/halide/random_pipeline.h"
+#include "tensorplan/perf/halide/stage_graph.h"
+#include "tensorplan/perf/subprocess.h"
+
+namespace tensorplan::perf {
+
+struct SampleSpec {
+  std::uint64_t pipeline_seed = 0;
+  PipelineOptions pipeline;
+  int beam_size = 32;          // HL_BEAM_SIZE: 32 is Adams2019's default search
+  int random_dropout = 100;    // HL_RANDOM_DROPOUT, percent of candidates kept; 100 = none dropped
+  std::uint64_t search_seed = 0;  // HL_SEED
+  int threads = 1;             // HL_NUM_THREADS for timing = MachineParams parallelism
+  std::string target;          // Halide target string; "" = host_target()
+  TimingOptions timing;
+  bool time_it = true;         // false: schedule and featurize only
+};
+
+struct SampleLimits {
+  double generate_seconds = 60;
+  double autoschedule_seconds = 600;
+  double compile_seconds = 300;
+  double run_seconds = 120;
+};
+
+// What a sample produced. Fields are filled as far as the sample got.
+struct SampleResult {
+  std::string status;         // "ok", or "<error|crashed|timeout>:<phase>"
+  std::string detail;         // the error message, signal or limit; stderr tail for crashes
+  bool has_graph = false;
+  StageGraph graph;
+  std::vector<std::string> ops;
+  std::vector<TensorShape> input_shapes;
+  std::vector<std::string> input_types;
+  TensorShape output_shape;
+  std::string output_type;
+  bool has_schedule = false;
+  std::string schedule_source;
+  Featurization features;
+  double autoschedule_seconds = 0;
+  double compile_seconds = 0;
+  bool has_timing = false;
+  Timing timing;
+  double wall_seconds = 0;
+};
+
+std::string adams2019_plugin_path();
+
+// The child's body: emits messages "graph", "schedule", "compiled", "timing".
+void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send);
+
+// Runs the sample in a child process and collects what it reported.
+SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits);
+
+// Conversions used by the child protocol (and the dataset writer).
+Json stage_graph_to_json(const StageGraph& graph);
+StageGraph stage_graph_from_json(const Json& j);
+Json float_blob(const std::vector<float>& values);
+std::vector<float> floats_from_blob(const Json& blob);
+
+}  // namespace tensorplan::perf

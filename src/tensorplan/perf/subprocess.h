@@ -1,0 +1,39 @@
+// Runs a piece of work in a forked child process, so that a schedule that crashes, hangs or
+// corrupts memory costs one sample, never the run. The child reports progress as a sequence of
+// JSON messages, each with a "type"; the parent enforces a time limit per phase (the time allowed
+// after the last message received) and kills the child when it runs over.
+//
+// Why fork: Adams2019 caches its random-dropout setting in a static on first use, so every sample
+// needs a fresh process; and JIT code that crashes must not take the generator down. The parent
+// must not have started threads before calling this.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tensorplan/common/json.h"
+
+namespace tensorplan::perf {
+
+using MessageSink = std::function<void(const Json&)>;
+
+struct ChildOutcome {
+  std::vector<Json> messages;  // in the order the child sent them
+  // "ok": exited 0; "error": threw (message in `detail`) or exited non-zero; "crashed": killed by
+  // a signal (name in `detail`); "timeout": ran past the limit of phase `phase`.
+  std::string status;
+  std::string phase;        // type of the last message received ("start" before any)
+  std::string detail;       // error message, signal name or time limit
+  std::string stderr_tail;  // the last lines the child wrote to stderr
+  double wall_seconds = 0;
+};
+
+// `timeout_after[phase]` is the limit in seconds after a message of type `phase` (and after
+// "start" for the first message); phases not listed get `default_timeout`.
+ChildOutcome run_in_child(const std::function<void(const MessageSink&)>& body,
+                          const std::map<std::string, double>& timeout_after,
+                          double default_timeout);
+
+}  // namespace tensorplan::perf
