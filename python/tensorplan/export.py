@@ -243,9 +243,12 @@ class _Builder:
         kind = {"forward": "activation", "loss": "activation", "backward": "gradient",
                 "optimizer": "temporary"}[self.phase]
         output_ids = []
-        for key, nbytes, t in new_outputs:
-            tid = self._new_tensor(f"{func.overloadpacket.__name__}.{nid}", nbytes, kind, nid,
-                                   t.shape, t.dtype)
+        # Named after what made them: "layer1.0.conv1:convolution.6" (module:operator.node).
+        stem = f"{func.overloadpacket.__name__}.{nid}"
+        stem = f"{module}:{stem}" if module else stem
+        for k, (key, nbytes, t) in enumerate(new_outputs):
+            name = stem if k == 0 else f"{stem}/{k}"
+            tid = self._new_tensor(name, nbytes, kind, nid, t.shape, t.dtype)
             self.storages[key] = _Storage(tid, StorageWeakRef(t.storage()))
             output_ids.append(tid)
         for key in writes:
