@@ -38,3 +38,14 @@ def test_zoo_graph_is_valid(name):
     outputs = [t for t in graph["tensors"] if t.get("output")]
     assert sum(t["name"].startswith("grad:") for t in outputs) == len(outputs) - 1
     assert helpers.max_live(graph) > helpers.persistent_bytes(graph)
+
+
+def test_cpp_simulator_reads_every_zoo_graph():
+    """`tensorplan mem simulate` reads each zoo file and agrees with the Python liveness rules."""
+    helpers.cli()
+    for name in FILES:
+        path = os.path.join(MODELS, name)
+        graph = export.load(path)
+        result = helpers.cli_json("mem", "simulate", path)
+        assert result["max_live"] == helpers.max_live(graph), name
+        assert result["persistent_bytes"] == helpers.persistent_bytes(graph), name
