@@ -10,8 +10,10 @@ What is compared, and why the numbers can differ:
   must equal the graph's max-live within 1%. Measured (batch 2, SGD): CNN and MobileNet block
   +4 bytes, transformer layer +268 bytes of 603,060 (+0.04%). The few bytes are the 0-d tensors
   PyTorch makes of Python scalars (``x * 2.0``) and the 4-byte handle of the optimizer's
-  profiler range, neither an operator of the step; the transformer's extra 256 is, as far as we
-  can tell, a small tensor that Python code in nn.MultiheadAttention keeps past its last use.
+  profiler range, neither an operator of the step; the transformer's other 256 bytes are not fully
+  attributed: its real peak falls inside the output Linear's backward node (AddmmBackward:
+  mm, mm, sum), and autograd releases a backward node's incoming gradient and saved tensors
+  only after all of the node's operators ran, a little later than their last use.
 * ``full_peak`` also counts what a kernel allocates for itself and frees before returning (the
   CPU convolution backward's im2col columns and depthwise buffers: +0.03% for the CNN, +10.7%
   for the MobileNet block at batch 2, where activations are tiny). No graph of ATen operators can see it; the test checks that it accounts for
