@@ -7,7 +7,6 @@ Transformers are built directly on the meta device (no memory, no initialisation
 GPT-2 XL (1.56 B parameters) cheap to export.
 """
 
-import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -188,7 +187,8 @@ def _specs():
         _torchvision("mnasnet0_5"),
         _torchvision("efficientnet_b0"),
         _torchvision("googlenet", loss=_aux_cross_entropy(0.3), aux_logits=True,
-                     init_weights=False, note="with its two auxiliary classifiers (loss weight 0.3)"),
+                     init_weights=False,
+                     note="with its two auxiliary classifiers (loss weight 0.3)"),
         _torchvision("inception_v3", size=299, loss=_aux_cross_entropy(0.4), aux_logits=True,
                      init_weights=False, batch1={"aux_logits": False},
                      note="299x299, with its auxiliary classifier (loss weight 0.4) at batch 32; "

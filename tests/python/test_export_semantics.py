@@ -184,7 +184,8 @@ def test_persistent_tensors_and_outputs():
         for name, b in model.named_buffers():
             assert tensors[name]["kind"] == "weight"
             assert tensors[name]["size"] == b.numel() * b.element_size()
-        assert tensors["input"]["kind"] == "input" and tensors["input"]["size"] == 2 * 3 * 32 * 32 * 4
+        assert tensors["input"]["kind"] == "input"
+        assert tensors["input"]["size"] == 2 * 3 * 32 * 32 * 4
         assert tensors["target"]["kind"] == "input" and tensors["target"]["size"] == 2 * 8
         outputs = [t for t in g["tensors"] if t.get("output")]
         assert len(outputs) == len(list(model.parameters())) + 1

@@ -16,8 +16,8 @@ What is compared, and why the numbers can differ:
   only after all of the node's operators ran, a little later than their last use.
 * ``full_peak`` also counts what a kernel allocates for itself and frees before returning (the
   CPU convolution backward's im2col columns and depthwise buffers: +0.03% for the CNN, +10.7%
-  for the MobileNet block at batch 2, where activations are tiny). No graph of ATen operators can see it; the test checks that it accounts for
-  the whole difference.
+  for the MobileNet block at batch 2, where activations are tiny). No graph of ATen operators
+  can see it; the test checks that it accounts for the whole difference.
 * Adam: PyTorch's single-tensor Adam keeps ``denom`` of parameter i in a Python variable until
   parameter i+1's ``denom`` replaces it, so eager holds one ``denom`` longer than its last use.
   The graph says when the data is last *used*, which is what a planner can exploit; the test
