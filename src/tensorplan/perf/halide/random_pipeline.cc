@@ -155,9 +155,12 @@ class Generator {
 
   // A data-dependent index in [0, extent) from a value of type `t`.
   static Expr index_from_value(Expr v, Type t, int extent) {
+    // Clamp again after the cast: Halide compiles floats with fast-math, so a NaN or infinity
+    // can slip through a float clamp and become INT_MIN, and a scatter (histogram) or gather
+    // with that index would touch memory outside the buffer.
     Expr f = t.is_float() ? v : Halide::cast(Halide::Float(32), v) / 255.0f;
-    f = Halide::select(Halide::is_nan(f), 0.0f, f);
-    return Halide::cast(Halide::Int(32), Halide::clamp(f, 0.0f, 1.0f) * float(extent - 1));
+    Expr i = Halide::cast(Halide::Int(32), Halide::clamp(f, 0.0f, 1.0f) * float(extent - 1));
+    return Halide::clamp(i, 0, extent - 1);
   }
 
   // A deterministic weight in about [-0.25, 0.25] (float) or {-1, 0, 1} (int), from integer
