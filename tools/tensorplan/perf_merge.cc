@@ -1,6 +1,28 @@
-// tensorplan perf merge: placeholder until the merge command lands.
+// tensorplan perf merge: join the shards of one run into a single shard file.
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "perf_commands.h"
+#include "tensorplan/perf/dataset_stats.h"
 
 namespace tensorplan::cli {
-void add_perf_merge(CLI::App& perf) { (void)perf; }
+
+void add_perf_merge(CLI::App& perf) {
+  struct MergeArgs {
+    std::vector<std::string> inputs;
+    std::string output;
+  };
+  auto args = std::make_shared<MergeArgs>();
+  CLI::App* merge = perf.add_subcommand(
+      "merge", "Merge the shards of one run (files or directories) into one shard file");
+  merge->add_option("inputs", args->inputs, "Shard files or directories")->required();
+  merge->add_option("-o,--out", args->output, "The merged shard file to write")->required();
+  merge->callback([args] {
+    perf::merge_shards(args->inputs, args->output);
+    std::fprintf(stderr, "perf merge: wrote %s\n", args->output.c_str());
+  });
+}
+
 }  // namespace tensorplan::cli

@@ -75,8 +75,14 @@ StageGraph build_stage_graph(const Halide::Func& output,
     if (call && call->call_type == Call::Image && f.updates().empty()) input_wrappers[name] = call->name;
   }
 
+  // Halide makes a Func name unique within the process by appending "$<n>" when the name was
+  // used before (by an earlier pipeline). The generator's names are unique within a pipeline,
+  // so the suffix is dropped: the same pipeline gets the same stage names in every process.
+  const auto clean = [](const std::string& name) { return name.substr(0, name.find('$')); };
+
   StageGraph graph;
   std::map<std::string, int> first_stage, last_stage;
+  std::vector<std::string> order_name;  // per stage, the Func's name in `env`
   for (const std::string& name : order) {
     if (input_wrappers.count(name)) continue;
     const Function& f = env.at(name);
@@ -85,9 +91,9 @@ StageGraph build_stage_graph(const Halide::Func& output,
     for (int d = 0; d < num_definitions; ++d) {
       const Definition& def = d == 0 ? f.definition() : f.update(d - 1);
       StageInfo stage;
-      stage.func = name;
+      stage.func = clean(name);
       stage.definition = d;
-      stage.name = d == 0 ? name : fmt::format("{}.update({})", name, d - 1);
+      stage.name = d == 0 ? stage.func : fmt::format("{}.update({})", stage.func, d - 1);
       const auto op = func_op.find(name);
       stage.op = op == func_op.end() ? "" : op->second;
       stage.type = type_name(def.values().at(0).type());
@@ -108,6 +114,7 @@ StageGraph build_stage_graph(const Halide::Func& output,
       }
       stage.inputs_read.assign(images.begin(), images.end());
       graph.stages.push_back(std::move(stage));
+      order_name.push_back(name);
     }
     last_stage[name] = static_cast<int>(graph.stages.size()) - 1;
   }
@@ -115,9 +122,9 @@ StageGraph build_stage_graph(const Halide::Func& output,
   // Edges: from each callee's last stage, and along each Func's update chain.
   for (int s = 0; s < static_cast<int>(graph.stages.size()); ++s) {
     const StageInfo& stage = graph.stages[s];
-    const Function& f = env.at(stage.func);
+    const Function& f = env.at(order_name.at(s));
     const Definition& def = stage.definition == 0 ? f.definition() : f.update(stage.definition - 1);
-    CallCounter raw(stage.func);
+    CallCounter raw(order_name.at(s));
     for (const Expr& e : definition_exprs(def)) e.accept(&raw);
     if (def.predicate().defined()) def.predicate().accept(&raw);
     for (const auto& [callee, sites] : raw.callees) {

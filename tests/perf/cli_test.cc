@@ -1,0 +1,92 @@
+// The perf CLI: bad input gives one clear error line and exit code 2; stats --json; MPI.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "tensorplan/common/json.h"
+#include "test_dir.h"
+
+namespace tensorplan::perf {
+namespace {
+
+using testing::TestDir;
+
+struct CliRun {
+  int code;
+  std::string out;
+};
+
+CliRun run(const std::string& args) {
+  const std::string command = std::string(TENSORPLAN_CLI) + " " + args + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buffer;
+  while (std::fgets(buffer.data(), buffer.size(), pipe)) out += buffer.data();
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST(PerfCli, BadInputGetsOneClearError) {
+  TestDir dir("cli-bad");
+  CliRun r = run("perf gen --pipelines 2 --schedules 1 --shard 3/2 --tiny --quiet --out " + dir.str());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("tensorplan: error: --shard 3/2 is out of range"), std::string::npos) << r.out;
+  r = run("perf gen --pipelines 2 --shard x --tiny --quiet --out " + dir.str());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("--shard wants i/n"), std::string::npos) << r.out;
+  r = run("perf gen --pipelines 2 --tiny --quiet --out /proc/nope");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("/proc/nope"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::filesystem::is_empty(dir.str()));
+
+  std::ofstream(dir / "shard-00000-of-00001.tpshard") << "garbage";
+  r = run("perf stats " + dir.str());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("not a tensorplan perf shard"), std::string::npos) << r.out;
+}
+
+TEST(PerfCli, GenThenStatsJson) {
+  TestDir dir("cli-gen");
+  CliRun r = run("perf gen --pipelines 1 --schedules 2 --seed 4 --tiny --quiet --timing-budget 0.05 --control-every 0 --out " + dir.str());
+  ASSERT_EQ(r.code, 0) << r.out;
+  // A second, corrupt shard next to it is reported but does not hide the good one.
+  std::ofstream(dir / "shard-00009-of-00010.tpshard") << "TPR1 broken";
+  FILE* pipe = ::popen((std::string(TENSORPLAN_CLI) + " perf stats --json " + dir.str() + " 2>/dev/null").c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buffer;
+  while (std::fgets(buffer.data(), buffer.size(), pipe)) out += buffer.data();
+  const int status = ::pclose(pipe);
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  const Json j = Json::parse(out);
+  EXPECT_EQ(j.at("pipelines"), 1);
+  EXPECT_EQ(j.at("schedules"), 2);
+  EXPECT_EQ(j.at("corrupt_shards").size(), 1u);
+}
+
+TEST(PerfCli, MpiRunsOneShardPerRank) {
+  if (std::system("command -v mpirun >/dev/null 2>&1") != 0) GTEST_SKIP() << "no mpirun";
+
+  TestDir dir("cli-mpi");
+  const std::string command =
+      "mpirun -n 2 --allow-run-as-root --oversubscribe " + std::string(TENSORPLAN_CLI) +
+      " perf gen --mpi --pipelines 2 --schedules 1 --seed 9 --tiny --quiet --timing-budget 0.05 "
+      "--control-every 0 --out " + dir.str() + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buffer;
+  while (std::fgets(buffer.data(), buffer.size(), pipe)) out += buffer.data();
+  const int status = ::pclose(pipe);
+  if (out.find("built without MPI") != std::string::npos) GTEST_SKIP() << "built without MPI";
+  ASSERT_EQ(WEXITSTATUS(status), 0) << out;
+  EXPECT_TRUE(std::filesystem::exists(dir / "shard-00000-of-00002.tpshard")) << out;
+  EXPECT_TRUE(std::filesystem::exists(dir / "shard-00001-of-00002.tpshard")) << out;
+
+}
+
+}  // namespace
+}  // namespace tensorplan::perf

@@ -1,0 +1,209 @@
+// End to end on a tiny dataset: generate 2 pipelines x 3 schedules, read it back, resume it,
+// merge it, and check that damaged shards are rejected clearly without poisoning the others.
+#include "tensorplan/perf/dataset.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tensorplan/common/error.h"
+#include "tensorplan/perf/dataset_stats.h"
+#include "tensorplan/perf/generate.h"
+#include "test_dir.h"
+
+namespace tensorplan::perf {
+namespace {
+
+using testing::TestDir;
+
+GenerateOptions tiny_run(const std::string& out) {
+  GenerateOptions o;
+  o.pipelines = 2;
+  o.schedules = 3;
+  o.seed = 17;
+  o.out_dir = out;
+  o.pipeline = tiny_pipeline_options();
+  o.timing.budget_seconds = 0.05;
+  o.quiet = true;
+  o.control_every = 4;
+  return o;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+void spit(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+// One generated tiny dataset is shared by the checks below (generating it is the slow part, and
+// ctest runs every TEST in its own process), so they are steps of one test.
+struct TinyDataset {
+  TestDir* dir_;
+  GenerateSummary summary_;
+  void HoldsEveryScheduleWithFeaturesAndTimings();
+  void ResumeAddsNothingToACompleteShardAndRefusesOtherSettings();
+  void ATornTailIsIgnoredAndCutOffOnResume();
+  void ACorruptShardIsRejectedClearlyAndSkipped();
+  void MergeKeepsEveryRecord();
+};
+
+TEST(Dataset, TinyDatasetEndToEnd) {
+  TestDir dir("dataset");
+  TinyDataset t{&dir, generate_shard(tiny_run(dir.str()))};
+  {
+    SCOPED_TRACE("holds every schedule");
+    t.HoldsEveryScheduleWithFeaturesAndTimings();
+  }
+  {
+    SCOPED_TRACE("resume");
+    t.ResumeAddsNothingToACompleteShardAndRefusesOtherSettings();
+  }
+  {
+    SCOPED_TRACE("torn tail");
+    t.ATornTailIsIgnoredAndCutOffOnResume();
+  }
+  {
+    SCOPED_TRACE("corrupt shard");
+    t.ACorruptShardIsRejectedClearlyAndSkipped();
+  }
+  {
+    SCOPED_TRACE("merge");
+    t.MergeKeepsEveryRecord();
+  }
+}
+
+void TinyDataset::HoldsEveryScheduleWithFeaturesAndTimings() {
+  EXPECT_EQ(summary_.samples_total, 6);
+  EXPECT_EQ(summary_.samples_measured, 6);
+  const Shard shard = read_shard(summary_.shard_path);
+  EXPECT_FALSE(shard.torn_tail);
+  EXPECT_EQ(shard.config.at("pipelines"), 2);
+  EXPECT_NE(shard.config.at("target").get<std::string>().find("x86-64-linux"), std::string::npos);
+  ASSERT_EQ(shard.pipelines.size(), 2u);
+  ASSERT_EQ(shard.schedules.size(), 6u);
+  EXPECT_GE(shard.controls.size(), 2u);  // one at the start, one after 4 samples
+  for (const auto& p : shard.pipelines) {
+    const std::size_t stages = p.graph.stages.size();
+    EXPECT_EQ(p.pipeline_features.size(), stages * kPipelineFeatureCount);
+  }
+  for (const auto& s : shard.schedules) {
+    EXPECT_EQ(s.status, "ok") << s.detail;
+    EXPECT_TRUE(s.has_timing);
+    EXPECT_GT(s.timing.min_seconds, 0);
+    EXPECT_LE(s.timing.min_seconds, s.timing.median_seconds);
+    EXPECT_FALSE(s.schedule_source.empty());
+    EXPECT_EQ(s.beam_size, s.sample == 0 ? 32 : 1);
+  }
+  // The control schedule is the same schedule every time.
+  for (const auto& c : shard.controls) EXPECT_EQ(c.schedule_hash, shard.controls.front().schedule_hash);
+  const DatasetStats stats = compute_stats({shard});
+  EXPECT_EQ(stats.pipelines, 2);
+  EXPECT_EQ(stats.schedules, 6);
+}
+
+void TinyDataset::ResumeAddsNothingToACompleteShardAndRefusesOtherSettings() {
+  GenerateOptions o = tiny_run(dir_->str());
+  EXPECT_THROW(generate_shard(o), Error);  // exists, no --resume
+  o.resume = true;
+  const std::int64_t before = std::filesystem::file_size(summary_.shard_path);
+  const GenerateSummary again = generate_shard(o);
+  EXPECT_EQ(again.samples_measured, 0);
+  EXPECT_EQ(again.samples_before, 6);
+  EXPECT_EQ(static_cast<std::int64_t>(std::filesystem::file_size(summary_.shard_path)), before);
+  o.seed = 18;
+  try {
+    generate_shard(o);
+    FAIL() << "resumed with another seed";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("seed"), std::string::npos) << e.what();
+  }
+}
+
+void TinyDataset::ATornTailIsIgnoredAndCutOffOnResume() {
+  TestDir dir("torn");
+  const std::string copy = dir / shard_file_name(0, 1);
+  const std::string bytes = slurp(summary_.shard_path);
+  const Shard whole = read_shard(summary_.shard_path);
+  // Cut the file inside its last record, as a killed run would leave it.
+  spit(copy, bytes.substr(0, bytes.size() - 7));
+  const Shard torn = read_shard(copy);
+  EXPECT_TRUE(torn.torn_tail);
+  EXPECT_LT(torn.valid_bytes, static_cast<std::int64_t>(bytes.size()));
+  GenerateOptions o = tiny_run(dir.str());
+  o.resume = true;
+  generate_shard(o);  // re-measures what was lost
+  const Shard resumed = read_shard(copy);
+  EXPECT_FALSE(resumed.torn_tail);
+  EXPECT_EQ(resumed.schedules.size(), whole.schedules.size());
+}
+
+void TinyDataset::ACorruptShardIsRejectedClearlyAndSkipped() {
+  TestDir dir("corrupt");
+  std::string bytes = slurp(summary_.shard_path);
+  bytes[bytes.size() / 2] ^= 0x5a;  // inside some record's payload
+  spit(dir / "shard-00000-of-00002.tpshard", bytes);
+  spit(dir / "shard-00001-of-00002.tpshard", "not a shard at all");
+  for (const std::string name : {"shard-00000-of-00002.tpshard", "shard-00001-of-00002.tpshard"}) {
+    try {
+      read_shard(dir / name);
+      FAIL() << name << " was accepted";
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find(name), std::string::npos) << message;
+      EXPECT_TRUE(message.find("corrupt") != std::string::npos ||
+                  message.find("not a tensorplan perf shard") != std::string::npos)
+          << message;
+    }
+  }
+  // A merge that includes them fails and writes nothing.
+  const std::string merged = dir / "merged.tpshard";
+  EXPECT_THROW(merge_shards({dir.str()}, merged), Error);
+  EXPECT_FALSE(std::filesystem::exists(merged));
+  EXPECT_FALSE(std::filesystem::exists(merged + ".tmp"));
+}
+
+void TinyDataset::MergeKeepsEveryRecord() {
+  TestDir dir("merge");
+  const std::string merged = dir / "all.tpshard";
+  merge_shards({dir_->str()}, merged);
+  const Shard m = read_shard(merged);
+  const Shard original = read_shard(summary_.shard_path);
+  EXPECT_EQ(m.pipelines.size(), original.pipelines.size());
+  EXPECT_EQ(m.schedules.size(), original.schedules.size());
+  EXPECT_EQ(m.pipelines[0].pipeline_features, original.pipelines[0].pipeline_features);
+  EXPECT_EQ(m.config.at("shards"), 1);
+}
+
+TEST(Generate, RejectsBadSettingsBeforeWriting) {
+  TestDir dir("bad");
+  GenerateOptions o = tiny_run(dir.str());
+  o.shard = 2;
+  o.shards = 2;
+  EXPECT_THROW(generate_shard(o), Error);
+  o.shard = 0;
+  o.pipelines = 0;
+  EXPECT_THROW(generate_shard(o), Error);
+  o.pipelines = 2;
+  o.out_dir = "/proc/tensorplan-cannot-write-here";
+  EXPECT_THROW(generate_shard(o), Error);
+  EXPECT_TRUE(std::filesystem::is_empty(dir.str()));
+}
+
+TEST(Generate, SamplesAreDeterministicAndDisjointAcrossShards) {
+  GenerateOptions o;
+  o.seed = 3;
+  const SampleSpec a = sample_spec(o, 5, 7), b = sample_spec(o, 5, 7), c = sample_spec(o, 5, 8);
+  EXPECT_EQ(a.pipeline_seed, b.pipeline_seed);
+  EXPECT_EQ(a.search_seed, b.search_seed);
+  EXPECT_EQ(a.random_dropout, b.random_dropout);
+  EXPECT_NE(a.search_seed, c.search_seed);
+  EXPECT_EQ(sample_spec(o, 5, 0).beam_size, 32);
+  EXPECT_EQ(sample_spec(o, 5, 0).random_dropout, 100);
+  EXPECT_NE(sample_spec(o, 4, 1).pipeline_seed, sample_spec(o, 5, 1).pipeline_seed);
+}
+
+}  // namespace
+}  // namespace tensorplan::perf

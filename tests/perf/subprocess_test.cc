@@ -1,0 +1,55 @@
+// Samples run isolated: a crash, a hang or an exception in the child becomes a status.
+#include "tensorplan/perf/subprocess.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+namespace tensorplan::perf {
+namespace {
+
+TEST(Subprocess, CollectsMessagesInOrder) {
+  const ChildOutcome out = run_in_child(
+      [](const MessageSink& send) {
+        send({{"type", "graph"}, {"n", 1}});
+        send({{"type", "timing"}, {"n", 2}, {"blob", Json::binary({1, 2, 3})}});
+      },
+      {}, 30);
+  EXPECT_EQ(out.status, "ok");
+  ASSERT_EQ(out.messages.size(), 2u);
+  EXPECT_EQ(out.messages[1].at("n"), 2);
+  EXPECT_EQ(out.messages[1].at("blob").get_binary().size(), 3u);
+  EXPECT_EQ(out.phase, "timing");
+}
+
+TEST(Subprocess, ReportsCrashesErrorsAndTimeouts) {
+  const ChildOutcome crash = run_in_child(
+      [](const MessageSink& send) {
+        send({{"type", "graph"}});
+        ::raise(SIGSEGV);
+      },
+      {}, 30);
+  EXPECT_EQ(crash.status, "crashed");
+  EXPECT_EQ(crash.detail, "SIGSEGV");
+  EXPECT_EQ(crash.phase, "graph");
+
+  const ChildOutcome error =
+      run_in_child([](const MessageSink&) { throw std::runtime_error("no schedule"); }, {}, 30);
+  EXPECT_EQ(error.status, "error");
+  EXPECT_EQ(error.detail, "no schedule");
+
+  const ChildOutcome hang = run_in_child(
+      [](const MessageSink& send) {
+        send({{"type", "compiled"}});
+        for (;;) ::pause();
+      },
+      {{"compiled", 0.3}}, 30);
+  EXPECT_EQ(hang.status, "timeout");
+  EXPECT_EQ(hang.phase, "compiled");
+  EXPECT_LT(hang.wall_seconds, 10);
+}
+
+}  // namespace
+}  // namespace tensorplan::perf
