@@ -2,8 +2,8 @@
 PRESET ?= release
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
-# The graph `make run` plans by default (until the model zoo lands, a bundled hand-written one).
-RUN_GRAPH ?= models/cnn-small-b32-sgd.json
+# The graph `make run` plans by default: ResNet-50, batch 32, SGD, from the model zoo.
+RUN_GRAPH ?= models/resnet50-b32-sgd.json.gz
 RUN_ARGS  ?=
 CTEST_ARGS ?=
 

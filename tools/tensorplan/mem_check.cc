@@ -1,5 +1,59 @@
+// tensorplan mem check GRAPH PLAN: the independent validator. Exit 0 if the plan is valid, 1 if it
+// is not (with the problems listed), 2 if the input cannot be read.
+#include <cstdio>
+#include <cstdlib>
+
 #include "commands.h"
+#include "tensorplan/common/progress.h"
+#include "tensorplan/mem/check.h"
+#include "tensorplan/mem/graph_io.h"
+#include "tensorplan/mem/plan.h"
 
 namespace tensorplan::cli {
-void add_mem_check(CLI::App& mem) { (void)mem; }  // TODO(foundation): being written
+
+namespace {
+struct CheckArgs {
+  std::string graph;
+  std::string plan;
+  std::int64_t alignment = 1;
+  bool json = false;
+};
+}  // namespace
+
+void add_mem_check(CLI::App& mem) {
+  auto args = std::make_shared<CheckArgs>();
+  CLI::App* cmd = mem.add_subcommand(
+      "check",
+      "Check a plan independently: a complete topological order, an offset for every non-empty\n"
+      "tensor, no two tensors live at the same time overlapping in memory, the right arena size.\n"
+      "Exit status: 0 valid, 1 invalid, 2 unreadable input.");
+  cmd->add_option("GRAPH", args->graph, "training graph (tensorplan.graph JSON)")->required();
+  cmd->add_option("PLAN", args->plan, "plan to check (tensorplan.plan JSON)")->required();
+  cmd->add_option("--alignment", args->alignment, "also require offsets to be multiples of this")
+      ->default_val(1)
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--json", args->json, "print one JSON object on stdout");
+  cmd->callback([args] {
+    const mem::Graph graph = mem::read_graph(args->graph);
+    const mem::Plan plan = mem::read_plan(args->plan, graph);
+    const mem::CheckResult result = mem::check_plan(graph, plan, args->alignment);
+    if (args->json) {
+      Json out = {{"valid", result.valid}, {"problems", result.problems}};
+      if (result.valid) {
+        out["max_live"] = result.max_live;
+        out["arena_bytes"] = result.arena_bytes;
+      }
+      std::printf("%s\n", out.dump().c_str());
+    } else if (result.valid) {
+      std::printf("valid: %s plan, max-live %s, arena %s\n", graph.name.c_str(),
+                  format_bytes(result.max_live).c_str(), format_bytes(result.arena_bytes).c_str());
+    } else {
+      std::printf("INVALID plan for %s:\n", graph.name.c_str());
+      for (const auto& p : result.problems) std::printf("  %s\n", p.c_str());
+    }
+    std::fflush(stdout);
+    if (!result.valid) std::exit(1);
+  });
+}
+
 }  // namespace tensorplan::cli

@@ -1,5 +1,86 @@
+// tensorplan mem plan GRAPH: choose an order and offsets, check them, report the memory saved.
+#include <fmt/format.h>
+
+#include <cstdio>
+
 #include "commands.h"
+#include "tensorplan/common/file_io.h"
+#include "tensorplan/common/progress.h"
+#include "tensorplan/mem/graph_io.h"
+#include "tensorplan/mem/planner.h"
+#include "tensorplan/mem/timeline_svg.h"
 
 namespace tensorplan::cli {
-void add_mem_plan(CLI::App& mem) { (void)mem; }  // TODO(foundation): being written
+
+namespace {
+
+struct PlanArgs {
+  std::string graph;
+  std::string output;
+  std::string svg;
+  double time_limit = 60;
+  std::int64_t alignment = 1;
+  bool json = false;
+  bool quiet = false;
+};
+
+void print_table(const mem::Graph& graph, const mem::PlanReport& r) {
+  auto row = [](const char* label, std::int64_t bytes, const std::string& note = "") {
+    std::printf("  %-34s %14s  %s\n", label, format_bytes(bytes).c_str(), note.c_str());
+  };
+  auto percent = [](double x) { return fmt::format("{:.1f}%", 100 * x); };
+  std::printf("%s: %d operators, %d tensors\n", graph.name.c_str(), graph.num_nodes(),
+              graph.num_tensors());
+  row("PyTorch reserved, reference order", r.reference_reserved, "(baseline)");
+  row("max-live, reference order", r.reference_max_live);
+  row("max-live, planned order", r.planned_max_live,
+      fmt::format("({} lower)", percent(1.0 - static_cast<double>(r.planned_max_live) /
+                                                  static_cast<double>(std::max<std::int64_t>(1, r.reference_max_live)))));
+  row("lower bound on max-live", r.lower_bound);
+  row("planned total (arena)", r.planned_total, fmt::format("saving {} vs baseline", percent(r.saving)));
+  std::printf("  %-34s %14s\n", "fragmentation", percent(r.fragmentation).c_str());
+  std::printf("  order: %s, placement: %s, %s\n", r.order_method.c_str(), r.placement_method.c_str(),
+              format_seconds(r.seconds).c_str());
+}
+
+}  // namespace
+
+void add_mem_plan(CLI::App& mem) {
+  auto args = std::make_shared<PlanArgs>();
+  CLI::App* cmd = mem.add_subcommand(
+      "plan",
+      "Plan a training step's memory: choose the order operators run in and each tensor's offset\n"
+      "in one arena, check the plan, and compare it with PyTorch's caching allocator running the\n"
+      "reference (eager) order.");
+  cmd->add_option("GRAPH", args->graph, "training graph (tensorplan.graph JSON, .json or .json.gz)")
+      ->required();
+  cmd->add_option("-o,--output", args->output, "write the plan (tensorplan.plan JSON) here");
+  cmd->add_option("--svg", args->svg, "draw the plan as a memory timeline (SVG) here");
+  cmd->add_option("--time-limit", args->time_limit, "wall-clock seconds to spend planning")
+      ->default_val(60)
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--alignment", args->alignment,
+                  "place tensors at multiples of this many bytes (sizes rounded up)")
+      ->default_val(1)
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--json", args->json, "print one JSON object with the figures on stdout");
+  cmd->add_flag("-q,--quiet", args->quiet, "no progress on stderr");
+  cmd->callback([args] {
+    const mem::Graph graph = mem::read_graph(args->graph);
+    mem::PlanOptions options;
+    options.time_limit = args->time_limit;
+    options.alignment = args->alignment;
+    options.quiet = args->quiet || args->json;
+    const mem::PlanReport report = mem::plan_memory(graph, options);
+    // The plan has passed the checker inside plan_memory; only now are files written.
+    if (!args->output.empty()) mem::write_plan(report.plan, graph, args->output);
+    if (!args->svg.empty()) write_file_atomic(args->svg, mem::timeline_svg(graph, report.plan));
+    if (args->json) {
+      std::printf("%s\n", mem::report_to_json(report, graph).dump().c_str());
+    } else {
+      print_table(graph, report);
+    }
+  });
+}
+
 }  // namespace tensorplan::cli

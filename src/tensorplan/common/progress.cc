@@ -8,6 +8,10 @@
 
 namespace tensorplan {
 
+namespace {
+constexpr double kQuietStart = 0.5;  // seconds before anything is shown
+}  // namespace
+
 Progress::Progress(std::string what, std::int64_t total, bool quiet)
     : what_(std::move(what)), total_(total), quiet_(quiet), tty_(::isatty(STDERR_FILENO) != 0) {}
 
@@ -19,9 +23,10 @@ void Progress::update(std::int64_t done, const std::string& status) {
   done_ = done;
   status_ = status;
   const double now = clock_.seconds();
-  // Redraw often on a terminal; in a log, once every 10 s is plenty.
+  // Work that ends within half a second shows nothing. Then redraw often on a terminal; in a log,
+  // once every 10 s is plenty.
   const double interval = tty_ ? 0.2 : 10.0;
-  if (last_draw_ < 0 || now - last_draw_ >= interval) draw(false);
+  if (now >= kQuietStart && (last_draw_ < 0 || now - last_draw_ >= interval)) draw(false);
 }
 
 void Progress::finish(const std::string& status) {
@@ -29,7 +34,7 @@ void Progress::finish(const std::string& status) {
   finished_ = true;
   if (!status.empty()) status_ = status;
   if (total_ > 0) done_ = std::max(done_, total_);
-  draw(true);
+  if (last_draw_ >= 0 || clock_.seconds() >= kQuietStart) draw(true);
 }
 
 void Progress::draw(bool final) {

@@ -35,7 +35,7 @@ std::string escape(const std::string& text) {
   return out;
 }
 
-// A "nice" tick step (1, 2 or 5 times a power of ten, in MiB when large) for `range`.
+// A "nice" tick step (1, 2 or 5 times a power of ten) for `range`.
 double tick_step(double range, int target_ticks) {
   const double raw = range / std::max(1, target_ticks);
   const double power = std::pow(10.0, std::floor(std::log10(std::max(raw, 1e-12))));
@@ -102,7 +102,10 @@ std::string timeline_svg(const Graph& graph, const Plan& plan) {
       "<g stroke=\"black\"><line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\"/>"
       "<line x1=\"{0}\" y1=\"{2}\" x2=\"{3}\" y2=\"{2}\"/></g>\n",
       kLeft, kTop, kTop + kHeight, kLeft + kWidth);
-  const double y_step = tick_step(top, 8);
+  // Address ticks at round numbers of the binary unit (KiB, MiB, GiB) that suits the arena.
+  double unit = 1;
+  while (unit * 1024 <= top) unit *= 1024;
+  const double y_step = tick_step(top / unit, 8) * unit;
   for (double a = 0; a <= top + 0.5; a += y_step)
     svg += fmt::format(
         "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"black\"/>"

@@ -1,0 +1,133 @@
+// End-to-end tests of the tensorplan program: what a user sees, exit codes, files written or not.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "tensorplan/common/file_io.h"
+#include "tensorplan/common/json.h"
+
+namespace tensorplan {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliResult {
+  int status = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+fs::path scratch() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  fs::path dir = fs::temp_directory_path() /
+                 ("tensorplan-cli-" + std::to_string(::getpid())) / info->name();
+  fs::create_directories(dir);
+  return dir;
+}
+
+CliResult run(const std::string& args) {
+  const fs::path err_file = scratch() / "stderr.txt";
+  const std::string command = std::string(TENSORPLAN_CLI) + " " + args + " 2>" + err_file.string();
+  CliResult result;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) return result;
+  std::array<char, 4096> buffer;
+  std::size_t n;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.err = read_file(err_file.string());
+  return result;
+}
+
+const std::string kModels = std::string(TENSORPLAN_SOURCE_DIR) + "/models/";
+
+int lines(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
+
+TEST(Cli, PlanJsonPrintsTheFieldsAndTheWrittenPlanPassesCheck) {
+  const fs::path plan = scratch() / "plan.json";
+  const fs::path svg = scratch() / "plan.svg";
+  CliResult r = run("mem plan " + kModels + "cnn-small-b32-sgd.json --json -o " + plan.string() +
+              " --svg " + svg.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  const Json j = Json::parse(r.out);
+  for (const char* field : {"reference_reserved", "reference_max_live", "planned_max_live",
+                            "arena_bytes", "planned_total", "lower_bound", "saving",
+                            "fragmentation", "seconds"})
+    EXPECT_TRUE(j.contains(field)) << field;
+  EXPECT_TRUE(fs::exists(plan));
+  EXPECT_NE(read_file(svg.string()).find("<svg"), std::string::npos);
+  r = run("mem check " + kModels + "cnn-small-b32-sgd.json " + plan.string());
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("valid"), std::string::npos);
+}
+
+TEST(Cli, PlanPrintsATable) {
+  CliResult r = run("mem plan " + kModels + "mlp-b32-sgd.json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("PyTorch reserved"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("saving"), std::string::npos) << r.out;
+}
+
+TEST(Cli, CheckReportsAnInvalidPlanWithExitOne) {
+  const fs::path plan = scratch() / "plan.json";
+  ASSERT_EQ(run("mem plan -q " + kModels + "mlp-b32-sgd.json -o " + plan.string()).status, 0);
+  Json doc = Json::parse(read_file(plan.string()));
+  for (auto& [key, value] : doc["offsets"].items()) value = 0;  // everything at address 0
+  write_file_atomic(plan.string(), doc.dump());
+  CliResult r = run("mem check " + kModels + "mlp-b32-sgd.json " + plan.string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("overlap"), std::string::npos) << r.out;
+}
+
+TEST(Cli, SimulateNamesWhatHoldsThePeak) {
+  CliResult r = run("mem simulate " + kModels + "cnn-small-b32-sgd.json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("max-live"), std::string::npos);
+  EXPECT_NE(r.out.find("block"), std::string::npos) << r.out;  // module names of the CNN
+  r = run("mem simulate --json " + kModels + "cnn-small-b32-sgd.json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const Json j = Json::parse(r.out);
+  EXPECT_GT(j.at("max_live").get<std::int64_t>(), 0);
+  EXPECT_GE(j.at("reserved").get<std::int64_t>(), j.at("max_live").get<std::int64_t>());
+}
+
+TEST(Cli, BadInputGetsOneLineAndExitTwoAndWritesNothing) {
+  const fs::path dir = scratch();
+  const fs::path bad = dir / "bad.json";
+  write_file_atomic(bad.string(), R"({"format": "tensorplan.graph", "version": 1, "tensors": [],
+      "nodes": [{"id": 0, "inputs": [5], "outputs": []}], "order": [0]})");
+  const fs::path plan = dir / "never.json";
+  for (const std::string& args :
+       {"mem plan " + bad.string() + " -o " + plan.string(),
+        "mem plan " + (dir / "missing.json").string() + " -o " + plan.string(),
+        "mem simulate " + bad.string(), "mem check " + bad.string() + " " + bad.string(),
+        "mem plan --time-limit -3 " + kModels + "mlp-b32-sgd.json",
+        "mem plan --no-such-flag " + kModels + "mlp-b32-sgd.json", std::string("mem frobnicate")}) {
+    CliResult r = run(args);
+    EXPECT_EQ(r.status, 2) << args;
+    EXPECT_EQ(lines(r.err), 1) << args << "\n" << r.err;
+    EXPECT_EQ(r.err.rfind("tensorplan: error: ", 0), 0u) << r.err;
+    EXPECT_TRUE(r.out.empty()) << args;
+  }
+  EXPECT_FALSE(fs::exists(plan));
+  CliResult r = run("mem plan " + bad.string());
+  EXPECT_NE(r.err.find("unknown tensor id 5"), std::string::npos) << r.err;
+}
+
+TEST(Cli, HelpExplainsAndSucceeds) {
+  CliResult r = run("mem plan --help");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("--time-limit"), std::string::npos);
+  EXPECT_NE(run("--help").out.find("mem"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tensorplan
