@@ -59,17 +59,30 @@ void Occupancy::add(int first_slot, int end_slot, std::int64_t begin, std::int64
 
 const std::vector<AddressRange>& Occupancy::taken(int first_slot, int end_slot) {
   decompose(first_slot, end_slot);
+  // Concatenate the sorted unions as runs, then merge runs pairwise: linear passes, O(log runs).
   scratch_.clear();
-  for (int node : canonical_) {
-    const auto& ranges = below_[node].ranges();
-    scratch_.insert(scratch_.end(), ranges.begin(), ranges.end());
+  runs_.assign(1, 0);
+  auto append = [&](const AddressUnion& set) {
+    if (set.ranges().empty()) return;
+    scratch_.insert(scratch_.end(), set.ranges().begin(), set.ranges().end());
+    runs_.push_back(scratch_.size());
+  };
+  for (int node : canonical_) append(below_[node]);
+  for (int node : ancestors_) append(own_[node]);
+  auto by_begin = [](const AddressRange& a, const AddressRange& b) { return a.begin < b.begin; };
+  while (runs_.size() > 2) {
+    merged_.resize(scratch_.size());
+    std::vector<std::size_t> next_runs(1, 0);
+    for (std::size_t r = 0; r + 1 < runs_.size(); r += 2) {
+      const std::size_t begin = runs_[r], middle = runs_[r + 1];
+      const std::size_t end = r + 2 < runs_.size() ? runs_[r + 2] : middle;
+      std::merge(scratch_.begin() + begin, scratch_.begin() + middle, scratch_.begin() + middle,
+                 scratch_.begin() + end, merged_.begin() + begin, by_begin);
+      next_runs.push_back(end);
+    }
+    scratch_.swap(merged_);
+    runs_.swap(next_runs);
   }
-  for (int node : ancestors_) {
-    const auto& ranges = own_[node].ranges();
-    scratch_.insert(scratch_.end(), ranges.begin(), ranges.end());
-  }
-  std::sort(scratch_.begin(), scratch_.end(),
-            [](const AddressRange& a, const AddressRange& b) { return a.begin < b.begin; });
   result_.clear();
   for (const AddressRange& range : scratch_) {
     if (!result_.empty() && range.begin <= result_.back().end)

@@ -55,7 +55,8 @@ class Occupancy {
   std::vector<std::uint32_t> visited_;   // per node: the epoch of the last decompose that saw it
   std::uint32_t epoch_ = 0;
   std::vector<int> canonical_, ancestors_;  // scratch for decompose()
-  std::vector<AddressRange> scratch_, result_;
+  std::vector<AddressRange> scratch_, merged_, result_;  // scratch for taken()
+  std::vector<std::size_t> runs_;                        // run boundaries in scratch_
 };
 
 }  // namespace tensorplan::mem::place
