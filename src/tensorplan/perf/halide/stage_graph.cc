@@ -81,13 +81,12 @@ StageGraph build_stage_graph(const Halide::Func& output,
   const auto clean = [](const std::string& name) { return name.substr(0, name.find('$')); };
 
   StageGraph graph;
-  std::map<std::string, int> first_stage, last_stage;
+  std::map<std::string, int> last_stage;  // Func name in `env` -> its last stage
   std::vector<std::string> order_name;  // per stage, the Func's name in `env`
   for (const std::string& name : order) {
     if (input_wrappers.count(name)) continue;
     const Function& f = env.at(name);
     const int num_definitions = 1 + static_cast<int>(f.updates().size());
-    first_stage[name] = static_cast<int>(graph.stages.size());
     for (int d = 0; d < num_definitions; ++d) {
       const Definition& def = d == 0 ? f.definition() : f.update(d - 1);
       StageInfo stage;
