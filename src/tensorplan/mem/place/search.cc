@@ -1,0 +1,568 @@
+#include "tensorplan/mem/place/search.h"
+
+#include <algorithm>
+#include <functional>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <queue>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "tensorplan/common/error.h"
+
+namespace tensorplan::mem::place {
+namespace {
+
+constexpr std::int64_t kInf = std::numeric_limits<std::int64_t>::max() / 4;
+
+// One independent part of the problem in alignment units: buffer b lives on time sections
+// [first[b], last[b]) and takes size[b] units.
+struct Part {
+  std::vector<int> members;  // indices into Problem::buffers
+  std::vector<int> first, last;
+  std::vector<std::int64_t> size;
+  int sections = 0;
+  // Static branching priorities: per order, the position of each buffer (lower first).
+  std::vector<std::vector<int>> orders;
+};
+
+// Static branching priorities, each a position per buffer (lower first). Buffers in the most
+// loaded sections go first, then long-lived and large ones: they are the hardest to fit late. Which
+// order finds a placement fastest varies from instance to instance, so the search restarts
+// through several.
+std::vector<std::vector<int>> priority_orders(const Part& part, const std::vector<Buffer>& buffers) {
+  const int n = static_cast<int>(part.members.size());
+  std::vector<std::int64_t> load(part.sections + 1, 0), peak(n, 0), life(n), span(n);
+  for (int b = 0; b < n; ++b) {
+    load[part.first[b]] += part.size[b];
+    load[part.last[b]] -= part.size[b];
+    life[b] = buffers[part.members[b]].upper - buffers[part.members[b]].lower;
+    span[b] = part.last[b] - part.first[b];
+  }
+  for (int s = 1; s <= part.sections; ++s) load[s] += load[s - 1];
+  for (int b = 0; b < n; ++b)
+    for (int s = part.first[b]; s < part.last[b]; ++s) peak[b] = std::max(peak[b], load[s]);
+  const auto& size = part.size;
+  using Key = std::tuple<std::int64_t, std::int64_t, std::int64_t>;
+  const std::vector<std::function<Key(int)>> keys = {
+      [&](int b) { return Key{peak[b], life[b], size[b]}; },
+      [&](int b) { return Key{life[b], size[b], 0}; },
+      [&](int b) { return Key{peak[b], span[b], size[b]}; },
+      [&](int b) { return Key{size[b], life[b], 0}; },
+  };
+  std::vector<std::vector<int>> orders;
+  for (const auto& key : keys) {
+    std::vector<int> by_priority(n);
+    std::iota(by_priority.begin(), by_priority.end(), 0);
+    std::stable_sort(by_priority.begin(), by_priority.end(),
+                     [&](int x, int y) { return key(x) > key(y); });
+    std::vector<int> order(n);
+    for (int r = 0; r < n; ++r) order[by_priority[r]] = r;
+    orders.push_back(std::move(order));
+  }
+  return orders;
+}
+
+// Splits the live buffers where no buffer crosses a time boundary and cuts each part's time axis
+// at every lower and upper, so sections are the time spans in which the live set is constant.
+std::vector<Part> split_into_parts(const Problem& problem, const std::vector<std::int64_t>& units) {
+  std::vector<int> live;
+  for (std::size_t b = 0; b < problem.buffers.size(); ++b)
+    if (units[b] > 0) live.push_back(static_cast<int>(b));
+  const auto& buffers = problem.buffers;
+  std::sort(live.begin(), live.end(), [&](int x, int y) {
+    return std::tie(buffers[x].lower, x) < std::tie(buffers[y].lower, y);
+  });
+  std::vector<Part> parts;
+  std::int64_t reach = std::numeric_limits<std::int64_t>::min();
+  for (int b : live) {
+    if (parts.empty() || buffers[b].lower >= reach) parts.emplace_back();
+    parts.back().members.push_back(b);
+    reach = std::max(reach, buffers[b].upper);
+  }
+  for (Part& part : parts) {
+    std::vector<std::int64_t> cuts;
+    for (int b : part.members) {
+      cuts.push_back(buffers[b].lower);
+      cuts.push_back(buffers[b].upper);
+    }
+    std::sort(cuts.begin(), cuts.end());
+    cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+    part.sections = static_cast<int>(cuts.size()) - 1;
+    auto section = [&](std::int64_t t) {
+      return static_cast<int>(std::lower_bound(cuts.begin(), cuts.end(), t) - cuts.begin());
+    };
+    for (int b : part.members) {
+      part.first.push_back(section(buffers[b].lower));
+      part.last.push_back(section(buffers[b].upper));
+      part.size.push_back(units[b]);
+    }
+    part.orders = priority_orders(part, buffers);
+  }
+  return parts;
+}
+
+// Max over a range of sections with "raise a range to at least v": the skyline of the greedy dive.
+class SkylineTree {
+ public:
+  explicit SkylineTree(int sections)
+      : n_(std::max(1, sections)), max_(4 * n_, 0), raised_(4 * n_, 0) {}
+  std::int64_t max(int lo, int hi) const { return query(1, 0, n_, lo, hi); }
+  void raise(int lo, int hi, std::int64_t value) { update(1, 0, n_, lo, hi, value); }
+
+ private:
+  // A raise that covers a whole node stops there (raised_), so a query that only partly covers a
+  // node takes that node's raise into account on its way down.
+  std::int64_t query(int v, int l, int r, int lo, int hi) const {
+    if (hi <= l || r <= lo) return 0;
+    if (lo <= l && r <= hi) return max_[v];
+    const int m = (l + r) / 2;
+    return std::max({raised_[v], query(2 * v, l, m, lo, hi), query(2 * v + 1, m, r, lo, hi)});
+  }
+  void update(int v, int l, int r, int lo, int hi, std::int64_t value) {
+    if (hi <= l || r <= lo) return;
+    max_[v] = std::max(max_[v], value);
+    if (lo <= l && r <= hi) {
+      raised_[v] = std::max(raised_[v], value);
+      return;
+    }
+    const int m = (l + r) / 2;
+    update(2 * v, l, m, lo, hi, value);
+    update(2 * v + 1, m, r, lo, hi, value);
+  }
+
+  int n_;
+  std::vector<std::int64_t> max_;     // max over the node's sections
+  std::vector<std::int64_t> raised_;  // every section of the node is at least this
+};
+
+// The greedy skyline layout: repeatedly place, among the unplaced buffers, the one whose skyline is
+// lowest (ties by priority) on that skyline. The first dive of the search, in O(n log n log S).
+std::vector<std::int64_t> skyline_dive(const Part& part) {
+  const int n = static_cast<int>(part.members.size());
+  SkylineTree skyline(part.sections);
+  using Entry = std::tuple<std::int64_t, int, int>;  // (lower bound on offset, priority, buffer)
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;
+  for (int b = 0; b < n; ++b) queue.emplace(0, part.orders[0][b], b);
+  std::vector<std::int64_t> offsets(n, 0);
+  while (!queue.empty()) {
+    auto [estimate, priority, b] = queue.top();
+    queue.pop();
+    const std::int64_t offset = skyline.max(part.first[b], part.last[b]);
+    if (offset > estimate) {  // its skyline rose since it was queued
+      queue.emplace(offset, priority, b);
+      continue;
+    }
+    offsets[b] = offset;
+    skyline.raise(part.first[b], part.last[b], offset + part.size[b]);
+  }
+  return offsets;
+}
+
+std::int64_t part_height(const Part& part, const std::vector<std::int64_t>& offsets) {
+  std::int64_t top = 0;
+  for (std::size_t b = 0; b < offsets.size(); ++b) top = std::max(top, offsets[b] + part.size[b]);
+  return top;
+}
+
+std::int64_t part_max_live(const Part& part) {
+  std::vector<std::int64_t> delta(part.sections + 1, 0);
+  for (std::size_t b = 0; b < part.members.size(); ++b) {
+    delta[part.first[b]] += part.size[b];
+    delta[part.last[b]] -= part.size[b];
+  }
+  std::int64_t running = 0, peak = 0;
+  for (std::int64_t d : delta) peak = std::max(peak, running += d);
+  return peak;
+}
+
+enum class ProbeResult { kFound, kInfeasible, kStopped };
+
+// The branch-and-bound for one part: is there a canonical placement of height <= capacity?
+class PartSearch {
+ public:
+  // `order`: the static branching priority, one of part.orders.
+  PartSearch(const Part& part, const std::vector<int>& order)
+      : part_(part),
+        order_(order),
+        n_(static_cast<int>(part.members.size())),
+        floor_(part.sections, 0),
+        remaining_(part.sections, 0),
+        lowest_(part.sections, 0),
+        placed_(n_, false),
+        offset_(n_, 0),
+        excluded_at_(n_, -1),
+        previous_twin_(n_, -1),
+        candidates_(n_ + 1) {
+    all_.resize(n_);
+    std::iota(all_.begin(), all_.end(), 0);
+    std::stable_sort(all_.begin(), all_.end(),
+                     [&](int x, int y) { return part.first[x] < part.first[y]; });
+    by_priority_.resize(n_);
+    for (int b = 0; b < n_; ++b) by_priority_[order[b]] = b;
+    // Identical buffers (same sections and size) are interchangeable: place them in priority order.
+    std::map<std::tuple<int, int, std::int64_t>, int> last_twin;
+    for (int b : by_priority_) {
+      auto [it, fresh] = last_twin.try_emplace({part.first[b], part.last[b], part.size[b]}, b);
+      if (!fresh) previous_twin_[b] = std::exchange(it->second, b);
+    }
+  }
+
+  // Steps one search node costs, roughly: what the caller compares with its work limit.
+  std::int64_t work_per_node() const {
+    std::int64_t work = n_ + part_.sections;
+    for (int b = 0; b < n_; ++b) work += part_.last[b] - part_.first[b];
+    return work;
+  }
+
+  ProbeResult probe(std::int64_t capacity, std::int64_t node_budget, const Deadline& deadline) {
+    capacity_ = capacity;
+    node_budget_ = node_budget;
+    deadline_ = &deadline;
+    stopped_ = false;
+    probe_nodes_ = 0;
+    std::fill(floor_.begin(), floor_.end(), 0);
+    std::fill(remaining_.begin(), remaining_.end(), 0);
+    for (int b = 0; b < n_; ++b)
+      for (int s = part_.first[b]; s < part_.last[b]; ++s) remaining_[s] += part_.size[b];
+    std::fill(placed_.begin(), placed_.end(), false);
+    std::fill(excluded_at_.begin(), excluded_at_.end(), -1);
+    placed_stack_.clear();
+    if (solve(all_, 0, 0)) {
+      solution_ = offset_;
+      return ProbeResult::kFound;
+    }
+    return stopped_ ? ProbeResult::kStopped : ProbeResult::kInfeasible;
+  }
+
+  const std::vector<std::int64_t>& solution() const { return solution_; }
+  std::int64_t nodes() const { return nodes_; }
+
+ private:
+  // Places every buffer of `group` (unplaced buffers sorted by first section, no other unplaced
+  // buffer crossing their sections) at `level` or above, under the capacity. Returns true with them
+  // placed; false with nothing placed, when there is no such placement or the budget ran out
+  // (stopped_).
+  bool solve(const std::vector<int>& group, std::int64_t level, int depth) {
+    if (group.empty()) return true;
+    ++nodes_;
+    if (++probe_nodes_ > node_budget_ || ((probe_nodes_ & 255) == 0 && deadline_->expired())) {
+      stopped_ = true;
+      return false;
+    }
+    // The group's sections: every one is crossed by some buffer of the group.
+    int first = part_.sections, last = 0;
+    for (int b : group) {
+      first = std::min(first, part_.first[b]);
+      last = std::max(last, part_.last[b]);
+    }
+    // Section bound: what is still to come in a section lies above its floor and above `level`.
+    for (int s = first; s < last; ++s)
+      if (std::max(floor_[s], level) + remaining_[s] > capacity_) return false;
+
+    // Each buffer's offset if placed now: on the skyline of its sections, not below level.
+    for (int s = first; s < last; ++s) lowest_[s] = kInf;
+    auto& candidates = candidates_[depth];
+    candidates.clear();
+    for (int b : group) {
+      const int lo = part_.first[b], hi = part_.last[b];
+      std::int64_t skyline = 0;
+      for (int s = lo; s < hi; ++s) skyline = std::max(skyline, floor_[s]);
+      const std::int64_t offset = std::max(level, skyline);
+      for (int s = lo; s < hi; ++s) lowest_[s] = std::min(lowest_[s], offset);
+      if (offset + part_.size[b] > capacity_) return false;  // it can only rise
+      // Below level it would float above its skyline: such a placement is never needed, as the
+      // same one with b resting on its skyline is reached by placing b earlier.
+      if (skyline < level) continue;
+      if (previous_twin_[b] >= 0 && !placed_[previous_twin_[b]]) continue;
+      if (excluded_at_[b] == offset) continue;
+      candidates.emplace_back(offset, b);
+    }
+    // Sharper section bound: nothing unplaced in a section goes below the lowest such offset.
+    for (int s = first; s < last; ++s)
+      if (lowest_[s] + remaining_[s] > capacity_) return false;
+    // Lowest first, ties in priority order.
+    std::sort(candidates.begin(), candidates.end(), [&](const auto& x, const auto& y) {
+      return std::tie(x.first, order_[x.second]) < std::tie(y.first, order_[y.second]);
+    });
+
+    const std::size_t excluded_mark = excluded_undo_.size();
+    bool found = false;
+    std::vector<int> rest;
+    std::vector<std::vector<int>> pieces;
+    for (std::size_t k = 0; k < candidates_[depth].size() && !found && !stopped_; ++k) {
+      const auto [offset, b] = candidates_[depth][k];
+      const std::size_t placed_mark = placed_stack_.size();
+      place(b, offset);
+      // The rest may fall apart into groups that no buffer joins: each is solved on its own, and
+      // one that fails dooms this branch whatever the others do.
+      rest.clear();
+      for (int c : group)
+        if (c != b) rest.push_back(c);
+      pieces.clear();
+      int reach = -1;
+      for (int c : rest) {
+        if (part_.first[c] >= reach) pieces.emplace_back();
+        pieces.back().push_back(c);
+        reach = std::max(reach, part_.last[c]);
+      }
+      found = true;
+      for (const auto& piece : pieces)
+        if (!solve(piece, offset, depth + 1)) {
+          found = false;
+          break;
+        }
+      if (found) break;
+      while (placed_stack_.size() > placed_mark) unplace(placed_stack_.back());
+      if (stopped_) break;
+      // No placement has b lowest from here, so deeper down b is not placed at this offset again.
+      excluded_undo_.emplace_back(b, excluded_at_[b]);
+      excluded_at_[b] = offset;
+    }
+    while (excluded_undo_.size() > excluded_mark) {
+      excluded_at_[excluded_undo_.back().first] = excluded_undo_.back().second;
+      excluded_undo_.pop_back();
+    }
+    return found;
+  }
+
+  void place(int b, std::int64_t offset) {
+    for (int s = part_.first[b]; s < part_.last[b]; ++s) {
+      floor_undo_.push_back(floor_[s]);
+      floor_[s] = offset + part_.size[b];
+      remaining_[s] -= part_.size[b];
+    }
+    placed_[b] = true;
+    offset_[b] = offset;
+    placed_stack_.push_back(b);
+  }
+
+  void unplace(int b) {
+    for (int s = part_.last[b] - 1; s >= part_.first[b]; --s) {
+      floor_[s] = floor_undo_.back();
+      floor_undo_.pop_back();
+      remaining_[s] += part_.size[b];
+    }
+    placed_[b] = false;
+    placed_stack_.pop_back();
+  }
+
+  const Part& part_;
+  const std::vector<int>& order_;
+  int n_;
+  std::vector<int> by_priority_;
+  std::vector<std::int64_t> floor_;      // per section: top of the placed buffers crossing it
+  std::vector<std::int64_t> remaining_;  // per section: units of unplaced buffers crossing it
+  std::vector<std::int64_t> lowest_;     // scratch: per section, lowest offset still possible
+  std::vector<bool> placed_;
+  std::vector<std::int64_t> offset_;
+  std::vector<std::int64_t> excluded_at_;  // a no-good: not to be placed at this offset
+  std::vector<int> previous_twin_;         // identical buffer that must be placed before, or -1
+  std::vector<std::vector<std::pair<std::int64_t, int>>> candidates_;  // per depth
+  std::vector<std::int64_t> floor_undo_;
+  std::vector<std::pair<int, std::int64_t>> excluded_undo_;
+  std::vector<std::int64_t> solution_;
+  std::vector<int> placed_stack_;  // buffers placed, in order (unplace pops the last)
+  std::vector<int> all_;           // every buffer, by first section
+  std::int64_t capacity_ = 0;
+  std::int64_t node_budget_ = 0;
+  std::int64_t probe_nodes_ = 0;
+  std::int64_t nodes_ = 0;
+  const Deadline* deadline_ = nullptr;
+  bool stopped_ = false;
+};
+
+// What one part's solve established, in alignment units.
+struct PartOutcome {
+  std::optional<std::vector<std::int64_t>> offsets;  // best found under the capacity
+  std::int64_t height = kInf;                         // of offsets
+  std::int64_t lower_bound = 0;                       // proven
+  bool infeasible = false;                            // proven: nothing fits under the capacity
+  std::int64_t nodes = 0;
+};
+
+// Solves one part. `capacity` in units (kInf: none). In minimise mode the search stops once the
+// part is at or below `good_enough` (lower is of no use to the whole).
+PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>> incumbent,
+                       std::int64_t capacity, bool minimize, std::int64_t good_enough,
+                       const SearchOptions& options) {
+  PartOutcome out;
+  out.lower_bound = part_max_live(part);
+  auto offer = [&](const std::vector<std::int64_t>& offsets) {
+    const std::int64_t h = part_height(part, offsets);
+    if (h <= capacity && h < out.height) {
+      out.offsets = offsets;
+      out.height = h;
+    }
+  };
+  if (incumbent) offer(*incumbent);
+  offer(skyline_dive(part));
+  if (out.lower_bound > capacity) {
+    out.infeasible = true;
+    return out;
+  }
+  std::vector<PartSearch> searches;
+  for (const auto& order : part.orders) searches.emplace_back(part, order);
+  if (searches[0].work_per_node() > options.max_work_per_node || part.members.size() > 10000)
+    return out;
+  const Deadline& deadline = options.deadline;
+  // One probe: each static order in turn with `budget` nodes (heavy tails: a different order
+  // often succeeds at once where one is stuck). A proof of infeasibility from any order holds.
+  auto probe = [&](std::int64_t capacity, std::int64_t budget) {
+    for (PartSearch& search : searches) {
+      const ProbeResult r = search.probe(capacity, budget, deadline);
+      if (r == ProbeResult::kFound) offer(search.solution());
+      if (r != ProbeResult::kStopped || deadline.expired()) return r;
+    }
+    return ProbeResult::kStopped;
+  };
+  auto total_nodes = [&] {
+    std::int64_t nodes = 0;
+    for (const PartSearch& search : searches) nodes += search.nodes();
+    return nodes;
+  };
+  constexpr std::int64_t kFirstBudget = 2000;
+
+  if (!minimize) {
+    if (out.offsets || capacity == kInf) return out;
+    ProbeResult r = ProbeResult::kStopped;
+    for (std::int64_t budget = kFirstBudget; r == ProbeResult::kStopped && !deadline.expired();
+         budget = std::min(kInf, budget * 2))
+      r = probe(capacity, budget);
+    out.nodes = total_nodes();
+    if (r == ProbeResult::kInfeasible) {
+      out.infeasible = true;
+      out.lower_bound = capacity + 1;
+    }
+    return out;
+  }
+
+  // Minimise: look for heights in [lo, hi); hi is the best height found (or one past capacity).
+  // Each round probes the proven bound first, then bisects, each probe with a node budget; probes
+  // that run out only move the bisection, and the next round retries with twice the budget.
+  std::int64_t lo = out.lower_bound;
+  auto hi = [&] { return std::min(out.height, capacity == kInf ? kInf : capacity + 1); };
+  auto done = [&] { return hi() <= std::max(lo, good_enough) || deadline.expired(); };
+  for (std::int64_t budget = kFirstBudget; !done(); budget = std::min(kInf, budget * 2)) {
+    bool first = true;
+    for (std::int64_t soft_lo = lo; !done() && soft_lo < hi();) {
+      const std::int64_t target = first ? std::max(lo, std::min(good_enough, hi() - 1))
+                                        : soft_lo + (hi() - 1 - soft_lo) / 2;
+      first = false;
+      const ProbeResult r = probe(target, budget);
+      if (r == ProbeResult::kInfeasible) {
+        lo = target + 1;
+        soft_lo = std::max(soft_lo, lo);
+      } else if (r == ProbeResult::kStopped) {
+        soft_lo = target + 1;
+      }
+    }
+  }
+  out.nodes = total_nodes();
+  out.lower_bound = lo;
+  if (!out.offsets && lo > capacity) out.infeasible = true;
+  return out;
+}
+
+}  // namespace
+
+std::string to_string(SearchStatus status) {
+  switch (status) {
+    case SearchStatus::kOptimal: return "optimal";
+    case SearchStatus::kFeasible: return "feasible";
+    case SearchStatus::kInfeasible: return "infeasible";
+    case SearchStatus::kUnknown: return "unknown";
+  }
+  return "unknown";
+}
+
+SearchResult search_placement(const Problem& problem, const SearchOptions& options) {
+  Stopwatch clock;
+  const std::int64_t a = std::max<std::int64_t>(1, problem.alignment);
+  const std::size_t n = problem.buffers.size();
+  std::vector<std::int64_t> units(n, 0);
+  std::int64_t total = 0;
+  for (std::size_t b = 0; b < n; ++b) {
+    const Buffer& buffer = problem.buffers[b];
+    if (buffer.size < 0) fail("search: buffer {} has negative size {}", buffer.id, buffer.size);
+    if (buffer.size > 0 && buffer.upper <= buffer.lower)
+      fail("search: buffer {} has an empty lifetime [{}, {})", buffer.id, buffer.lower, buffer.upper);
+    units[b] = aligned_size(problem, buffer) / a;
+    total += units[b];
+    if (buffer.size > (std::int64_t{1} << 62) || total > (std::int64_t{1} << 62) / a)
+      fail("search: buffer sizes add up to more than 2^62 bytes");
+  }
+  const std::int64_t capacity = options.capacity ? std::max<std::int64_t>(-1, *options.capacity / a)
+                                                 : kInf;
+  std::optional<std::vector<std::int64_t>> incumbent;
+  if (options.incumbent && is_valid(problem, options.incumbent->offsets)) {
+    incumbent.emplace(n);
+    for (std::size_t b = 0; b < n; ++b) (*incumbent)[b] = options.incumbent->offsets[b] / a;
+  }
+
+  std::vector<Part> parts = split_into_parts(problem, units);
+  std::vector<std::int64_t> bounds;
+  for (const Part& part : parts) bounds.push_back(part_max_live(part));
+  // Hardest (highest bound) first: the others then only need to fit under what it reached.
+  std::vector<int> order(parts.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return bounds[x] > bounds[y]; });
+
+  SearchResult result;
+  result.parts = static_cast<int>(parts.size());
+  std::vector<std::int64_t> offsets(n, 0);
+  std::int64_t lower = bounds.empty() ? 0 : *std::max_element(bounds.begin(), bounds.end());
+  std::int64_t reached = 0;  // max height of the parts solved so far
+  bool all_found = true, infeasible = false;
+  for (int p : order) {
+    const Part& part = parts[p];
+    std::optional<std::vector<std::int64_t>> start;
+    if (incumbent) {
+      start.emplace();
+      for (int b : part.members) start->push_back((*incumbent)[b]);
+    }
+    PartOutcome out = solve_part(part, std::move(start), capacity, options.minimize,
+                                 std::max(lower, reached), options);
+    result.nodes += out.nodes;
+    lower = std::max(lower, out.lower_bound);
+    if (out.infeasible) {
+      infeasible = true;
+      break;
+    }
+    if (!out.offsets) {
+      all_found = false;
+      continue;
+    }
+    reached = std::max(reached, out.height);
+    for (std::size_t k = 0; k < part.members.size(); ++k)
+      offsets[part.members[k]] = (*out.offsets)[k];
+  }
+
+  result.lower_bound = lower * a;
+  if (infeasible) {
+    result.status = SearchStatus::kInfeasible;
+    result.lower_bound = std::max(result.lower_bound, (capacity + 1) * a);
+  } else if (all_found) {
+    Placement placement;
+    for (std::int64_t& offset : offsets) offset *= a;
+    placement.offsets = std::move(offsets);
+    placement.height = height(problem, placement.offsets);
+    result.status = placement.height <= result.lower_bound ? SearchStatus::kOptimal
+                                                           : SearchStatus::kFeasible;
+    result.placement = std::move(placement);
+  }
+  result.seconds = clock.seconds();
+  return result;
+}
+
+Placement SearchPlacer::place(const Problem& problem, const Deadline& deadline) const {
+  SearchOptions options;
+  options.minimize = true;
+  options.deadline = deadline;
+  SearchResult result = search_placement(problem, options);
+  return std::move(*result.placement);  // without a capacity every part has a placement
+}
+
+}  // namespace tensorplan::mem::place

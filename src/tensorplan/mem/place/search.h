@@ -1,0 +1,77 @@
+// An exact placement search: a complete branch-and-bound over buffer offsets, in the spirit of
+// Google's MiniMalloc (Moffitt, ASPLOS 2023), written from its published ideas:
+//
+// - Canonical placements only. Buffers are placed one at a time in non-decreasing offset order,
+//   each on the "skyline" of the buffers already placed that share time with it (offset 0 or the
+//   top of one of them). Every placement can be pushed down into such a one, so this is complete.
+// - Time sections (cut at every lower and upper) carry the current floor and the bytes of the
+//   unplaced buffers that cross them; a node is pruned when some section cannot hold what is left
+//   above the lowest offset any of its unplaced buffers can still take.
+// - Branching on the lowest candidates first; a buffer tried first at a node and failed is not
+//   tried first again at that same offset deeper down (no-good), and identical buffers are placed
+//   in one fixed order (symmetry).
+// - The problem splits where no buffer crosses a time boundary; the parts are solved apart.
+// - Minimising probes capacities between the proven lower bound (max live bytes, raised by every
+//   capacity proven infeasible) and the best height found, with growing node budgets.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "tensorplan/common/timer.h"
+#include "tensorplan/mem/place/placer.h"
+#include "tensorplan/mem/place/problem.h"
+
+namespace tensorplan::mem::place {
+
+enum class SearchStatus {
+  kOptimal,     // placement found and its height equals the proven lower bound
+  kFeasible,    // placement found (under the capacity, if one was given); not proven optimal
+  kInfeasible,  // proven: no placement has height <= capacity
+  kUnknown,     // stopped (deadline) before finding a placement under the capacity or a proof
+};
+
+// "optimal", "feasible", "infeasible", "unknown".
+std::string to_string(SearchStatus status);
+
+struct SearchOptions {
+  // Heights must not exceed it (bytes). Without it any height is allowed.
+  std::optional<std::int64_t> capacity;
+  // Find the smallest height (at most `capacity`, if given). Without it the search stops at the
+  // first placement that fits under `capacity`, or returns the first one it has when there is none.
+  bool minimize = false;
+  // Wall-clock limit; the search returns its best placement so far when it expires.
+  Deadline deadline;
+  // A valid placement to start from (e.g. the best heuristic's); the search only reports better
+  // ones. Ignored if it is not valid for the problem.
+  std::optional<Placement> incumbent;
+  // Parts (after splitting) whose search nodes would cost more than this many steps each are not
+  // searched: they keep the incumbent's (or a greedy skyline's) layout. Guards huge graphs.
+  std::int64_t max_work_per_node = 400000;
+};
+
+struct SearchResult {
+  // The best placement found; absent if none was found under the capacity.
+  std::optional<Placement> placement;
+  SearchStatus status = SearchStatus::kUnknown;
+  // Proven: no placement is lower (bytes). At least max_live(problem).
+  std::int64_t lower_bound = 0;
+  std::int64_t nodes = 0;  // search nodes explored, over all parts and probes
+  int parts = 0;           // independent parts the problem split into
+  double seconds = 0;
+};
+
+// The exact search. Never throws on a valid Problem; throws Error if a buffer has a negative
+// size or an empty lifetime, or sizes overflow 2^62.
+SearchResult search_placement(const Problem& problem, const SearchOptions& options);
+
+// The search as a portfolio member: minimises until the deadline and returns the best placement
+// found (always valid; a greedy skyline layout at worst).
+class SearchPlacer : public Placer {
+ public:
+  std::string name() const override { return "search"; }
+  Placement place(const Problem& problem, const Deadline& deadline) const override;
+};
+
+}  // namespace tensorplan::mem::place

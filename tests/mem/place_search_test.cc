@@ -1,0 +1,230 @@
+// The exact placement search against a brute force on small random instances, and its contract:
+// statuses, capacities, alignment, splitting, incumbents, bad input, a public MiniMalloc instance.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <numeric>
+
+#include "tensorplan/common/error.h"
+#include "tensorplan/mem/place/csv.h"
+#include "tensorplan/mem/place/search.h"
+#include "tensorplan/mem/random_graph.h"
+
+namespace tensorplan::mem::place {
+namespace {
+
+// The optimum by brute force: every order of placing the buffers, each at the lowest offset where
+// it fits among those already placed. Complete: in the offset order of an optimal placement, each
+// buffer fits at its own offset, and a lower one found instead keeps the rest valid.
+std::int64_t brute_force_optimum(const Problem& problem) {
+  const int n = static_cast<int>(problem.buffers.size());
+  const std::int64_t a = std::max<std::int64_t>(1, problem.alignment);
+  std::vector<int> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::int64_t best = std::numeric_limits<std::int64_t>::max();
+  do {
+    std::vector<std::int64_t> offsets(n, -1);
+    std::int64_t top = 0;
+    for (int b : order) {
+      const Buffer& x = problem.buffers[b];
+      const std::int64_t size = aligned_size(problem, x);
+      // Candidate offsets: 0 and the tops of the placed buffers that share time with it.
+      std::vector<std::int64_t> candidates{0};
+      for (int c = 0; c < n; ++c) {
+        const Buffer& y = problem.buffers[c];
+        if (offsets[c] >= 0 && x.lower < y.upper && y.lower < x.upper)
+          candidates.push_back(offsets[c] + aligned_size(problem, y));
+      }
+      std::sort(candidates.begin(), candidates.end());
+      for (std::int64_t at : candidates) {
+        at = (at + a - 1) / a * a;
+        bool fits = true;
+        for (int c = 0; c < n && fits; ++c) {
+          const Buffer& y = problem.buffers[c];
+          if (offsets[c] >= 0 && x.lower < y.upper && y.lower < x.upper)
+            fits = at + size <= offsets[c] || offsets[c] + aligned_size(problem, y) <= at;
+        }
+        if (fits) {
+          offsets[b] = at;
+          break;
+        }
+      }
+      top = std::max(top, offsets[b] + size);
+    }
+    best = std::min(best, top);
+  } while (std::next_permutation(order.begin(), order.end()));
+  return best;
+}
+
+Problem random_problem(Rng& rng, int max_buffers, std::int64_t alignment) {
+  Problem problem;
+  problem.alignment = alignment;
+  const int n = static_cast<int>(rng.uniform(1, max_buffers));
+  for (int b = 0; b < n; ++b) {
+    const std::int64_t lower = rng.uniform(0, 8);
+    const std::int64_t upper = rng.uniform(lower + 1, 10);
+    problem.buffers.push_back({100 + b, lower, upper, rng.uniform(1, 12)});
+  }
+  return problem;
+}
+
+SearchOptions minimize() {
+  SearchOptions options;
+  options.minimize = true;
+  return options;
+}
+
+SearchOptions fit_under(std::int64_t capacity) {
+  SearchOptions options;
+  options.capacity = capacity;
+  return options;
+}
+
+void expect_valid(const Problem& problem, const SearchResult& result) {
+  ASSERT_TRUE(result.placement);
+  std::string why;
+  EXPECT_TRUE(is_valid(problem, result.placement->offsets, &why)) << why;
+  EXPECT_EQ(result.placement->height, height(problem, result.placement->offsets));
+}
+
+TEST(PlaceSearch, MinimizeEqualsBruteForceOnRandomInstances) {
+  Rng rng(7);
+  for (int trial = 0; trial < 300; ++trial) {
+    const Problem problem = random_problem(rng, 7, 1);
+    const std::int64_t optimum = brute_force_optimum(problem);
+    const SearchResult result = search_placement(problem, minimize());
+    SCOPED_TRACE(trial);
+    expect_valid(problem, result);
+    EXPECT_EQ(result.placement->height, optimum);
+    EXPECT_EQ(result.status, SearchStatus::kOptimal);
+    EXPECT_EQ(result.lower_bound, optimum);
+  }
+}
+
+TEST(PlaceSearch, EightBuffersEqualBruteForce) {
+  Rng rng(11);
+  for (int trial = 0; trial < 12; ++trial) {
+    Problem problem = random_problem(rng, 8, 1);
+    while (problem.buffers.size() < 8) problem = random_problem(rng, 8, 1);
+    const std::int64_t optimum = brute_force_optimum(problem);
+    const SearchResult result = search_placement(problem, minimize());
+    SCOPED_TRACE(trial);
+    expect_valid(problem, result);
+    EXPECT_EQ(result.placement->height, optimum);
+    EXPECT_EQ(result.status, SearchStatus::kOptimal);
+  }
+}
+
+TEST(PlaceSearch, CapacityAtOptimumFitsAndBelowIsInfeasible) {
+  Rng rng(23);
+  for (int trial = 0; trial < 200; ++trial) {
+    const Problem problem = random_problem(rng, 7, 1);
+    const std::int64_t optimum = brute_force_optimum(problem);
+    SCOPED_TRACE(trial);
+    const SearchResult fits = search_placement(problem, fit_under(optimum));
+    expect_valid(problem, fits);
+    EXPECT_LE(fits.placement->height, optimum);
+    EXPECT_TRUE(fits.status == SearchStatus::kFeasible || fits.status == SearchStatus::kOptimal);
+
+    const SearchResult too_small = search_placement(problem, fit_under(optimum - 1));
+    EXPECT_EQ(too_small.status, SearchStatus::kInfeasible);
+    EXPECT_FALSE(too_small.placement);
+    EXPECT_GE(too_small.lower_bound, optimum);
+
+    SearchOptions both = minimize();
+    both.capacity = optimum - 1;
+    EXPECT_EQ(search_placement(problem, both).status, SearchStatus::kInfeasible);
+  }
+}
+
+TEST(PlaceSearch, AlignmentIsHonoured) {
+  Rng rng(5);
+  for (int trial = 0; trial < 150; ++trial) {
+    const std::int64_t alignment = rng.uniform(2, 8);
+    const Problem problem = random_problem(rng, 6, alignment);
+    const SearchResult result = search_placement(problem, minimize());
+    SCOPED_TRACE(trial);
+    expect_valid(problem, result);  // is_valid checks that offsets are multiples of the alignment
+    EXPECT_EQ(result.placement->height % alignment, 0);
+    EXPECT_EQ(result.placement->height, brute_force_optimum(problem));
+    // A capacity that is not a multiple of the alignment counts as the multiple below it.
+    const SearchResult under =
+        search_placement(problem, fit_under(result.placement->height + alignment - 1));
+    expect_valid(problem, under);
+  }
+}
+
+TEST(PlaceSearch, EmptyProblem) {
+  const SearchResult result = search_placement(Problem{}, minimize());
+  ASSERT_TRUE(result.placement);
+  EXPECT_TRUE(result.placement->offsets.empty());
+  EXPECT_EQ(result.placement->height, 0);
+  EXPECT_EQ(result.status, SearchStatus::kOptimal);
+}
+
+TEST(PlaceSearch, SplitsWhereNoBufferCrosses) {
+  // [0,4) and [4,9) share no buffer: two parts, height is the higher part's.
+  const Problem problem{{{0, 0, 2, 5}, {1, 1, 4, 3}, {2, 4, 9, 6}, {3, 5, 7, 6}, {4, 6, 9, 1}}, 1};
+  const SearchResult result = search_placement(problem, minimize());
+  expect_valid(problem, result);
+  EXPECT_EQ(result.parts, 2);
+  EXPECT_EQ(result.placement->height, 13);
+  EXPECT_EQ(result.status, SearchStatus::kOptimal);
+}
+
+TEST(PlaceSearch, ManyIdenticalBuffersAreNotPermuted) {
+  // 40! orders of interchangeable buffers; symmetry breaking makes this one dive.
+  Problem problem;
+  for (int b = 0; b < 40; ++b) problem.buffers.push_back({b, 0, 10, 64});
+  problem.buffers.push_back({40, 10, 20, 4000});
+  SearchOptions options = fit_under(4000);
+  options.minimize = true;
+  const SearchResult result = search_placement(problem, options);
+  expect_valid(problem, result);
+  EXPECT_EQ(result.placement->height, 4000);
+  EXPECT_EQ(result.status, SearchStatus::kOptimal);
+}
+
+TEST(PlaceSearch, KeepsAValidIncumbentAndIgnoresAnInvalidOne) {
+  const Problem problem{{{0, 0, 4, 3}, {1, 0, 4, 5}, {2, 4, 8, 8}}, 1};
+  SearchOptions options;
+  options.incumbent = Placement{{5, 0, 0}, 8};
+  SearchResult result = search_placement(problem, options);
+  expect_valid(problem, result);
+  EXPECT_EQ(result.placement->height, 8);
+
+  options.incumbent = Placement{{0, 0, 0}, 5};  // overlapping: not a placement
+  result = search_placement(problem, options);
+  expect_valid(problem, result);
+}
+
+TEST(PlaceSearch, BadBuffersThrow) {
+  EXPECT_THROW(search_placement(Problem{{{0, 3, 3, 4}}, 1}, minimize()), Error);
+  EXPECT_THROW(search_placement(Problem{{{0, 0, 3, -4}}, 1}, minimize()), Error);
+}
+
+TEST(PlaceSearch, ExpiredDeadlineStillReturnsAPlacement) {
+  const Graph graph = random_training_graph(200, 3);
+  std::vector<int> order(graph.num_nodes());
+  std::iota(order.begin(), order.end(), 0);
+  const Problem problem = problem_from_graph(graph, order, 512);
+  const Placement placement = SearchPlacer().place(problem, Deadline(0));
+  EXPECT_TRUE(is_valid(problem, placement.offsets));
+  EXPECT_EQ(placement.height, height(problem, placement.offsets));
+  EXPECT_GE(placement.height, max_live(problem));
+}
+
+TEST(PlaceSearch, MiniMallocInstanceAFitsItsCapacity) {
+  const std::string path = "/work/shared/external/minimalloc-challenging/A.csv";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not found";
+  const Problem problem = read_csv(path).problem;
+  SearchOptions options = fit_under(1048576);
+  options.deadline = Deadline(60);
+  const SearchResult result = search_placement(problem, options);
+  expect_valid(problem, result);
+  EXPECT_LE(result.placement->height, 1048576);
+}
+
+}  // namespace
+}  // namespace tensorplan::mem::place
