@@ -191,6 +191,9 @@ class PartSearch {
         floor_(part.sections, 0),
         remaining_(part.sections, 0),
         lowest_(part.sections, 0),
+        smallest_(part.sections),
+        second_smallest_(part.sections, 0),
+        skyline_(n_, 0),
         placed_(n_, false),
         offset_(n_, 0),
         excluded_at_(n_, -1),
@@ -262,31 +265,78 @@ class PartSearch {
     for (int s = first; s < last; ++s)
       if (std::max(floor_[s], level) + remaining_[s] > capacity_) return false;
 
-    // Each buffer's offset if placed now: on the skyline of its sections, not below level.
-    for (int s = first; s < last; ++s) lowest_[s] = kInf;
+    // Each buffer's skyline, and per section the two smallest buffers crossing it.
+    for (int s = first; s < last; ++s) {
+      lowest_[s] = kInf;
+      smallest_[s] = {kInf, -1};
+      second_smallest_[s] = kInf;
+    }
+    for (int b : group) {
+      std::int64_t skyline = 0;
+      for (int s = part_.first[b]; s < part_.last[b]; ++s) {
+        skyline = std::max(skyline, floor_[s]);
+        if (part_.size[b] < smallest_[s].first) {
+          second_smallest_[s] = smallest_[s].first;
+          smallest_[s] = {part_.size[b], b};
+        } else {
+          second_smallest_[s] = std::min(second_smallest_[s], part_.size[b]);
+        }
+      }
+      skyline_[b] = skyline;
+    }
+    // The smallest other buffer of the group that shares time with b (kInf: none).
+    auto smallest_neighbour = [&](int b) {
+      std::int64_t size = kInf;
+      for (int s = part_.first[b]; s < part_.last[b]; ++s)
+        size = std::min(size, smallest_[s].second == b ? second_smallest_[s] : smallest_[s].first);
+      return size;
+    };
+    // Each buffer's lowest possible offset; the candidates are those that can be placed now.
     auto& candidates = candidates_[depth];
     candidates.clear();
     for (int b : group) {
-      const int lo = part_.first[b], hi = part_.last[b];
-      std::int64_t skyline = 0;
-      for (int s = lo; s < hi; ++s) skyline = std::max(skyline, floor_[s]);
+      const std::int64_t skyline = skyline_[b];
       const std::int64_t offset = std::max(level, skyline);
-      for (int s = lo; s < hi; ++s) lowest_[s] = std::min(lowest_[s], offset);
-      if (offset + part_.size[b] > capacity_) return false;  // it can only rise
-      // Below level it would float above its skyline: such a placement is never needed, as the
-      // same one with b resting on its skyline is reached by placing b earlier.
-      if (skyline < level) continue;
-      if (previous_twin_[b] >= 0 && !placed_[previous_twin_[b]]) continue;
-      if (excluded_at_[b] == offset) continue;
-      candidates.emplace_back(offset, b);
+      std::int64_t lowest = offset;
+      if (skyline < level) {
+        // Placed now it would float above its skyline; canonical placements never do, so it must
+        // wait to rest on an unplaced buffer that shares time with it. If there is none, or if it
+        // fits entirely under level (where nothing unplaced can reach), every completion of this
+        // node can be improved by lowering it: a placement reached in another branch, with a
+        // smaller sum of offsets, is at least as good.
+        if (skyline + part_.size[b] <= level) return false;
+        const std::int64_t under = smallest_neighbour(b);
+        if (under == kInf) return false;
+        lowest = level + under;
+      } else if (excluded_at_[b] == offset) {
+        // Not at this offset: higher, on top of something still to be placed.
+        lowest = std::max(offset + 1, level + smallest_neighbour(b));
+      } else if (previous_twin_[b] < 0 || placed_[previous_twin_[b]]) {
+        candidates.emplace_back(offset, b);
+      }
+      if (lowest + part_.size[b] > capacity_) return false;  // it can only rise
+      for (int s = part_.first[b]; s < part_.last[b]; ++s) lowest_[s] = std::min(lowest_[s], lowest);
     }
     // Sharper section bound: nothing unplaced in a section goes below the lowest such offset.
-    for (int s = first; s < last; ++s)
+    int tight = -1;  // a section with no slack left
+    for (int s = first; s < last; ++s) {
       if (lowest_[s] + remaining_[s] > capacity_) return false;
+      if (lowest_[s] + remaining_[s] == capacity_ && (tight < 0 || lowest_[s] < lowest_[tight]))
+        tight = s;
+    }
+    if (candidates.empty()) return false;
     // Lowest first, ties in priority order.
     std::sort(candidates.begin(), candidates.end(), [&](const auto& x, const auto& y) {
       return std::tie(x.first, order_[x.second]) < std::tie(y.first, order_[y.second]);
     });
+    // A section without slack must be filled from its lowest point up, so if that point is the
+    // lowest offset of all, the buffer placed there is a lowest one: branch on those alone.
+    if (tight >= 0 && lowest_[tight] == candidates[0].first) {
+      std::erase_if(candidates, [&](const auto& c) {
+        return c.first != lowest_[tight] || part_.first[c.second] > tight ||
+               part_.last[c.second] <= tight;
+      });
+    }
 
     const std::size_t excluded_mark = excluded_undo_.size();
     bool found = false;
@@ -356,6 +406,9 @@ class PartSearch {
   std::vector<std::int64_t> floor_;      // per section: top of the placed buffers crossing it
   std::vector<std::int64_t> remaining_;  // per section: units of unplaced buffers crossing it
   std::vector<std::int64_t> lowest_;     // scratch: per section, lowest offset still possible
+  std::vector<std::pair<std::int64_t, int>> smallest_;  // scratch: per section, (size, buffer)
+  std::vector<std::int64_t> second_smallest_;           // scratch: per section
+  std::vector<std::int64_t> skyline_;                   // scratch: per buffer
   std::vector<bool> placed_;
   std::vector<std::int64_t> offset_;
   std::vector<std::int64_t> excluded_at_;  // a no-good: not to be placed at this offset
