@@ -1,0 +1,172 @@
+// The ordering ILP against exhaustive search on small random graphs, and its anytime contract.
+#include "tensorplan/mem/schedule/ilp.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "tensorplan/mem/lower_bound.h"
+#include "tensorplan/mem/random_graph.h"
+#include "tensorplan/mem/schedule/windows.h"
+#include "tensorplan/mem/simulate.h"
+
+namespace tensorplan::mem::schedule {
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int kRandomCases = 150;
+#else
+constexpr int kRandomCases = 1500;
+#endif
+
+// The least max-live over every topological order, by dynamic programming over the sets of nodes
+// run so far (each set is a prefix of some order; the live bytes at a step depend only on the set
+// run before it and the node run at it), which visits every topological order implicitly.
+std::int64_t least_max_live(const Graph& graph) {
+  const int n = graph.num_nodes();
+  const std::int64_t persistent = graph.persistent_bytes();
+  if (n == 0) return persistent;
+  std::vector<std::uint32_t> needs(n, 0);  // predecessor sets
+  for (int v = 0; v < n; ++v) {
+    for (int p : predecessors(graph, v)) needs[v] |= 1u << p;
+  }
+  // Live bytes when v runs after exactly the nodes in `done`.
+  auto live_at = [&](std::uint32_t done, int v) {
+    std::int64_t bytes = persistent;
+    const std::uint32_t produced = done | (1u << v);
+    for (const Tensor& t : graph.tensors) {
+      if (t.persistent() || !(produced >> t.producer & 1)) continue;
+      bool live = t.output || t.producer == v;
+      for (int c : t.consumers) live = live || !(done >> c & 1);
+      if (live) bytes += t.size;
+    }
+    return bytes;
+  };
+  constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::max();
+  std::vector<std::int64_t> best(std::size_t{1} << n, kNone);
+  best[0] = 0;
+  for (std::uint32_t done = 0; done < (1u << n); ++done) {
+    if (best[done] == kNone) continue;
+    for (int v = 0; v < n; ++v) {
+      if ((done >> v & 1) || (needs[v] & ~done)) continue;
+      const std::uint32_t next = done | (1u << v);
+      best[next] = std::min(best[next], std::max(best[done], live_at(done, v)));
+    }
+  }
+  return best[(1u << n) - 1];
+}
+
+// Options that vary with the case, so every simplification is exercised on and off.
+OrderIlpOptions options_for_case(int i) {
+  OrderIlpOptions options;
+  options.time_limit = 60;
+  options.formulation = i % 2 ? OrderFormulation::kOlla : OrderFormulation::kCumulative;
+  options.use_windows = (i / 2) % 2 == 0;
+  options.divide_by_gcd = (i / 4) % 2 == 0;
+  options.drop_redundant = (i / 8) % 2 == 0;
+  // Mostly without the start, so the solver itself must find the optimum.
+  options.mip_start = (i / 16) % 4 == 0;
+  options.relax_preserve = (i / 3) % 2 == 0;
+  return options;
+}
+
+void expect_optimal_and_consistent(const Graph& graph, const OrderIlpOptions& options,
+                                   const std::string& label) {
+  const std::int64_t optimum = least_max_live(graph);
+  const OrderIlpResult result = solve_order_ilp(graph, options);
+  std::string why;
+  ASSERT_TRUE(is_topological_order(graph, result.order, &why)) << label << ": " << why;
+  EXPECT_EQ(max_live(graph, result.order), result.max_live) << label;
+  EXPECT_EQ(result.max_live, optimum) << label;
+  EXPECT_TRUE(result.optimal) << label;
+  EXPECT_EQ(result.lower_bound, optimum) << label;
+  if (result.from_solver) {
+    // The solver's objective is the simulated peak of the order it returned.
+    EXPECT_NEAR(result.objective_bytes, static_cast<double>(result.max_live), 0.5) << label;
+  }
+}
+
+TEST(ScheduleIlp, OptimumEqualsExhaustiveSearchOnRandomDags) {
+  for (int i = 0; i < kRandomCases; ++i) {
+    const int nodes = 2 + i % 9;  // 2..10 operators
+    // Sizes in multiples of 4 half the time, so the GCD is not 1.
+    Graph graph = random_dag(nodes, 1000 + i, i % 3 ? 1000 : 16);
+    if (i % 5 == 0) {
+      for (Tensor& t : graph.tensors) t.size *= 4;
+    }
+    if (i % 7 == 0 && !graph.tensors.empty()) graph.tensors.back().size = 0;
+    expect_optimal_and_consistent(graph, options_for_case(i), fmt::format("case {}", i));
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(ScheduleIlp, OptimumEqualsExhaustiveSearchOnTrainingGraphs) {
+  for (int i = 0; i < 24; ++i) {
+    const Graph graph = random_training_graph(1 + i % 2, 77 + i);
+    if (graph.num_nodes() > 18) continue;
+    expect_optimal_and_consistent(graph, options_for_case(i), fmt::format("training {}", i));
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(ScheduleIlp, ZeroTimeLimitReturnsTheStartOrder) {
+  const Graph graph = random_training_graph(6, 3);
+  OrderIlpOptions options;
+  options.time_limit = 0;
+  const OrderIlpResult result = solve_order_ilp(graph, options);
+  EXPECT_FALSE(result.from_solver);
+  EXPECT_EQ(result.max_live, result.start_max_live);
+  const BestOrder best = best_order(graph, heuristic_schedulers(), Deadline());
+  EXPECT_EQ(result.order, best.order);
+  EXPECT_LE(result.lower_bound, result.max_live);
+  EXPECT_GE(result.lower_bound, simple_lower_bound(graph));
+}
+
+TEST(ScheduleIlp, GivenStartIsNeverWorsenedAndBoundIsValid) {
+  for (const OrderFormulation formulation :
+       {OrderFormulation::kCumulative, OrderFormulation::kOlla}) {
+    const Graph graph = random_training_graph(8, 11);
+    OrderIlpOptions options;
+    options.formulation = formulation;
+    options.time_limit = 2;
+    options.start_order = graph.order;
+    const OrderIlpResult result = solve_order_ilp(graph, options);
+    ASSERT_TRUE(is_topological_order(graph, result.order));
+    EXPECT_EQ(result.max_live, max_live(graph, result.order));
+    EXPECT_LE(result.max_live, max_live(graph, graph.order));
+    EXPECT_LE(result.lower_bound, result.max_live);
+    EXPECT_GE(result.lower_bound, simple_lower_bound(graph));
+  }
+}
+
+TEST(ScheduleIlp, SchedulerInterfaceReturnsAValidOrder) {
+  const Graph graph = random_dag(12, 5);
+  const OrderingIlp scheduler;
+  EXPECT_EQ(scheduler.name(), "ilp");
+  const std::vector<int> order = scheduler.order(graph, Deadline(5));
+  EXPECT_TRUE(is_topological_order(graph, order));
+}
+
+TEST(ScheduleIlpWindows, ContainEveryTopologicalOrderAndLongestPathIsWeaker) {
+  for (int i = 0; i < 50; ++i) {
+    const Graph graph = random_dag(30, 500 + i);
+    const StepWindows exact = step_windows(graph);
+    const StepWindows chains = step_windows(graph, 0);
+    EXPECT_TRUE(exact.exact);
+    EXPECT_FALSE(chains.exact);
+    for (int s = 0; s < graph.num_nodes(); ++s) {
+      const int v = graph.order[s];
+      EXPECT_LE(exact.earliest[v], s);
+      EXPECT_GE(exact.latest[v], s);
+      EXPECT_LE(chains.earliest[v], exact.earliest[v]);
+      EXPECT_GE(chains.latest[v], exact.latest[v]);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tensorplan::mem::schedule
