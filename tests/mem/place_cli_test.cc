@@ -97,7 +97,8 @@ void expect_clean_failure(const std::string& arguments, const std::string& out,
 
 TEST(PlaceCli, BadInputExitsTwoWithOneLineAndNoOutput) {
   const std::string out = testing::temp_path("never.csv");
-  const std::string bad_row = write_instance("bad_row.csv", "id,lower,upper,size\n0,0,1,5\n1,3,2,5\n");
+  const std::string bad_row =
+      write_instance("bad_row.csv", "id,lower,upper,size\n0,0,1,5\n1,3,2,5\n");
   expect_clean_failure(fmt::format("{} -o {}", bad_row, out), out, "bad_row.csv:3:");
   const std::string dup = write_instance("dup.csv", "id,lower,upper,size\n0,0,1,5\n0,0,1,5\n");
   expect_clean_failure(fmt::format("{} -o {}", dup, out), out, "duplicate id");

@@ -1,6 +1,4 @@
 // MiniMalloc CSV: round trips, the public challenging instances, and one test per rejection.
-#include "tensorplan/mem/place/csv.h"
-
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -8,6 +6,7 @@
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
+#include "tensorplan/mem/place/csv.h"
 #include "tensorplan/mem/place/placer.h"
 #include "tensorplan/mem/random_graph.h"
 #include "test_graphs.h"
@@ -81,7 +80,8 @@ void expect_rejected(const std::string& text, std::vector<std::string> needles) 
     const std::string message = e.what();
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
     for (const auto& needle : needles)
-      EXPECT_NE(message.find(needle), std::string::npos) << "'" << needle << "' not in: " << message;
+      EXPECT_NE(message.find(needle), std::string::npos)
+          << "'" << needle << "' not in: " << message;
   }
 }
 

@@ -25,9 +25,10 @@ Placement run(GreedyOrder order, GreedyFit fit, const Problem& problem) {
 TEST(GreedyPlacer, NamesSayOrderAndFit) {
   std::vector<std::string> names;
   for (const auto& placer : heuristic_placers()) names.push_back(placer->name());
-  EXPECT_EQ(names, (std::vector<std::string>{
-                       "greedy-size-best-fit", "greedy-size-first-fit", "greedy-duration-best-fit",
-                       "greedy-duration-first-fit", "greedy-area-best-fit", "greedy-area-first-fit"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"greedy-size-best-fit", "greedy-size-first-fit",
+                                      "greedy-duration-best-fit", "greedy-duration-first-fit",
+                                      "greedy-area-best-fit", "greedy-area-first-fit"}));
 }
 
 TEST(GreedyPlacer, EmptyProblem) {
@@ -91,7 +92,8 @@ TEST(GreedyPlacer, BestFitTakesTheSmallestGapFirstFitTheLowest) {
 }
 
 // A plain quadratic greedy, written from the rules: the fast placers must give the same offsets.
-std::vector<std::int64_t> reference_greedy(const Problem& problem, GreedyOrder order, GreedyFit fit) {
+std::vector<std::int64_t> reference_greedy(const Problem& problem, GreedyOrder order,
+                                           GreedyFit fit) {
   const auto& bs = problem.buffers;
   std::vector<int> idx(bs.size());
   for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int>(i);
@@ -100,9 +102,12 @@ std::vector<std::int64_t> reference_greedy(const Problem& problem, GreedyOrder o
   auto key = [&](int i) {
     const std::int64_t area = size(i) * dur(i);  // small numbers in the tests
     switch (order) {
-      case GreedyOrder::kSize: return std::tuple(-size(i), -dur(i), bs[i].lower, i);
-      case GreedyOrder::kDuration: return std::tuple(-dur(i), -size(i), bs[i].lower, i);
-      case GreedyOrder::kArea: return std::tuple(-area, -size(i), bs[i].lower, i);
+      case GreedyOrder::kSize:
+        return std::tuple(-size(i), -dur(i), bs[i].lower, i);
+      case GreedyOrder::kDuration:
+        return std::tuple(-dur(i), -size(i), bs[i].lower, i);
+      case GreedyOrder::kArea:
+        return std::tuple(-area, -size(i), bs[i].lower, i);
     }
     return std::tuple(std::int64_t{0}, std::int64_t{0}, std::int64_t{0}, i);
   };

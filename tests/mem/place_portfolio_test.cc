@@ -17,7 +17,8 @@ void check_all(const Problem& problem, const std::string& label) {
   for (const auto& placer : placers) {
     const Placement p = placer->place(problem, Deadline());
     std::string why;
-    ASSERT_TRUE(is_valid(problem, p.offsets, &why)) << label << " " << placer->name() << ": " << why;
+    ASSERT_TRUE(is_valid(problem, p.offsets, &why))
+        << label << " " << placer->name() << ": " << why;
     ASSERT_EQ(p.height, height(problem, p.offsets)) << label << " " << placer->name();
     ASSERT_GE(p.height, bound) << label << " " << placer->name();
     for (std::int64_t offset : p.offsets) ASSERT_EQ(offset % problem.alignment, 0) << label;
@@ -50,7 +51,8 @@ TEST(PlaceProperties, RandomDags) {
     Rng rng(seed);
     const Graph graph = random_dag(static_cast<int>(rng.uniform(1, 80)), seed);
     const std::int64_t alignment = rng.chance(0.5) ? 1 : 64;
-    check_all(problem_from_graph(graph, graph.order, alignment), "dag seed " + std::to_string(seed));
+    check_all(problem_from_graph(graph, graph.order, alignment),
+              "dag seed " + std::to_string(seed));
   }
 }
 

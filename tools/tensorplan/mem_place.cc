@@ -64,10 +64,10 @@ void run_place(const PlaceOptions& options) {
       bound > 0 ? 100.0 * static_cast<double>(arena - bound) / static_cast<double>(bound) : 0.0;
   if (options.json) {
     nlohmann::ordered_json object = {{"buffers", problem.buffers.size()},
-                             {"lower_bound", bound},
-                             {"height", arena},
-                             {"method", best.method},
-                             {"seconds", seconds}};
+                                     {"lower_bound", bound},
+                                     {"height", arena},
+                                     {"method", best.method},
+                                     {"seconds", seconds}};
     if (input_placement) object["input_offsets"] = *input_placement;
     std::fprintf(summary, "%s\n", object.dump().c_str());
   } else {

@@ -18,7 +18,7 @@ constexpr std::int64_t kMaxSize = std::int64_t{1} << 62;  // DESIGN.md: sizes up
 
 enum Column { kId, kLower, kUpper, kSize, kOffset, kColumns };
 constexpr std::array<std::string_view, kColumns> kColumnNames = {"id", "lower", "upper", "size",
-                                                                  "offset"};
+                                                                 "offset"};
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -55,7 +55,8 @@ CsvInstance parse_csv(const std::string& text, const std::string& source) {
   };
 
   std::string_view line;
-  if (!next_line(&line)) fail("{}: empty file; expected a header id,lower,upper,size[,offset]", source);
+  if (!next_line(&line))
+    fail("{}: empty file; expected a header id,lower,upper,size[,offset]", source);
 
   // Header: which column holds which field.
   std::array<int, kColumns> position;

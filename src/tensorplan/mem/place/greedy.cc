@@ -17,7 +17,8 @@ std::vector<int> placement_order(const Problem& problem, const std::vector<std::
                                  GreedyOrder order) {
   const auto& buffers = problem.buffers;
   auto duration = [&](int i) {
-    return static_cast<std::uint64_t>(buffers[i].upper) - static_cast<std::uint64_t>(buffers[i].lower);
+    return static_cast<std::uint64_t>(buffers[i].upper) -
+           static_cast<std::uint64_t>(buffers[i].lower);
   };
   auto area = [&](int i) { return static_cast<Wide>(sizes[i]) * duration(i); };
   std::vector<int> indices(buffers.size());
@@ -55,7 +56,8 @@ std::vector<int> placement_order(const Problem& problem, const std::vector<std::
 // The offset for a buffer of `size` bytes given the address ranges taken during its lifetime.
 // Every range boundary is a multiple of the alignment (offsets are, and sizes are rounded), so
 // every gap start is aligned too.
-std::int64_t choose_offset(const std::vector<AddressRange>& taken, std::int64_t size, GreedyFit fit) {
+std::int64_t choose_offset(const std::vector<AddressRange>& taken, std::int64_t size,
+                           GreedyFit fit) {
   std::int64_t gap_begin = 0;
   std::int64_t best = -1, best_length = std::numeric_limits<std::int64_t>::max();
   for (const AddressRange& range : taken) {
@@ -90,8 +92,7 @@ Placement GreedyPlacer::place(const Problem& problem, const Deadline& /*deadline
   times.reserve(2 * n);
   for (std::size_t i = 0; i < n; ++i) {
     const Buffer& b = buffers[i];
-    if (b.lower >= b.upper)
-      fail("buffer {}: empty lifetime [{}, {})", b.id, b.lower, b.upper);
+    if (b.lower >= b.upper) fail("buffer {}: empty lifetime [{}, {})", b.id, b.lower, b.upper);
     if (b.size <= 0) fail("buffer {}: size {} is not positive", b.id, b.size);
     sizes[i] = aligned_size(problem, b);
     times.push_back(b.lower);

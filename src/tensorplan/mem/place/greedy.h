@@ -19,8 +19,8 @@ enum class GreedyOrder {
 
 // Where a buffer goes among the gaps that fit it.
 enum class GreedyFit {
-  kBestFit,    // the smallest gap that fits, lowest offset on ties (TFLite)
-  kFirstFit,   // the lowest gap that fits
+  kBestFit,   // the smallest gap that fits, lowest offset on ties (TFLite)
+  kFirstFit,  // the lowest gap that fits
 };
 
 class GreedyPlacer : public Placer {

@@ -49,12 +49,12 @@ class Occupancy {
   // into ancestors_.
   void decompose(int first_slot, int end_slot);
 
-  int leaves_;                           // a power of two >= slots
-  std::vector<AddressUnion> own_;        // per node: buffers stored at the node
-  std::vector<AddressUnion> below_;      // per node: buffers stored at the node or under it
-  std::vector<std::uint32_t> visited_;   // per node: the epoch of the last decompose that saw it
+  int leaves_;                          // a power of two >= slots
+  std::vector<AddressUnion> own_;       // per node: buffers stored at the node
+  std::vector<AddressUnion> below_;     // per node: buffers stored at the node or under it
+  std::vector<std::uint32_t> visited_;  // per node: the epoch of the last decompose that saw it
   std::uint32_t epoch_ = 0;
-  std::vector<int> canonical_, ancestors_;  // scratch for decompose()
+  std::vector<int> canonical_, ancestors_;               // scratch for decompose()
   std::vector<AddressRange> scratch_, merged_, result_;  // scratch for taken()
   std::vector<std::size_t> runs_;                        // run boundaries in scratch_
 };

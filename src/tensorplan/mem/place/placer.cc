@@ -14,7 +14,8 @@ std::vector<std::unique_ptr<Placer>> heuristic_placers() {
   return placers;
 }
 
-BestPlacement place_best(const Problem& problem, const std::vector<std::unique_ptr<Placer>>& placers,
+BestPlacement place_best(const Problem& problem,
+                         const std::vector<std::unique_ptr<Placer>>& placers,
                          const Deadline& deadline) {
   if (placers.empty()) fail("place_best: no placers to run");
   BestPlacement best;
