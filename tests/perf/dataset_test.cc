@@ -26,7 +26,7 @@ GenerateOptions tiny_run(const std::string& out) {
   o.pipeline = tiny_pipeline_options();
   o.timing.budget_seconds = 0.05;
   o.quiet = true;
-  o.control_every = 4;
+  o.control_every = 5;
   return o;
 }
 
@@ -84,7 +84,7 @@ void TinyDataset::HoldsEveryScheduleWithFeaturesAndTimings() {
   EXPECT_NE(shard.config.at("target").get<std::string>().find("x86-64-linux"), std::string::npos);
   ASSERT_EQ(shard.pipelines.size(), 2u);
   ASSERT_EQ(shard.schedules.size(), 6u);
-  EXPECT_GE(shard.controls.size(), 2u);  // one at the start, one after 4 samples
+  EXPECT_GE(shard.controls.size(), 2u);  // one at the start, one after 5 samples
   for (const auto& p : shard.pipelines) {
     const std::size_t stages = p.graph.stages.size();
     EXPECT_EQ(p.pipeline_features.size(), stages * kPipelineFeatureCount);

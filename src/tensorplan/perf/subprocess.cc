@@ -46,6 +46,9 @@ void send_message(int fd, const Json& message) {
 }
 
 [[noreturn]] void child_main(int fd, int err_fd, const std::function<void(const MessageSink&)>& body) {
+  // A fault in JIT code is a crash of the sample, whatever handlers the parent installed (ASan's
+  // SEGV handler would turn it into an exit code): restore the default actions.
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) ::signal(sig, SIG_DFL);
   ::dup2(err_fd, STDERR_FILENO);
   const int null_fd = ::open("/dev/null", O_WRONLY);
   if (null_fd >= 0) ::dup2(null_fd, STDOUT_FILENO);
