@@ -1,6 +1,4 @@
 // The ordering ILP against exhaustive search on small random graphs, and its anytime contract.
-#include "tensorplan/mem/schedule/ilp.h"
-
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -11,6 +9,7 @@
 
 #include "tensorplan/mem/lower_bound.h"
 #include "tensorplan/mem/random_graph.h"
+#include "tensorplan/mem/schedule/ilp.h"
 #include "tensorplan/mem/schedule/windows.h"
 #include "tensorplan/mem/simulate.h"
 
@@ -18,9 +17,9 @@ namespace tensorplan::mem::schedule {
 namespace {
 
 #if defined(__SANITIZE_ADDRESS__)
-constexpr int kRandomCases = 150;
+constexpr int kRandomCases = 120;
 #else
-constexpr int kRandomCases = 1500;
+constexpr int kRandomCases = 1000;
 #endif
 
 // The least max-live over every topological order, by dynamic programming over the sets of nodes
@@ -61,10 +60,13 @@ std::int64_t least_max_live(const Graph& graph) {
 }
 
 // Options that vary with the case, so every simplification is exercised on and off.
-OrderIlpOptions options_for_case(int i) {
+// The paper's encoding has a weak relaxation (CBC may branch for seconds from 9 operators up), so
+// it gets the smaller graphs.
+OrderIlpOptions options_for_case(int i, int nodes) {
   OrderIlpOptions options;
   options.time_limit = 60;
-  options.formulation = i % 2 ? OrderFormulation::kOlla : OrderFormulation::kCumulative;
+  options.formulation =
+      i % 4 == 3 && nodes <= 8 ? OrderFormulation::kOlla : OrderFormulation::kCumulative;
   options.use_windows = (i / 2) % 2 == 0;
   options.divide_by_gcd = (i / 4) % 2 == 0;
   options.drop_redundant = (i / 8) % 2 == 0;
@@ -99,7 +101,7 @@ TEST(ScheduleIlp, OptimumEqualsExhaustiveSearchOnRandomDags) {
       for (Tensor& t : graph.tensors) t.size *= 4;
     }
     if (i % 7 == 0 && !graph.tensors.empty()) graph.tensors.back().size = 0;
-    expect_optimal_and_consistent(graph, options_for_case(i), fmt::format("case {}", i));
+    expect_optimal_and_consistent(graph, options_for_case(i, nodes), fmt::format("case {}", i));
     if (HasFatalFailure()) return;
   }
 }
@@ -108,7 +110,8 @@ TEST(ScheduleIlp, OptimumEqualsExhaustiveSearchOnTrainingGraphs) {
   for (int i = 0; i < 24; ++i) {
     const Graph graph = random_training_graph(1 + i % 2, 77 + i);
     if (graph.num_nodes() > 18) continue;
-    expect_optimal_and_consistent(graph, options_for_case(i), fmt::format("training {}", i));
+    expect_optimal_and_consistent(graph, options_for_case(i, graph.num_nodes()),
+                                  fmt::format("training {}", i));
     if (HasFatalFailure()) return;
   }
 }

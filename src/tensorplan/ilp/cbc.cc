@@ -20,10 +20,14 @@ namespace tensorplan::ilp {
 
 std::string to_string(SolveStatus status) {
   switch (status) {
-    case SolveStatus::kOptimal: return "optimal";
-    case SolveStatus::kFeasible: return "feasible";
-    case SolveStatus::kInfeasible: return "infeasible";
-    case SolveStatus::kNoSolution: return "no solution";
+    case SolveStatus::kOptimal:
+      return "optimal";
+    case SolveStatus::kFeasible:
+      return "feasible";
+    case SolveStatus::kInfeasible:
+      return "infeasible";
+    case SolveStatus::kNoSolution:
+      return "no solution";
   }
   return "?";
 }
@@ -112,10 +116,9 @@ SolveResult solve_with_cbc(const Model& model, const SolveOptions& options) {
   for (int r = 0; r < model.num_rows(); ++r) {
     lengths[r] = static_cast<int>(model.row_starts()[r + 1] - model.row_starts()[r]);
   }
-  CoinPackedMatrix matrix(false, n, model.num_rows(),
-                          static_cast<CoinBigIndex>(model.num_nonzeros()),
-                          model.row_values().data(), model.row_columns().data(), starts.data(),
-                          lengths.data());
+  CoinPackedMatrix matrix(
+      false, n, model.num_rows(), static_cast<CoinBigIndex>(model.num_nonzeros()),
+      model.row_values().data(), model.row_columns().data(), starts.data(), lengths.data());
   auto finite = [](const std::vector<double>& values) {
     std::vector<double> out(values);
     for (double& v : out) {
@@ -201,9 +204,10 @@ SolveResult solve_with_cbc(const Model& model, const SolveOptions& options) {
   } else if (has_solution && cbc.isProvenOptimal()) {
     result.status = SolveStatus::kOptimal;
     // Proven optimal: the bound is at least the optimum less the gaps asked for.
-    result.bound = std::max(result.bound, result.objective - std::max(options.absolute_gap,
-                                                 options.relative_gap *
-                                                     std::abs(result.objective)));
+    result.bound =
+        std::max(result.bound,
+                 result.objective - std::max(options.absolute_gap,
+                                             options.relative_gap * std::abs(result.objective)));
   } else if (has_solution) {
     result.status = SolveStatus::kFeasible;
   } else {

@@ -22,7 +22,7 @@ std::string to_string(SolveStatus status);
 
 // A snapshot of the search, in the model's objective units.
 struct SolveProgress {
-  bool has_incumbent = false;  // false until a solution is known
+  bool has_incumbent = false;    // false until a solution is known
   double incumbent = kInfinity;  // objective of the best solution so far
   double bound = -kInfinity;     // best proven lower bound so far
   double gap = kInfinity;        // (incumbent - bound) / max(|incumbent|, 1e-9), 0 when closed

@@ -12,8 +12,8 @@ int Model::add_column(ColumnType type, double lower, double upper, double object
     lower = std::max(lower, 0.0);
     upper = std::min(upper, 1.0);
   }
-  if (lower > upper) fail("ilp: column {} has lower bound {} above upper bound {}", num_columns(),
-                          lower, upper);
+  if (lower > upper)
+    fail("ilp: column {} has lower bound {} above upper bound {}", num_columns(), lower, upper);
   lower_.push_back(lower);
   upper_.push_back(upper);
   objective_.push_back(objective);
@@ -21,8 +21,8 @@ int Model::add_column(ColumnType type, double lower, double upper, double object
   return num_columns() - 1;
 }
 
-int Model::add_row(std::span<const int> columns, std::span<const double> coefficients,
-                   double lower, double upper) {
+int Model::add_row(std::span<const int> columns, std::span<const double> coefficients, double lower,
+                   double upper) {
   if (columns.size() != coefficients.size()) {
     fail("ilp: row {} has {} columns but {} coefficients", num_rows(), columns.size(),
          coefficients.size());
@@ -46,8 +46,8 @@ int Model::add_row(std::span<const int> columns, std::span<const double> coeffic
     row_columns_.resize(row_starts_.back());
     row_values_.resize(row_starts_.back());
     for (const auto& [column, value] : entries) {
-      if (!row_columns_.empty() && static_cast<std::int64_t>(row_columns_.size()) >
-                                       row_starts_.back() &&
+      if (!row_columns_.empty() &&
+          static_cast<std::int64_t>(row_columns_.size()) > row_starts_.back() &&
           row_columns_.back() == column) {
         row_values_.back() += value;
       } else {
@@ -91,8 +91,8 @@ bool Model::is_feasible(std::span<const double> values, double tolerance, std::s
   }
   for (int c = 0; c < num_columns(); ++c) {
     if (values[c] < lower_[c] - tolerance || values[c] > upper_[c] + tolerance) {
-      return reject(fmt::format("column {} = {} outside [{}, {}]", c, values[c], lower_[c],
-                                upper_[c]));
+      return reject(
+          fmt::format("column {} = {} outside [{}, {}]", c, values[c], lower_[c], upper_[c]));
     }
     if (types_[c] != ColumnType::kContinuous &&
         std::abs(values[c] - std::round(values[c])) > tolerance) {
@@ -106,8 +106,8 @@ bool Model::is_feasible(std::span<const double> values, double tolerance, std::s
     }
     const double slack = tolerance * std::max(1.0, std::abs(activity));
     if (activity < row_lower_[r] - slack || activity > row_upper_[r] + slack) {
-      return reject(fmt::format("row {}: activity {} outside [{}, {}]", r, activity,
-                                row_lower_[r], row_upper_[r]));
+      return reject(fmt::format("row {}: activity {} outside [{}, {}]", r, activity, row_lower_[r],
+                                row_upper_[r]));
     }
   }
   return true;

@@ -1,10 +1,10 @@
 #include "tensorplan/mem/schedule/ilp.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-
-#include <fmt/format.h>
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/progress.h"
@@ -20,7 +20,7 @@ using ilp::ColumnType;
 
 // A model variable, or a constant where the windows fix its value.
 struct Term {
-  int column = -1;  // >= 0: a column of the model
+  int column = -1;   // >= 0: a column of the model
   double value = 0;  // the constant when column < 0
 };
 
@@ -200,8 +200,8 @@ class OrderModelBuilder {
     first_.assign(steps_, -1);
     for (int v = 0; v < steps_; ++v) {
       for (int s = windows_.earliest[v]; s <= windows_.latest[v]; ++s) {
-        const int column = add_column(ColumnType::kBinary, 0, 1,
-                                      have_start_ && start_step_[v] == s ? 1.0 : 0.0);
+        const int column =
+            add_column(ColumnType::kBinary, 0, 1, have_start_ && start_step_[v] == s ? 1.0 : 0.0);
         if (s == windows_.earliest[v]) first_[v] = column;
       }
     }
@@ -288,8 +288,8 @@ class OrderModelBuilder {
     first_.assign(steps_, -1);
     for (int v = 0; v < steps_; ++v) {
       for (int s = windows_.earliest[v]; s < windows_.latest[v]; ++s) {
-        const int column = add_column(ColumnType::kBinary, 0, 1,
-                                      have_start_ && start_step_[v] <= s ? 1.0 : 0.0);
+        const int column =
+            add_column(ColumnType::kBinary, 0, 1, have_start_ && start_step_[v] <= s ? 1.0 : 0.0);
         if (s == windows_.earliest[v]) first_[v] = column;
       }
     }
@@ -472,12 +472,14 @@ OrderIlpResult solve_order_ilp(const Graph& graph, const OrderIlpOptions& option
     solve.on_progress = [&](const ilp::SolveProgress& p) {
       std::string status = fmt::format("{} nodes", p.nodes);
       if (p.has_incumbent) {
-        status += ", incumbent " +
-                  format_bytes(static_cast<std::int64_t>(std::llround(p.incumbent * bytes_per_unit)));
+        status +=
+            ", incumbent " +
+            format_bytes(static_cast<std::int64_t>(std::llround(p.incumbent * bytes_per_unit)));
       }
       if (std::isfinite(p.bound)) {
-        status += ", bound " +
-                  format_bytes(static_cast<std::int64_t>(std::ceil(p.bound - 1e-6) * bytes_per_unit));
+        status +=
+            ", bound " +
+            format_bytes(static_cast<std::int64_t>(std::ceil(p.bound - 1e-6) * bytes_per_unit));
       }
       if (std::isfinite(p.gap)) status += fmt::format(", gap {:.2f}%", 100 * p.gap);
       progress.update(0, status);

@@ -29,36 +29,36 @@ struct OrderIlpOptions {
   int threads = 1;         // CBC threads; 1 is deterministic
   OrderFormulation formulation = OrderFormulation::kCumulative;
   // Simplifications, each exact (the optimum does not change); switchable to measure them.
-  bool use_windows = true;     // variables only at steps within ASAP/ALAP windows by ancestor and
-                               // descendant counts
-  bool divide_by_gcd = true;   // sizes in units of the GCD of all sizes
-  bool drop_redundant = true;  // no terms for zero-size tensors; peak >= the simple lower bound;
-                               // no memory row for a step whose most possible bytes are below it
-  bool mip_start = true;       // start CBC from the best heuristic order (or `start_order`)
-  bool relax_preserve = false; // kOlla only: P continuous (integral anyway once R is)
+  bool use_windows = true;       // variables only at steps within ASAP/ALAP windows by ancestor and
+                                 // descendant counts
+  bool divide_by_gcd = true;     // sizes in units of the GCD of all sizes
+  bool drop_redundant = true;    // no terms for zero-size tensors; peak >= the simple lower bound;
+                                 // no memory row for a step whose most possible bytes are below it
+  bool mip_start = true;         // start CBC from the best heuristic order (or `start_order`)
+  bool relax_preserve = false;   // kOlla only: P continuous (integral anyway once R is)
   std::vector<int> start_order;  // the MIP start if non-empty; else best heuristic order
   bool quiet = true;             // no progress line on stderr
   bool solver_log = false;       // CBC's own log on stdout
 };
 
 struct OrderIlpResult {
-  std::vector<int> order;          // a topological order of all nodes
-  std::int64_t max_live = 0;       // simulated peak of `order`
-  std::int64_t lower_bound = 0;    // proven: no order has a lower peak
-  bool optimal = false;            // max_live == lower_bound
-  bool from_solver = false;        // false: the start order was kept (solver found nothing better)
-  std::string start_method;        // which heuristic gave the start ("given" if start_order)
+  std::vector<int> order;           // a topological order of all nodes
+  std::int64_t max_live = 0;        // simulated peak of `order`
+  std::int64_t lower_bound = 0;     // proven: no order has a lower peak
+  bool optimal = false;             // max_live == lower_bound
+  bool from_solver = false;         // false: the start order was kept (solver found nothing better)
+  std::string start_method;         // which heuristic gave the start ("given" if start_order)
   std::int64_t start_max_live = 0;  // peak of the start order
   ilp::SolveStatus status = ilp::SolveStatus::kNoSolution;
-  double objective_bytes = 0;      // solver's objective in bytes (its incumbent)
-  double solver_bound_bytes = 0;   // solver's proven bound in bytes (-inf if none)
+  double objective_bytes = 0;     // solver's objective in bytes (its incumbent)
+  double solver_bound_bytes = 0;  // solver's proven bound in bytes (-inf if none)
   // Size of the model.
   int columns = 0, integer_columns = 0, rows = 0;
   std::int64_t nonzeros = 0;
-  std::int64_t gcd = 1;            // bytes per size unit in the model
-  double build_seconds = 0;        // windows + model
-  double solve_seconds = 0;        // CBC
-  double seconds = 0;              // everything
+  std::int64_t gcd = 1;      // bytes per size unit in the model
+  double build_seconds = 0;  // windows + model
+  double solve_seconds = 0;  // CBC
+  double seconds = 0;        // everything
 };
 
 OrderIlpResult solve_order_ilp(const Graph& graph, const OrderIlpOptions& options);
