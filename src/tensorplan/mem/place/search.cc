@@ -1,6 +1,7 @@
 #include "tensorplan/mem/place/search.h"
 
 #include <algorithm>
+#include <bit>
 #include <functional>
 #include <limits>
 #include <map>
@@ -42,8 +43,19 @@ std::vector<std::vector<int>> priority_orders(const Part& part, const std::vecto
     span[b] = part.last[b] - part.first[b];
   }
   for (int s = 1; s <= part.sections; ++s) load[s] += load[s - 1];
-  for (int b = 0; b < n; ++b)
-    for (int s = part.first[b]; s < part.last[b]; ++s) peak[b] = std::max(peak[b], load[s]);
+  // Peak load over each buffer's sections from a sparse table: O(1) a buffer, however long-lived.
+  std::vector<std::vector<std::int64_t>> table{load};
+  for (int w = 1; 2 * w <= part.sections; w *= 2) {
+    const auto& prev = table.back();
+    std::vector<std::int64_t> next(part.sections - 2 * w + 1);
+    for (std::size_t s = 0; s < next.size(); ++s) next[s] = std::max(prev[s], prev[s + w]);
+    table.push_back(std::move(next));
+  }
+  for (int b = 0; b < n; ++b) {
+    const int len = part.last[b] - part.first[b];
+    const int k = std::bit_width(static_cast<unsigned>(len)) - 1;
+    peak[b] = std::max(table[k][part.first[b]], table[k][part.last[b] - (1 << k)]);
+  }
   const auto& size = part.size;
   using Key = std::tuple<std::int64_t, std::int64_t, std::int64_t>;
   const std::vector<std::function<Key(int)>> keys = {
@@ -147,11 +159,15 @@ std::vector<std::int64_t> skyline_dive(const Part& part) {
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;
   for (int b = 0; b < n; ++b) queue.emplace(0, part.orders[0][b], b);
   std::vector<std::int64_t> offsets(n, 0);
+  std::int64_t requeues = 0;
   while (!queue.empty()) {
     auto [estimate, priority, b] = queue.top();
     queue.pop();
     const std::int64_t offset = skyline.max(part.first[b], part.last[b]);
-    if (offset > estimate) {  // its skyline rose since it was queued
+    // Its skyline rose since it was queued: queue it again, unless that has happened too often
+    // (long-lived buffers under a rising skyline could make it quadratic); any order is valid.
+    if (offset > estimate && requeues < 4 * static_cast<std::int64_t>(n) + 1000) {
+      ++requeues;
       queue.emplace(offset, priority, b);
       continue;
     }
@@ -211,13 +227,6 @@ class PartSearch {
       auto [it, fresh] = last_twin.try_emplace({part.first[b], part.last[b], part.size[b]}, b);
       if (!fresh) previous_twin_[b] = std::exchange(it->second, b);
     }
-  }
-
-  // Steps one search node costs, roughly: what the caller compares with its work limit.
-  std::int64_t work_per_node() const {
-    std::int64_t work = n_ + part_.sections;
-    for (int b = 0; b < n_; ++b) work += part_.last[b] - part_.first[b];
-    return work;
   }
 
   ProbeResult probe(std::int64_t capacity, std::int64_t node_budget, const Deadline& deadline) {
@@ -456,10 +465,12 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
     out.infeasible = true;
     return out;
   }
+  // Too big to search (each node would cost too much, or recursion too deep): keep the layout.
+  std::int64_t work_per_node = static_cast<std::int64_t>(part.members.size()) + part.sections;
+  for (std::size_t b = 0; b < part.members.size(); ++b) work_per_node += part.last[b] - part.first[b];
+  if (work_per_node > options.max_work_per_node || part.members.size() > 10000) return out;
   std::vector<PartSearch> searches;
   for (const auto& order : part.orders) searches.emplace_back(part, order);
-  if (searches[0].work_per_node() > options.max_work_per_node || part.members.size() > 10000)
-    return out;
   const Deadline& deadline = options.deadline;
   // One probe: each static order in turn with `budget` nodes (heavy tails: a different order
   // often succeeds at once where one is stuck). A proof of infeasibility from any order holds.
