@@ -15,7 +15,7 @@
 namespace tensorplan::mem {
 
 PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
-  const Stopwatch clock;  // options.time_limit is for exact methods (ILP, search), not heuristics
+  const Deadline deadline(options.time_limit);
   PlanReport report;
   Progress progress(fmt::format("planning {}", graph.name), 3, options.quiet);
 
@@ -34,10 +34,11 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
   report.planned_max_live = order.max_live;
   progress.update(2, fmt::format("max-live {}, placing", format_bytes(order.max_live)));
 
-  // Locations: place the tensors of that order in one arena.
+  // Locations: place the tensors of that order in one arena. The greedy placers can take seconds
+  // on huge graphs, so they share the time limit; the sweep placer always completes.
   const place::Problem problem = place::problem_from_graph(graph, order.order, options.alignment);
   const auto placers = place::heuristic_placers();
-  const place::BestPlacement placed = place::place_best(problem, placers, Deadline());
+  const place::BestPlacement placed = place::place_best(problem, placers, deadline);
   report.placement_method = placed.method;
 
   Plan& plan = report.plan;
@@ -60,7 +61,7 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
                                        static_cast<double>(report.planned_max_live) -
                                    1.0
                              : 0.0;
-  report.seconds = clock.seconds();
+  report.seconds = deadline.elapsed();
   progress.finish(fmt::format("arena {} ({})", format_bytes(report.arena_bytes), placed.method));
   return report;
 }

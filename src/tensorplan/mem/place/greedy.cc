@@ -80,7 +80,7 @@ std::string GreedyPlacer::name() const {
   return fmt::format("greedy-{}-{}", order, fit_ == GreedyFit::kBestFit ? "best-fit" : "first-fit");
 }
 
-Placement GreedyPlacer::place(const Problem& problem, const Deadline& /*deadline*/) const {
+Placement GreedyPlacer::place(const Problem& problem, const Deadline& deadline) const {
   const auto& buffers = problem.buffers;
   const std::size_t n = buffers.size();
   Placement placement;
@@ -106,7 +106,10 @@ Placement GreedyPlacer::place(const Problem& problem, const Deadline& /*deadline
   };
 
   Occupancy occupancy(static_cast<int>(times.size()) - 1);
+  std::size_t placed = 0;
   for (int i : placement_order(problem, sizes, order_)) {
+    // Large, fragmented problems can take many seconds: give up when the time is out.
+    if (++placed % 1024 == 0 && deadline.expired()) return Placement{};
     const int first = slot(buffers[i].lower), end = slot(buffers[i].upper);
     const std::int64_t offset = choose_offset(occupancy.taken(first, end), sizes[i], fit_);
     std::int64_t top = 0;

@@ -29,7 +29,7 @@ class GreedyPlacer : public Placer {
   // e.g. "greedy-size-best-fit"
   std::string name() const override;
   // Throws Error if a buffer has an empty lifetime or a non-positive size, or if the arena would
-  // overflow 64 bits.
+  // overflow 64 bits. Gives up (returns no offsets) if the deadline expires part way.
   Placement place(const Problem& problem, const Deadline& deadline) const override;
 
  private:

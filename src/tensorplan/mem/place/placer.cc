@@ -2,6 +2,7 @@
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/mem/place/greedy.h"
+#include "tensorplan/mem/place/sweep.h"
 
 namespace tensorplan::mem::place {
 
@@ -11,6 +12,7 @@ std::vector<std::unique_ptr<Placer>> heuristic_placers() {
   for (GreedyOrder order : {GreedyOrder::kSize, GreedyOrder::kDuration, GreedyOrder::kArea})
     for (GreedyFit fit : {GreedyFit::kBestFit, GreedyFit::kFirstFit})
       placers.push_back(std::make_unique<GreedyPlacer>(order, fit));
+  placers.push_back(std::make_unique<SweepPlacer>());
   return placers;
 }
 
@@ -20,15 +22,21 @@ BestPlacement place_best(const Problem& problem,
   if (placers.empty()) fail("place_best: no placers to run");
   BestPlacement best;
   bool found = false;
-  for (const auto& placer : placers) {
-    if (found && deadline.expired()) break;  // always run the first
-    Placement placement = placer->place(problem, deadline);
-    if (!found || placement.height < best.placement.height) {
+  auto consider = [&](const Placer& placer) {
+    Placement placement = placer.place(problem, deadline);
+    const bool gave_up = placement.offsets.size() != problem.buffers.size();
+    if (!gave_up && (!found || placement.height < best.placement.height)) {
       best.placement = std::move(placement);
-      best.method = placer->name();
+      best.method = placer.name();
       found = true;
     }
+  };
+  for (const auto& placer : placers) {
+    if (found && deadline.expired()) break;  // always run the first
+    consider(*placer);
   }
+  // Every placer gave up in time: the sweep never does, and takes milliseconds.
+  if (!found) consider(SweepPlacer());
   return best;
 }
 

@@ -16,12 +16,12 @@ class Placer {
  public:
   virtual ~Placer() = default;
   virtual std::string name() const = 0;
-  // Returns a valid placement (Placement::offsets one per buffer). Heuristics ignore the deadline;
-  // searches return their best placement when it expires.
+  // Returns a valid placement (Placement::offsets one per buffer), or gives up when the deadline
+  // expires by returning no offsets at all. Searches return their best placement found by then.
   virtual Placement place(const Problem& problem, const Deadline& deadline) const = 0;
 };
 
-// The greedy heuristics: TFLite's greedy-by-size best-fit and the XLA variants.
+// The greedy heuristics (TFLite's greedy-by-size best-fit and the XLA variants), then the sweep.
 std::vector<std::unique_ptr<Placer>> heuristic_placers();
 
 struct BestPlacement {
@@ -29,7 +29,8 @@ struct BestPlacement {
   std::string method;  // name() of the placer that found it
 };
 
-// Runs every placer (until the deadline, always at least the first) and keeps the lowest height;
+// Runs every placer (until the deadline, always at least the first) and keeps the lowest height
+// of those that did not give up; if all gave up, the sweep placer (milliseconds) decides;
 // ties go to the earlier placer.
 BestPlacement place_best(const Problem& problem, const std::vector<std::unique_ptr<Placer>>& placers,
                          const Deadline& deadline);
