@@ -84,6 +84,12 @@ Json generation_config(const GenerateOptions& o) {
           {"target", target},
           {"generator_version", kPipelineGeneratorVersion},
           {"pipeline_options", pipeline_options_json(o.pipeline)},
+          {"timing", {{"batch_seconds", o.timing.batch_seconds},
+                      {"budget_seconds", o.timing.budget_seconds},
+                      {"min_batches", o.timing.min_batches},
+                      {"max_batches", o.timing.max_batches},
+                      {"stable_batches", o.timing.stable_batches},
+                      {"stable_tolerance", o.timing.stable_tolerance}}},
           {"halide", "14 (Debian libhalide14-0-dev)"},
           {"autoscheduler", "Adams2019"},
           {"cpu", cpu_model()}};
