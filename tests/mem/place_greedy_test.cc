@@ -28,7 +28,8 @@ TEST(GreedyPlacer, NamesSayOrderAndFit) {
   EXPECT_EQ(names,
             (std::vector<std::string>{"greedy-size-best-fit", "greedy-size-first-fit",
                                       "greedy-duration-best-fit", "greedy-duration-first-fit",
-                                      "greedy-area-best-fit", "greedy-area-first-fit"}));
+                                      "greedy-area-best-fit", "greedy-area-first-fit",
+                                      "sweep-best-fit"}));
 }
 
 TEST(GreedyPlacer, EmptyProblem) {
@@ -66,7 +67,12 @@ TEST(GreedyPlacer, StaircaseReachesMaxLive) {
   const Problem problem = make(buffers);
   ASSERT_EQ(max_live(problem), 17 + 16);
   for (const auto& placer : heuristic_placers()) {
+    // The online sweep cannot foresee the growing sizes; it is only required to be valid.
     const Placement p = placer->place(problem, Deadline());
+    if (placer->name() == "sweep-best-fit") {
+      EXPECT_TRUE(is_valid(problem, p.offsets));
+      continue;
+    }
     EXPECT_TRUE(is_valid(problem, p.offsets)) << placer->name();
     EXPECT_EQ(p.height, 33) << placer->name();
   }
