@@ -169,14 +169,22 @@ SolveResult solve_with_cbc(const Model& model, const SolveOptions& options) {
     result.start_accepted = true;
   }
 
+  // CBC checks its own limit only between its steps; a single LP (the root's, on a large model)
+  // can outlast it. So every LP solve also gets an absolute wall-clock deadline a little after
+  // CBC's (Clp keeps it through CBC's copies of the solver). A search that reached that deadline
+  // may have cut nodes whose LP was stopped, so its bound is not trusted then.
   const double seconds_left = std::max(0.01, options.time_limit - clock.seconds());
+  const double cbc_seconds = 0.93 * seconds_left;
+  const double lp_deadline = clock.seconds() + 0.97 * seconds_left;
+  OsiClpSolverInterface* working = dynamic_cast<OsiClpSolverInterface*>(cbc.solver());
+  if (working != nullptr) working->getModelPtr()->setMaximumWallSeconds(0.97 * seconds_left);
   std::vector<std::string> args = {"tensorplan",
                                    "-log",
                                    options.log ? "1" : "0",
                                    "-timeMode",
                                    "elapsed",
                                    "-seconds",
-                                   format_number(seconds_left),
+                                   format_number(cbc_seconds),
                                    "-ratioGap",
                                    format_number(options.relative_gap),
                                    "-allowableGap",
@@ -197,11 +205,12 @@ SolveResult solve_with_cbc(const Model& model, const SolveOptions& options) {
     result.objective = model.objective_value(result.solution);
   }
   const double bound = cbc.getBestPossibleObjValue();
-  if (bound > -kCbcHuge && bound < kCbcHuge) result.bound = bound;
-  if (cbc.isProvenInfeasible() && !has_solution) {
+  const bool lp_deadline_hit = clock.seconds() >= lp_deadline;
+  if (bound > -kCbcHuge && bound < kCbcHuge && !lp_deadline_hit) result.bound = bound;
+  if (cbc.isProvenInfeasible() && !has_solution && !lp_deadline_hit) {
     result.status = SolveStatus::kInfeasible;
     result.bound = kInfinity;
-  } else if (has_solution && cbc.isProvenOptimal()) {
+  } else if (has_solution && cbc.isProvenOptimal() && !lp_deadline_hit) {
     result.status = SolveStatus::kOptimal;
     // Proven optimal: the bound is at least the optimum less the gaps asked for.
     result.bound =
