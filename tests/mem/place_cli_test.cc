@@ -1,13 +1,13 @@
 // `tensorplan mem place` end to end: the program at TENSORPLAN_CLI, run through the shell.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "../tools/cli_runner.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/mem/place/csv.h"
 #include "test_graphs.h"
@@ -15,22 +15,9 @@
 namespace tensorplan::mem::place {
 namespace {
 
-struct Outcome {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-// Runs the CLI with `arguments` (already shell-quoted where needed).
-Outcome run_cli(const std::string& arguments) {
-  const std::string out = testing::temp_path("stdout"), err = testing::temp_path("stderr");
-  const std::string command =
-      fmt::format("{} mem place {} >{} 2>{}", TENSORPLAN_CLI, arguments, out, err);
-  const int status = std::system(command.c_str());
-  Outcome outcome;
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  outcome.out = read_file(out);
-  outcome.err = read_file(err);
-  return outcome;
+// Runs `tensorplan mem place ARGUMENTS`.
+tensorplan::testing::CliResult run_cli(const std::string& arguments) {
+  return tensorplan::testing::run_cli("mem place " + arguments);
 }
 
 std::string write_instance(const std::string& name, const std::string& text) {
@@ -44,8 +31,8 @@ const std::string kInstance =
 
 TEST(PlaceCli, PlacesAndWritesACheckedCsv) {
   const std::string in = write_instance("in.csv", kInstance), out = testing::temp_path("out.csv");
-  const Outcome r = run_cli(fmt::format("{} -o {}", in, out));
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const tensorplan::testing::CliResult r = run_cli(fmt::format("{} -o {}", in, out));
+  ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("lower bound"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("greedy-"), std::string::npos) << r.out;
   const CsvInstance placed = read_csv(out);
@@ -56,8 +43,8 @@ TEST(PlaceCli, PlacesAndWritesACheckedCsv) {
 
 TEST(PlaceCli, JsonHasTheFields) {
   const std::string in = write_instance("in.csv", kInstance);
-  const Outcome r = run_cli(in + " --json --alignment 64 --time-limit 5");
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const tensorplan::testing::CliResult r = run_cli(in + " --json --alignment 64 --time-limit 5");
+  ASSERT_EQ(r.status, 0) << r.err;
   const auto object = nlohmann::json::parse(r.out);
   EXPECT_EQ(object.at("buffers"), 5);
   EXPECT_EQ(object.at("lower_bound"), 64 * 2 + 128 + 64);  // at [1,3): 100,50,10 rounded
@@ -69,8 +56,8 @@ TEST(PlaceCli, JsonHasTheFields) {
 
 TEST(PlaceCli, DashWritesTheCsvToStdoutAndTheSummaryToStderr) {
   const std::string in = write_instance("in.csv", kInstance);
-  const Outcome r = run_cli(in + " -o -");
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const tensorplan::testing::CliResult r = run_cli(in + " -o -");
+  ASSERT_EQ(r.status, 0) << r.err;
   const CsvInstance placed = parse_csv(r.out, "stdout");
   ASSERT_TRUE(placed.offsets.has_value());
   EXPECT_TRUE(is_valid(placed.problem, *placed.offsets));
@@ -80,16 +67,16 @@ TEST(PlaceCli, DashWritesTheCsvToStdoutAndTheSummaryToStderr) {
 TEST(PlaceCli, ChecksAnInputOffsetColumn) {
   const std::string in =
       write_instance("in.csv", "id,lower,upper,size,offset\n0,0,2,4,0\n1,1,3,4,2\n");
-  const Outcome r = run_cli(in);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const tensorplan::testing::CliResult r = run_cli(in);
+  ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("invalid"), std::string::npos) << r.out;
 }
 
 // Bad input: exit 2, one line on stderr, no output file.
 void expect_clean_failure(const std::string& arguments, const std::string& out,
                           const std::string& needle) {
-  const Outcome r = run_cli(arguments);
-  EXPECT_EQ(r.exit_code, 2) << arguments;
+  const tensorplan::testing::CliResult r = run_cli(arguments);
+  EXPECT_EQ(r.status, 2) << arguments;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(out)) << arguments;
@@ -112,8 +99,8 @@ TEST(PlaceCli, BadInputExitsTwoWithOneLineAndNoOutput) {
 }
 
 TEST(PlaceCli, HelpExplainsTheFormat) {
-  const Outcome r = run_cli("--help");
-  EXPECT_EQ(r.exit_code, 0);
+  const tensorplan::testing::CliResult r = run_cli("--help");
+  EXPECT_EQ(r.status, 0);
   EXPECT_NE(r.out.find("id,lower,upper,size"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("--alignment"), std::string::npos) << r.out;
 }

@@ -1,15 +1,12 @@
 // End-to-end tests of the tensorplan program: what a user sees, exit codes, files written or not.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
+#include "cli_runner.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/common/json.h"
 
@@ -18,49 +15,35 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliResult {
-  int status = -1;
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
+using testing::CliResult;
 
+CliResult run(const std::string& args) { return testing::run_cli(args); }
+
+// A fresh directory for the files of the running test.
 fs::path scratch() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  fs::path dir = fs::temp_directory_path() /
-                 ("tensorplan-cli-" + std::to_string(::getpid())) / info->name();
+  fs::path dir =
+      fs::temp_directory_path() / ("tensorplan-cli-" + std::to_string(::getpid())) / info->name();
   fs::create_directories(dir);
   return dir;
 }
 
-CliResult run(const std::string& args) {
-  const fs::path err_file = scratch() / "stderr.txt";
-  const std::string command = std::string(TENSORPLAN_CLI) + " " + args + " 2>" + err_file.string();
-  CliResult result;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return result;
-  std::array<char, 4096> buffer;
-  std::size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.err = read_file(err_file.string());
-  return result;
-}
-
 const std::string kModels = std::string(TENSORPLAN_SOURCE_DIR) + "/models/";
 
-int lines(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
+int lines(const std::string& text) {
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
 
 TEST(Cli, PlanJsonPrintsTheFieldsAndTheWrittenPlanPassesCheck) {
   const fs::path plan = scratch() / "plan.json";
   const fs::path svg = scratch() / "plan.svg";
   CliResult r = run("mem plan " + kModels + "cnn-small-b32-sgd.json --json -o " + plan.string() +
-              " --svg " + svg.string());
+                    " --svg " + svg.string());
   ASSERT_EQ(r.status, 0) << r.err;
   const Json j = Json::parse(r.out);
-  for (const char* field : {"reference_reserved", "reference_max_live", "planned_max_live",
-                            "arena_bytes", "planned_total", "lower_bound", "saving",
-                            "fragmentation", "seconds"})
+  for (const char* field :
+       {"reference_reserved", "reference_max_live", "planned_max_live", "arena_bytes",
+        "planned_total", "lower_bound", "saving", "fragmentation", "seconds"})
     EXPECT_TRUE(j.contains(field)) << field;
   EXPECT_TRUE(fs::exists(plan));
   EXPECT_NE(read_file(svg.string()).find("<svg"), std::string::npos);
