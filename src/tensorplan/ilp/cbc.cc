@@ -155,8 +155,9 @@ SolveResult solve_with_cbc(const Model& model, const SolveOptions& options) {
   cbc.messageHandler()->setLogLevel(options.log ? 1 : 0);
   cbc.setUseElapsedTime(true);
 
+  // The handler asks for a clean stop (bound still valid) between CBC's limit and the LP deadline.
   auto watch = std::make_shared<SearchWatch>();
-  watch->time_limit = options.time_limit;
+  watch->time_limit = 0.92 * options.time_limit;
   watch->on_progress = options.on_progress;
   ProgressHandler handler(watch);
   cbc.passInEventHandler(&handler);
@@ -174,10 +175,10 @@ SolveResult solve_with_cbc(const Model& model, const SolveOptions& options) {
   // CBC's (Clp keeps it through CBC's copies of the solver). A search that reached that deadline
   // may have cut nodes whose LP was stopped, so its bound is not trusted then.
   const double seconds_left = std::max(0.01, options.time_limit - clock.seconds());
-  const double cbc_seconds = 0.93 * seconds_left;
-  const double lp_deadline = clock.seconds() + 0.97 * seconds_left;
+  const double cbc_seconds = 0.85 * seconds_left;
+  const double lp_deadline = clock.seconds() + 0.98 * seconds_left;
   OsiClpSolverInterface* working = dynamic_cast<OsiClpSolverInterface*>(cbc.solver());
-  if (working != nullptr) working->getModelPtr()->setMaximumWallSeconds(0.97 * seconds_left);
+  if (working != nullptr) working->getModelPtr()->setMaximumWallSeconds(0.98 * seconds_left);
   std::vector<std::string> args = {"tensorplan",
                                    "-log",
                                    options.log ? "1" : "0",
