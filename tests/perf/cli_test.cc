@@ -33,9 +33,11 @@ CliRun run(const std::string& args) {
 
 TEST(PerfCli, BadInputGetsOneClearError) {
   TestDir dir("cli-bad");
-  CliRun r = run("perf gen --pipelines 2 --schedules 1 --shard 3/2 --tiny --quiet --out " + dir.str());
+  CliRun r =
+      run("perf gen --pipelines 2 --schedules 1 --shard 3/2 --tiny --quiet --out " + dir.str());
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.out.find("tensorplan: error: --shard 3/2 is out of range"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tensorplan: error: --shard 3/2 is out of range"), std::string::npos)
+      << r.out;
   r = run("perf gen --pipelines 2 --shard x --tiny --quiet --out " + dir.str());
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("--shard wants i/n"), std::string::npos) << r.out;
@@ -52,11 +54,16 @@ TEST(PerfCli, BadInputGetsOneClearError) {
 
 TEST(PerfCli, GenThenStatsJson) {
   TestDir dir("cli-gen");
-  CliRun r = run("perf gen --pipelines 1 --schedules 1 --seed 4 --tiny --quiet --timing-budget 0.05 --control-every 0 --out " + dir.str());
+  CliRun r =
+      run("perf gen --pipelines 1 --schedules 1 --seed 4 --tiny --quiet --timing-budget 0.05 "
+          "--control-every 0 --out " +
+          dir.str());
   ASSERT_EQ(r.code, 0) << r.out;
   // A second, corrupt shard next to it is reported but does not hide the good one.
   std::ofstream(dir / "shard-00009-of-00010.tpshard") << "TPR1 broken";
-  FILE* pipe = ::popen((std::string(TENSORPLAN_CLI) + " perf stats --json " + dir.str() + " 2>/dev/null").c_str(), "r");
+  FILE* pipe = ::popen(
+      (std::string(TENSORPLAN_CLI) + " perf stats --json " + dir.str() + " 2>/dev/null").c_str(),
+      "r");
   std::string out;
   std::array<char, 4096> buffer;
   while (std::fgets(buffer.data(), buffer.size(), pipe)) out += buffer.data();
@@ -75,7 +82,8 @@ TEST(PerfCli, MpiRunsOneShardPerRank) {
   const std::string command =
       "mpirun -n 2 --allow-run-as-root --oversubscribe " + std::string(TENSORPLAN_CLI) +
       " perf gen --mpi --pipelines 2 --schedules 1 --seed 9 --tiny --quiet --timing-budget 0.05 "
-      "--control-every 0 --out " + dir.str() + " 2>&1";
+      "--control-every 0 --out " +
+      dir.str() + " 2>&1";
   FILE* pipe = ::popen(command.c_str(), "r");
   std::string out;
   std::array<char, 4096> buffer;
@@ -85,7 +93,6 @@ TEST(PerfCli, MpiRunsOneShardPerRank) {
   ASSERT_EQ(WEXITSTATUS(status), 0) << out;
   EXPECT_TRUE(std::filesystem::exists(dir / "shard-00000-of-00002.tpshard")) << out;
   EXPECT_TRUE(std::filesystem::exists(dir / "shard-00001-of-00002.tpshard")) << out;
-
 }
 
 }  // namespace

@@ -98,7 +98,8 @@ void TinyDataset::HoldsEveryScheduleWithFeaturesAndTimings() {
     EXPECT_EQ(s.beam_size, s.sample == 0 ? 32 : 1);
   }
   // The control schedule is the same schedule every time.
-  for (const auto& c : shard.controls) EXPECT_EQ(c.schedule_hash, shard.controls.front().schedule_hash);
+  for (const auto& c : shard.controls)
+    EXPECT_EQ(c.schedule_hash, shard.controls.front().schedule_hash);
   const DatasetStats stats = compute_stats({shard});
   EXPECT_EQ(stats.pipelines, 2);
   EXPECT_EQ(stats.schedules, 6);

@@ -1,10 +1,11 @@
 // The generator: same seed, same pipeline (in any process state); the op kinds the issue asks for
 // all occur; the stage graph is well formed.
+#include "tensorplan/perf/halide/random_pipeline.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
 
-#include "tensorplan/perf/halide/random_pipeline.h"
 #include "tensorplan/perf/halide/rng.h"
 #include "tensorplan/perf/halide/sampler.h"
 #include "tensorplan/perf/halide/stage_graph.h"
@@ -43,10 +44,10 @@ TEST(RandomPipeline, CoversTheOpKindsAndRespectsTheBudget) {
     EXPECT_LE(static_cast<int>(g.stages.size()), options.max_stages + 1);
     EXPECT_GT(p.output_shape.width, 0);
   }
-  for (const char* kind : {"pointwise", "cast", "binary", "conv1d", "conv2d", "conv2d_depthwise",
-                           "max_pool", "avg_pool", "pad", "upsample", "downsample", "channel_mix",
-                           "scan", "histogram", "lookup", "reduce_sum", "reduce_max", "gather",
-                           "transpose"}) {
+  for (const char* kind :
+       {"pointwise", "cast", "binary", "conv1d", "conv2d", "conv2d_depthwise", "max_pool",
+        "avg_pool", "pad", "upsample", "downsample", "channel_mix", "scan", "histogram", "lookup",
+        "reduce_sum", "reduce_max", "gather", "transpose"}) {
     EXPECT_TRUE(kinds.count(kind)) << kind;
   }
 }

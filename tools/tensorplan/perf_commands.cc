@@ -1,6 +1,7 @@
 // Registers the `tensorplan perf ...` subcommands; each lives in its own perf_*.cc file.
-#include "commands.h"
 #include "perf_commands.h"
+
+#include "commands.h"
 
 namespace tensorplan::cli {
 

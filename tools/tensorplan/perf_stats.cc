@@ -30,7 +30,8 @@ void run(const StatsArgs& args) {
       }
     }
   }
-  if (shards.empty() && errors.empty()) fail("no shard files (*.tpshard) in {}", args.paths.front());
+  if (shards.empty() && errors.empty())
+    fail("no shard files (*.tpshard) in {}", args.paths.front());
   const perf::DatasetStats stats = perf::compute_stats(shards);
   if (args.json) {
     Json j = perf::stats_to_json(stats);
@@ -40,7 +41,8 @@ void run(const StatsArgs& args) {
     std::printf("%s", perf::stats_to_text(stats).c_str());
   }
   for (const auto& e : errors) std::fprintf(stderr, "tensorplan: error: %s\n", e.c_str());
-  if (!errors.empty()) fail("{} corrupt shard{} skipped", errors.size(), errors.size() == 1 ? "" : "s");
+  if (!errors.empty())
+    fail("{} corrupt shard{} skipped", errors.size(), errors.size() == 1 ? "" : "s");
 }
 
 }  // namespace
@@ -48,9 +50,11 @@ void run(const StatsArgs& args) {
 void add_perf_stats(CLI::App& perf) {
   auto args = std::make_shared<StatsArgs>();
   CLI::App* stats = perf.add_subcommand(
-      "stats", "Summarise a measured dataset: pipelines, timed schedules, failures, run times, noise");
+      "stats",
+      "Summarise a measured dataset: pipelines, timed schedules, failures, run times, noise");
   stats->add_option("paths", args->paths, "Shard files or directories of shards")->required();
-  stats->add_flag("--json", args->json, "Print one JSON object (with `pipelines` and `schedules`) on stdout");
+  stats->add_flag("--json", args->json,
+                  "Print one JSON object (with `pipelines` and `schedules`) on stdout");
   stats->callback([args] { run(*args); });
 }
 

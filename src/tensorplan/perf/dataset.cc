@@ -30,7 +30,8 @@ void put_u32(std::string& out, std::uint32_t v) {
 }
 std::uint32_t get_u32(const std::string& in, std::size_t pos) {
   std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(in[pos + i])) << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    v |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(in[pos + i])) << (8 * i);
   return v;
 }
 
@@ -67,8 +68,9 @@ std::vector<std::uint8_t> decompress(const std::string& payload) {
 }
 
 Json timing_json(const Timing& t) {
-  return {{"min", t.min_seconds},       {"median", t.median_seconds}, {"max", t.max_seconds},
-          {"first", t.first_seconds},   {"batches", t.batches},       {"runs_per_batch", t.runs_per_batch}};
+  return {{"min", t.min_seconds}, {"median", t.median_seconds},
+          {"max", t.max_seconds}, {"first", t.first_seconds},
+          {"batches", t.batches}, {"runs_per_batch", t.runs_per_batch}};
 }
 Timing timing_from(const Json& j) {
   Timing t;
@@ -94,14 +96,10 @@ std::string encode_frame(const Json& record) {
 }
 
 Json to_record(const PipelineRecord& p) {
-  return {{"type", "pipeline"},
-          {"pipeline", p.index},
-          {"seed", p.seed},
-          {"generator_version", p.generator_version},
-          {"ops", p.ops},
-          {"inputs", p.inputs},
-          {"output", p.output},
-          {"graph", stage_graph_to_json(p.graph)}};
+  return {{"type", "pipeline"}, {"pipeline", p.index},
+          {"seed", p.seed},     {"generator_version", p.generator_version},
+          {"ops", p.ops},       {"inputs", p.inputs},
+          {"output", p.output}, {"graph", stage_graph_to_json(p.graph)}};
 }
 
 Json to_record(const ScheduleRecord& s, const std::vector<float>* pipeline_features) {
@@ -125,8 +123,12 @@ Json to_record(const ScheduleRecord& s, const std::vector<float>* pipeline_featu
 }
 
 Json to_record(const ControlRecord& c) {
-  return {{"type", "control"},       {"after_samples", c.after_samples}, {"status", c.status},
-          {"timing", timing_json(c.timing)}, {"schedule_hash", c.schedule_hash}, {"at", c.at}};
+  return {{"type", "control"},
+          {"after_samples", c.after_samples},
+          {"status", c.status},
+          {"timing", timing_json(c.timing)},
+          {"schedule_hash", c.schedule_hash},
+          {"at", c.at}};
 }
 
 Shard read_shard(const std::string& path) {
@@ -150,7 +152,9 @@ Shard read_shard(const std::string& path) {
   std::size_t pos = 0;
   int record_number = 0;
   while (pos < bytes.size()) {
-    const auto where = [&] { return fmt::format("{}: record {} at byte {}", path, record_number, pos); };
+    const auto where = [&] {
+      return fmt::format("{}: record {} at byte {}", path, record_number, pos);
+    };
     if (bytes.size() - pos < kFrameHeader) {
       shard.torn_tail = true;
       break;
@@ -220,7 +224,8 @@ Shard read_shard(const std::string& path) {
         if (p != pipeline_at.end()) {
           PipelineRecord& pipeline = shard.pipelines[p->second];
           const std::size_t stages = pipeline.graph.stages.size();
-          if (!s.schedule_features.empty() && s.schedule_features.size() != stages * kScheduleFeatureCount) {
+          if (!s.schedule_features.empty() &&
+              s.schedule_features.size() != stages * kScheduleFeatureCount) {
             fail("schedule {} of pipeline {} has {} schedule features for {} stages", s.sample,
                  s.pipeline, s.schedule_features.size(), stages);
           }
@@ -268,7 +273,8 @@ std::vector<std::string> list_shards(const std::string& path) {
   std::vector<std::string> files;
   for (const auto& entry : fs::directory_iterator(path, ec)) {
     const std::string name = entry.path().filename().string();
-    if (entry.is_regular_file() && ends_with(name, kShardSuffix)) files.push_back(entry.path().string());
+    if (entry.is_regular_file() && ends_with(name, kShardSuffix))
+      files.push_back(entry.path().string());
   }
   std::sort(files.begin(), files.end());
   return files;
@@ -280,7 +286,10 @@ ShardWriter ShardWriter::create(const std::string& path, const Json& config) {
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail("{}: cannot create: {}", temp, std::strerror(errno));
   ShardWriter writer(temp, fd);
-  writer.write({{"type", "header"}, {"format", kShardFormat}, {"version", kShardVersion}, {"config", config}});
+  writer.write({{"type", "header"},
+                {"format", kShardFormat},
+                {"version", kShardVersion},
+                {"config", config}});
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     ::unlink(temp.c_str());
     fail("{}: cannot rename into place: {}", path, std::strerror(errno));
@@ -299,7 +308,8 @@ ShardWriter ShardWriter::append_to(const std::string& path, std::int64_t valid_b
   return ShardWriter(path, fd);
 }
 
-ShardWriter::ShardWriter(ShardWriter&& other) noexcept : path_(std::move(other.path_)), fd_(other.fd_) {
+ShardWriter::ShardWriter(ShardWriter&& other) noexcept
+    : path_(std::move(other.path_)), fd_(other.fd_) {
   other.fd_ = -1;
 }
 

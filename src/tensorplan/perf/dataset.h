@@ -3,8 +3,8 @@
 // A shard file is a sequence of records. Each record is framed as
 //   "TPR1" | uint32 LE payload size | uint32 LE CRC-32 of the payload | payload
 // where the payload is a zlib-compressed CBOR object with a "type". The first record is the
-// header ({"type": "header", "format": "tensorplan.perf-shard", "version": 1, "config": {...}}); then
-// "pipeline", "schedule" and "control" records in the order they were measured (see
+// header ({"type": "header", "format": "tensorplan.perf-shard", "version": 1, "config": {...}});
+// then "pipeline", "schedule" and "control" records in the order they were measured (see
 // docs/perf-dataset.md for their fields). A new shard is created under a temporary name and
 // renamed once its header is on disk; each record is appended with one write() and synced, so a
 // killed run leaves at most one torn record at the end, which readers ignore and --resume cuts off.
@@ -27,51 +27,51 @@ inline constexpr int kShardVersion = 1;
 inline constexpr const char* kShardSuffix = ".tpshard";
 
 struct PipelineRecord {
-  int index = 0;                    // pipeline index within the run (0..pipelines-1)
-  std::uint64_t seed = 0;           // generator seed
+  int index = 0;           // pipeline index within the run (0..pipelines-1)
+  std::uint64_t seed = 0;  // generator seed
   int generator_version = 0;
-  std::vector<std::string> ops;     // generator op kinds, in order
-  Json inputs;                      // [{"name", "type", "shape": [w, h, c]}]
-  Json output;                      // {"type", "shape": [w, h, c]}
+  std::vector<std::string> ops;  // generator op kinds, in order
+  Json inputs;                   // [{"name", "type", "shape": [w, h, c]}]
+  Json output;                   // {"type", "shape": [w, h, c]}
   StageGraph graph;
   std::vector<float> pipeline_features;  // stages x 287; empty until a schedule carried them
 };
 
 struct ScheduleRecord {
-  int pipeline = 0;              // pipeline index
-  int sample = 0;                // 0 = Adams2019 beam search, 1.. = randomised
-  int beam_size = 0;             // HL_BEAM_SIZE
-  int random_dropout = 0;        // HL_RANDOM_DROPOUT (percent kept; 100 = none dropped)
+  int pipeline = 0;               // pipeline index
+  int sample = 0;                 // 0 = Adams2019 beam search, 1.. = randomised
+  int beam_size = 0;              // HL_BEAM_SIZE
+  int random_dropout = 0;         // HL_RANDOM_DROPOUT (percent kept; 100 = none dropped)
   std::uint64_t search_seed = 0;  // HL_SEED
-  std::string status;            // "ok" or "<error|crashed|timeout>:<phase>"
+  std::string status;             // "ok" or "<error|crashed|timeout>:<phase>"
   std::string detail;
   double autoschedule_seconds = 0;
   double compile_seconds = 0;
-  double wall_seconds = 0;       // the whole sample, process start to exit
+  double wall_seconds = 0;  // the whole sample, process start to exit
   bool has_timing = false;
-  Timing timing;                 // seconds per run
-  std::string schedule_source;   // C++ source of the schedule, as Adams2019 prints it
+  Timing timing;                         // seconds per run
+  std::string schedule_source;           // C++ source of the schedule, as Adams2019 prints it
   std::vector<float> schedule_features;  // stages x 39; empty if scheduling failed
-  double finished_at = 0;        // Unix time
+  double finished_at = 0;                // Unix time
 };
 
 struct ControlRecord {
-  int after_samples = 0;         // samples this process had measured before this control
+  int after_samples = 0;  // samples this process had measured before this control
   std::string status;
   Timing timing;
-  std::string schedule_hash;     // hash of the schedule source: the same schedule every time
-  double at = 0;                 // Unix time
+  std::string schedule_hash;  // hash of the schedule source: the same schedule every time
+  double at = 0;              // Unix time
 };
 
 struct Shard {
   std::string path;
-  Json config;                               // the header's "config"
-  std::vector<PipelineRecord> pipelines;     // in file order
-  std::vector<ScheduleRecord> schedules;     // in file order
+  Json config;                            // the header's "config"
+  std::vector<PipelineRecord> pipelines;  // in file order
+  std::vector<ScheduleRecord> schedules;  // in file order
   std::vector<ControlRecord> controls;
-  std::int64_t valid_bytes = 0;              // end of the last complete record
+  std::int64_t valid_bytes = 0;  // end of the last complete record
   std::int64_t file_bytes = 0;
-  bool torn_tail = false;                    // an incomplete last record (a killed run)
+  bool torn_tail = false;  // an incomplete last record (a killed run)
 };
 
 // Reads a whole shard. Throws Error naming the file (and byte offset) if it is not a shard, has a

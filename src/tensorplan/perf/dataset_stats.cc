@@ -18,7 +18,8 @@ namespace {
 double quantile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const auto i = static_cast<std::size_t>(std::clamp(q, 0.0, 1.0) * static_cast<double>(v.size() - 1));
+  const auto i =
+      static_cast<std::size_t>(std::clamp(q, 0.0, 1.0) * static_cast<double>(v.size() - 1));
   return v[i];
 }
 
@@ -47,7 +48,8 @@ DatasetStats compute_stats(const std::vector<Shard>& shards) {
         st.schedules++;
         runtimes.push_back(s.timing.min_seconds);
         if (s.timing.min_seconds > 0) {
-          spreads.push_back((s.timing.median_seconds - s.timing.min_seconds) / s.timing.min_seconds);
+          spreads.push_back((s.timing.median_seconds - s.timing.min_seconds) /
+                            s.timing.min_seconds);
         }
         by_pipeline[s.pipeline].push_back(&s);
       } else {
@@ -95,7 +97,8 @@ DatasetStats compute_stats(const std::vector<Shard>& shards) {
     var /= static_cast<double>(controls.size());
     st.control_cv = mean > 0 ? std::sqrt(var) / mean : 0;
   }
-  st.beam_beats_median_random = st.beam_compared ? static_cast<double>(beam_wins) / st.beam_compared : 0;
+  st.beam_beats_median_random =
+      st.beam_compared ? static_cast<double>(beam_wins) / st.beam_compared : 0;
   st.median_best_over_worst = quantile(best_over_worst, 0.5);
   if (!stage_counts.empty()) {
     st.stages_min = *std::min_element(stage_counts.begin(), stage_counts.end());
@@ -115,7 +118,8 @@ Json stats_to_json(const DatasetStats& st) {
           {"failed", st.samples - st.schedules},
           {"failures", st.failures},
           {"torn_tails", st.torn_tails},
-          {"runtime_seconds", {{"min", st.min_runtime}, {"median", st.median_runtime}, {"max", st.max_runtime}}},
+          {"runtime_seconds",
+           {{"min", st.min_runtime}, {"median", st.median_runtime}, {"max", st.max_runtime}}},
           {"noise",
            {{"median_spread", st.median_spread},
             {"p90_spread", st.p90_spread},
@@ -135,26 +139,33 @@ Json stats_to_json(const DatasetStats& st) {
 
 std::string stats_to_text(const DatasetStats& st) {
   std::string out;
-  out += fmt::format("shards            {}{}\n", st.shards,
-                     st.torn_tails ? fmt::format(" ({} with an incomplete last record)", st.torn_tails) : "");
-  out += fmt::format("pipelines         {} ({}..{} stages, mean {:.1f})\n", st.pipelines, st.stages_min,
-                     st.stages_max, st.stages_mean);
+  out += fmt::format(
+      "shards            {}{}\n", st.shards,
+      st.torn_tails ? fmt::format(" ({} with an incomplete last record)", st.torn_tails) : "");
+  out += fmt::format("pipelines         {} ({}..{} stages, mean {:.1f})\n", st.pipelines,
+                     st.stages_min, st.stages_max, st.stages_mean);
   out += fmt::format("schedules timed   {} of {} samples\n", st.schedules, st.samples);
-  for (const auto& [status, n] : st.failures) out += fmt::format("  failed          {} x {}\n", n, status);
-  out += fmt::format("run time          {:.4g} ms .. {:.4g} ms (median {:.4g} ms)\n", st.min_runtime * 1e3,
-                     st.max_runtime * 1e3, st.median_runtime * 1e3);
-  out += fmt::format("noise             (median - min) / min per schedule: median {:.2f}%, p90 {:.2f}%\n",
-                     st.median_spread * 100, st.p90_spread * 100);
-  out += fmt::format("control           {} re-timings, {:.4g}..{:.4g} ms, CV {:.2f}% ({} distinct schedule{})\n",
-                     st.controls, st.control_min * 1e3, st.control_max * 1e3, st.control_cv * 100,
-                     st.control_schedules, st.control_schedules == 1 ? "" : "s");
-  out += fmt::format("beam search       beats the median random schedule in {:.0f}% of {} pipelines\n",
-                     st.beam_beats_median_random * 100, st.beam_compared);
-  out += fmt::format("spread            median fastest/slowest per pipeline {:.3f}\n", st.median_best_over_worst);
+  for (const auto& [status, n] : st.failures)
+    out += fmt::format("  failed          {} x {}\n", n, status);
+  out += fmt::format("run time          {:.4g} ms .. {:.4g} ms (median {:.4g} ms)\n",
+                     st.min_runtime * 1e3, st.max_runtime * 1e3, st.median_runtime * 1e3);
+  out += fmt::format(
+      "noise             (median - min) / min per schedule: median {:.2f}%, p90 {:.2f}%\n",
+      st.median_spread * 100, st.p90_spread * 100);
+  out += fmt::format(
+      "control           {} re-timings, {:.4g}..{:.4g} ms, CV {:.2f}% ({} distinct schedule{})\n",
+      st.controls, st.control_min * 1e3, st.control_max * 1e3, st.control_cv * 100,
+      st.control_schedules, st.control_schedules == 1 ? "" : "s");
+  out +=
+      fmt::format("beam search       beats the median random schedule in {:.0f}% of {} pipelines\n",
+                  st.beam_beats_median_random * 100, st.beam_compared);
+  out += fmt::format("spread            median fastest/slowest per pipeline {:.3f}\n",
+                     st.median_best_over_worst);
   out += fmt::format("time              {} in samples\n", format_seconds(st.wall_seconds));
   if (st.config.is_object()) {
-    out += fmt::format("target            {} ({} thread{})\n", st.config.value("target", "?"),
-                       st.config.value("threads", 0), st.config.value("threads", 0) == 1 ? "" : "s");
+    out +=
+        fmt::format("target            {} ({} thread{})\n", st.config.value("target", "?"),
+                    st.config.value("threads", 0), st.config.value("threads", 0) == 1 ? "" : "s");
   }
   return out;
 }
@@ -183,7 +194,8 @@ void merge_shards(const std::vector<std::string>& inputs, const std::string& out
     }
     merged_from.push_back(std::filesystem::path(s.path).filename().string());
     for (const auto& p : s.pipelines) {
-      if (!pipelines.insert(p.index).second) fail("perf merge: pipeline {} is in two shards ({})", p.index, s.path);
+      if (!pipelines.insert(p.index).second)
+        fail("perf merge: pipeline {} is in two shards ({})", p.index, s.path);
     }
   }
   config["shard"] = 0;

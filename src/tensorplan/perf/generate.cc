@@ -33,7 +33,8 @@ SampleSpec control_spec(const GenerateOptions& options) {
   SampleSpec spec;
   spec.pipeline_seed = derive_seed(options.seed, kControlSalt);
   spec.pipeline = options.pipeline;
-  spec.pipeline.min_stages = std::max(spec.pipeline.min_stages, std::min(8, spec.pipeline.max_stages));
+  spec.pipeline.min_stages =
+      std::max(spec.pipeline.min_stages, std::min(8, spec.pipeline.max_stages));
   spec.beam_size = 1;
   spec.random_dropout = 50;
   spec.search_seed = 1;
@@ -44,7 +45,7 @@ SampleSpec control_spec(const GenerateOptions& options) {
 }
 
 Json pipeline_options_json(const PipelineOptions& p) {
-  return {{"min_stages", p.min_stages}, {"max_stages", p.max_stages}, {"min_size", p.min_size},
+  return {{"min_stages", p.min_stages}, {"max_stages", p.max_stages},     {"min_size", p.min_size},
           {"max_size", p.max_size},     {"max_channels", p.max_channels}, {"max_work", p.max_work}};
 }
 
@@ -84,12 +85,13 @@ Json generation_config(const GenerateOptions& o) {
           {"target", target},
           {"generator_version", kPipelineGeneratorVersion},
           {"pipeline_options", pipeline_options_json(o.pipeline)},
-          {"timing", {{"batch_seconds", o.timing.batch_seconds},
-                      {"budget_seconds", o.timing.budget_seconds},
-                      {"min_batches", o.timing.min_batches},
-                      {"max_batches", o.timing.max_batches},
-                      {"stable_batches", o.timing.stable_batches},
-                      {"stable_tolerance", o.timing.stable_tolerance}}},
+          {"timing",
+           {{"batch_seconds", o.timing.batch_seconds},
+            {"budget_seconds", o.timing.budget_seconds},
+            {"min_batches", o.timing.min_batches},
+            {"max_batches", o.timing.max_batches},
+            {"stable_batches", o.timing.stable_batches},
+            {"stable_tolerance", o.timing.stable_tolerance}}},
           {"halide", "14 (Debian libhalide14-0-dev)"},
           {"autoscheduler", "Adams2019"},
           {"cpu", cpu_model()}};
@@ -129,12 +131,15 @@ GenerateSummary generate_shard(const GenerateOptions& options) {
   std::error_code ec;
   fs::create_directories(options.out_dir, ec);
   if (!fs::is_directory(options.out_dir)) {
-    fail("{}: cannot create the output directory{}", options.out_dir, ec ? ": " + ec.message() : "");
+    fail("{}: cannot create the output directory{}", options.out_dir,
+         ec ? ": " + ec.message() : "");
   }
-  if (::access(options.out_dir.c_str(), W_OK) != 0) fail("{}: output directory is not writable", options.out_dir);
+  if (::access(options.out_dir.c_str(), W_OK) != 0)
+    fail("{}: output directory is not writable", options.out_dir);
 
   GenerateSummary summary;
-  summary.shard_path = (fs::path(options.out_dir) / shard_file_name(options.shard, options.shards)).string();
+  summary.shard_path =
+      (fs::path(options.out_dir) / shard_file_name(options.shard, options.shards)).string();
   const Json config = generation_config(options);
 
   // What is already there (resume).
@@ -143,13 +148,14 @@ GenerateSummary generate_shard(const GenerateOptions& options) {
   int controls_before = 0;
   std::optional<ShardWriter> writer;
   if (fs::exists(summary.shard_path)) {
-    if (!options.resume) fail("{}: already exists (use --resume to continue it)", summary.shard_path);
+    if (!options.resume)
+      fail("{}: already exists (use --resume to continue it)", summary.shard_path);
     const Shard shard = read_shard(summary.shard_path);
     for (const auto& [key, value] : config.items()) {
       if (!shard.config.contains(key) || shard.config.at(key) != value) {
         fail("{}: was generated with {} = {}, not {}; use another --out or the same settings",
-             summary.shard_path, key, shard.config.contains(key) ? shard.config.at(key).dump() : "(none)",
-             value.dump());
+             summary.shard_path, key,
+             shard.config.contains(key) ? shard.config.at(key).dump() : "(none)", value.dump());
       }
     }
     for (const auto& s : shard.schedules) done.insert({s.pipeline, s.sample});
@@ -206,11 +212,13 @@ GenerateSummary generate_shard(const GenerateOptions& options) {
       pr.inputs = Json::array();
       for (std::size_t j = 0; j < r.input_shapes.size(); ++j) {
         const TensorShape& s = r.input_shapes[j];
-        pr.inputs.push_back({{"name", fmt::format("input{}", j)}, {"type", r.input_types[j]},
+        pr.inputs.push_back({{"name", fmt::format("input{}", j)},
+                             {"type", r.input_types[j]},
                              {"shape", {s.width, s.height, s.channels}}});
       }
-      pr.output = {{"type", r.output_type},
-                   {"shape", {r.output_shape.width, r.output_shape.height, r.output_shape.channels}}};
+      pr.output = {
+          {"type", r.output_type},
+          {"shape", {r.output_shape.width, r.output_shape.height, r.output_shape.channels}}};
       pr.graph = r.graph;
       writer->write(to_record(pr));
       pipelines_recorded.insert(p);
@@ -231,7 +239,8 @@ GenerateSummary generate_shard(const GenerateOptions& options) {
     s.schedule_source = r.schedule_source;
     if (r.has_schedule) s.schedule_features = r.features.schedule;
     s.finished_at = unix_time();
-    const bool carry_features = r.has_schedule && pipelines_recorded.count(p) && !pipelines_with_features.count(p);
+    const bool carry_features =
+        r.has_schedule && pipelines_recorded.count(p) && !pipelines_with_features.count(p);
     writer->write(to_record(s, carry_features ? &r.features.pipeline : nullptr));
     if (carry_features) pipelines_with_features.insert(p);
 
@@ -246,11 +255,12 @@ GenerateSummary generate_shard(const GenerateOptions& options) {
       run_control(summary.samples_measured);
     }
     progress.update(static_cast<std::int64_t>(i + 1),
-                    fmt::format("pipeline {} schedule {}/{}  ok {} failed {}  last {:.3g} ms", p, k + 1,
-                                options.schedules, summary.samples_ok, failed, last_ms));
+                    fmt::format("pipeline {} schedule {}/{}  ok {} failed {}  last {:.3g} ms", p,
+                                k + 1, options.schedules, summary.samples_ok, failed, last_ms));
   }
-  progress.finish(fmt::format("ok {} failed {} (shard now {}/{} samples)", summary.samples_ok, failed,
-                              summary.samples_before + summary.samples_measured, summary.samples_total));
+  progress.finish(fmt::format("ok {} failed {} (shard now {}/{} samples)", summary.samples_ok,
+                              failed, summary.samples_before + summary.samples_measured,
+                              summary.samples_total));
   summary.seconds = clock.seconds();
   return summary;
 }

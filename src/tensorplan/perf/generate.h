@@ -14,21 +14,21 @@
 namespace tensorplan::perf {
 
 struct GenerateOptions {
-  int pipelines = 300;       // pipelines in the whole run (all shards)
-  int schedules = 24;        // schedules per pipeline: 1 beam search + (schedules - 1) randomised
-  std::uint64_t seed = 1;    // the run's seed; pipeline p's seed is derive_seed(seed, p)
-  int shard = 0;             // this shard's index, 0 <= shard < shards
+  int pipelines = 300;     // pipelines in the whole run (all shards)
+  int schedules = 24;      // schedules per pipeline: 1 beam search + (schedules - 1) randomised
+  std::uint64_t seed = 1;  // the run's seed; pipeline p's seed is derive_seed(seed, p)
+  int shard = 0;           // this shard's index, 0 <= shard < shards
   int shards = 1;
-  std::string out_dir;       // the shard file goes here
-  bool resume = false;       // continue an existing shard (it must have the same settings)
-  int threads = 1;           // HL_NUM_THREADS and autoscheduler parallelism
-  int control_every = 25;    // re-time the control schedule after every this many samples
+  std::string out_dir;     // the shard file goes here
+  bool resume = false;     // continue an existing shard (it must have the same settings)
+  int threads = 1;         // HL_NUM_THREADS and autoscheduler parallelism
+  int control_every = 25;  // re-time the control schedule after every this many samples
   PipelineOptions pipeline;
   TimingOptions timing;
   SampleLimits limits;
-  std::string target;        // "" = host_target()
-  bool quiet = false;        // no progress on stderr
-  int max_samples = -1;      // stop after this many new samples (-1: run to the end)
+  std::string target;    // "" = host_target()
+  bool quiet = false;    // no progress on stderr
+  int max_samples = -1;  // stop after this many new samples (-1: run to the end)
 };
 
 struct GenerateSummary {

@@ -44,7 +44,8 @@ GenerateSummary generate_shard_mpi(GenerateOptions options, int* argc, char*** a
   MPI_Reduce(local, total, 4, MPI_LONG_LONG, MPI_SUM, 0, MPI_COMM_WORLD);
   if (!ok) std::fprintf(stderr, "tensorplan: error: rank %d: %s\n", rank, error.c_str());
   if (rank == 0) {
-    std::fprintf(stderr, "perf gen (MPI, %d ranks): measured %lld samples, %lld ok; shards now hold %lld\n",
+    std::fprintf(stderr,
+                 "perf gen (MPI, %d ranks): measured %lld samples, %lld ok; shards now hold %lld\n",
                  size, total[0], total[1], total[2]);
   }
   MPI_Finalize();

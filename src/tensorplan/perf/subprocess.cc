@@ -45,7 +45,8 @@ void send_message(int fd, const Json& message) {
   write_all(fd, bytes.data(), bytes.size());
 }
 
-[[noreturn]] void child_main(int fd, int err_fd, const std::function<void(const MessageSink&)>& body) {
+[[noreturn]] void child_main(int fd, int err_fd,
+                             const std::function<void(const MessageSink&)>& body) {
   // A fault in JIT code is a crash of the sample, whatever handlers the parent installed (ASan's
   // SEGV handler would turn it into an exit code): restore the default actions.
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) ::signal(sig, SIG_DFL);

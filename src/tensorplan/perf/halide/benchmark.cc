@@ -22,8 +22,8 @@ Timing time_runs(const std::function<void()>& run, const TimingOptions& options)
     run();
     one_run = clock.seconds();
   }
-  timing.runs_per_batch =
-      static_cast<int>(std::clamp(std::ceil(options.batch_seconds / std::max(one_run, 1e-7)), 1.0, 100000.0));
+  timing.runs_per_batch = static_cast<int>(
+      std::clamp(std::ceil(options.batch_seconds / std::max(one_run, 1e-7)), 1.0, 100000.0));
 
   std::vector<double> per_run;
   Stopwatch total;
@@ -41,8 +41,8 @@ Timing time_runs(const std::function<void()>& run, const TimingOptions& options)
     }
     best = std::min(best, t);
     const int n = static_cast<int>(per_run.size());
-    if (n >= options.min_batches &&
-        (total.seconds() >= options.budget_seconds || since_improvement >= options.stable_batches)) {
+    if (n >= options.min_batches && (total.seconds() >= options.budget_seconds ||
+                                     since_improvement >= options.stable_batches)) {
       break;
     }
   }

@@ -16,7 +16,7 @@ struct TimingOptions {
   double budget_seconds = 0.5;   // stop after this much timing (once min_batches are done)
   int min_batches = 5;
   int max_batches = 60;
-  int stable_batches = 10;       // stop early once this many batches in a row did not lower the
+  int stable_batches = 10;         // stop early once this many batches in a row did not lower the
   double stable_tolerance = 0.01;  // minimum by more than this fraction
 };
 

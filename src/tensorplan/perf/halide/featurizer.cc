@@ -49,8 +49,8 @@ const std::array<const char*, kScheduleFeatureCount> kScheduleFeatureNames = {
 };
 
 const std::array<const char*, kOpTypeCount> kOpTypeNames = {
-    "Const", "Cast", "Variable", "Param",  "Add",       "Sub",      "Mod",      "Mul",
-    "Div",   "Min",  "Max",      "EQ",     "NE",        "LT",       "LE",       "And",
+    "Const", "Cast", "Variable", "Param",     "Add",      "Sub",      "Mod",        "Mul",
+    "Div",   "Min",  "Max",      "EQ",        "NE",       "LT",       "LE",         "And",
     "Or",    "Not",  "Select",   "ImageCall", "FuncCall", "SelfCall", "ExternCall", "Let",
 };
 
@@ -63,14 +63,16 @@ int op_type_index(const std::string& name) {
 
 float Featurization::op_count(int stage, int op) const {
   float total = 0;
-  for (int t = 0; t < kScalarTypeCount; ++t) total += pipeline_feature(stage, op_histogram_index(op, t));
+  for (int t = 0; t < kScalarTypeCount; ++t)
+    total += pipeline_feature(stage, op_histogram_index(op, t));
   return total;
 }
 
 Featurization parse_featurization(const std::vector<std::uint8_t>& bytes, int expected_stages) {
   constexpr std::size_t kRowFloats = kScheduleFeatureCount + kPipelineFeatureCount;
   constexpr std::size_t kRowBytes = kRowFloats * sizeof(float);
-  if (bytes.size() % kRowBytes != 0 || bytes.size() / kRowBytes != static_cast<std::size_t>(expected_stages)) {
+  if (bytes.size() % kRowBytes != 0 ||
+      bytes.size() / kRowBytes != static_cast<std::size_t>(expected_stages)) {
     fail("featurization has {} bytes; expected {} stages x {} bytes", bytes.size(), expected_stages,
          kRowBytes);
   }

@@ -3,10 +3,10 @@
 // Halide returns it (AutoSchedulerResults::featurization) as one record of float32 per stage:
 // first the 39 schedule-dependent features (ScheduleFeatures, stored as doubles by the
 // autoscheduler and written as floats), then the 287 schedule-independent "pipeline features"
-// (PipelineFeatures: types in use, the op histogram by op and scalar type, and the access patterns).
-// The records come in the reverse of StageGraph's order (the autoscheduler walks its Funcs from the
-// output back to the inputs and each Func's stages from the last update back); here row s is
-// StageGraph::stages[s].
+// (PipelineFeatures: types in use, the op histogram by op and scalar type, and the access
+// patterns). The records come in the reverse of StageGraph's order (the autoscheduler walks its
+// Funcs from the output back to the inputs and each Func's stages from the last update back); here
+// row s is StageGraph::stages[s].
 #pragma once
 
 #include <array>
@@ -24,7 +24,8 @@ inline constexpr int kPipelineFeatureCount =
     kScalarTypeCount + kOpTypeCount * kScalarTypeCount + 4 * kAccessTypeCount * kScalarTypeCount;
 static_assert(kPipelineFeatureCount == 287);
 
-// Names of the 39 schedule features, in order (e.g. "num_realizations", ..., "working_set_at_root").
+// Names of the 39 schedule features, in order (e.g. "num_realizations", ...,
+// "working_set_at_root").
 extern const std::array<const char*, kScheduleFeatureCount> kScheduleFeatureNames;
 // Names of the op types of the op histogram, in order ("Const", "Cast", ..., "Let").
 extern const std::array<const char*, kOpTypeCount> kOpTypeNames;

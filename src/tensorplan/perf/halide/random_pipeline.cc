@@ -43,8 +43,7 @@ std::int64_t points(const TensorShape& s) {
 
 class Generator {
  public:
-  Generator(std::uint64_t seed, const PipelineOptions& options)
-      : rng_(seed), options_(options) {
+  Generator(std::uint64_t seed, const PipelineOptions& options) : rng_(seed), options_(options) {
     result_.seed = seed;
   }
 
@@ -141,8 +140,8 @@ class Generator {
     if (from.is_float()) {
       Expr scaled = e * 64.0f;
       scaled = Halide::select(Halide::is_nan(scaled), 0.0f, scaled);
-      return Halide::cast(to, Halide::clamp(scaled, Halide::cast(from, to.min()),
-                                            Halide::cast(from, to.max())));
+      return Halide::cast(
+          to, Halide::clamp(scaled, Halide::cast(from, to.min()), Halide::cast(from, to.max())));
     }
     // int -> int: widen first, then saturate.
     Expr wide = Halide::cast(Halide::Int(32), e);
@@ -203,9 +202,9 @@ class Generator {
       // Adams2019 recognises and always inlines.
       Func edge(fmt::format("repeat_edge_input{}", i));
       result_.func_op[edge.name()] = "repeat_edge";
-      edge(x_, y_, c_) = input(Halide::clamp(x_, 0, shape.width - 1),
-                               Halide::clamp(y_, 0, shape.height - 1),
-                               Halide::clamp(c_, 0, shape.channels - 1));
+      edge(x_, y_, c_) =
+          input(Halide::clamp(x_, 0, shape.width - 1), Halide::clamp(y_, 0, shape.height - 1),
+                Halide::clamp(c_, 0, shape.channels - 1));
       add_tensor(edge, shape, type, "repeat_edge", 1);
       tensors_.back().uses = 0;
     }
@@ -257,23 +256,36 @@ class Generator {
 
   Expr float_activation(Expr v) {
     switch (rng_.uniform(0, 7)) {
-      case 0: return Halide::max(v, 0.0f);
-      case 1: return v / (1.0f + Halide::abs(v));
-      case 2: return 1.0f / (1.0f + Halide::exp(-Halide::abs(v)));
-      case 3: return Halide::sqrt(Halide::abs(v) + 0.5f);
-      case 4: return Halide::log(1.0f + Halide::abs(v));
-      case 5: return v * 0.75f + 0.125f;
-      case 6: return Halide::sin(v);
-      default: return Halide::select(v > 0.5f, v - 0.5f, v * v);
+      case 0:
+        return Halide::max(v, 0.0f);
+      case 1:
+        return v / (1.0f + Halide::abs(v));
+      case 2:
+        return 1.0f / (1.0f + Halide::exp(-Halide::abs(v)));
+      case 3:
+        return Halide::sqrt(Halide::abs(v) + 0.5f);
+      case 4:
+        return Halide::log(1.0f + Halide::abs(v));
+      case 5:
+        return v * 0.75f + 0.125f;
+      case 6:
+        return Halide::sin(v);
+      default:
+        return Halide::select(v > 0.5f, v - 0.5f, v * v);
     }
   }
   Expr int_activation(Expr v, Type t) {
     switch (rng_.uniform(0, 4)) {
-      case 0: return Halide::max(v, Halide::cast(t, 0));
-      case 1: return Halide::cast(t, Halide::abs(v) / 2);
-      case 2: return v / Halide::cast(t, 2) + Halide::cast(t, 1);
-      case 3: return v ^ Halide::cast(t, 5);
-      default: return Halide::min(v, Halide::cast(t, 100));
+      case 0:
+        return Halide::max(v, Halide::cast(t, 0));
+      case 1:
+        return Halide::cast(t, Halide::abs(v) / 2);
+      case 2:
+        return v / Halide::cast(t, 2) + Halide::cast(t, 1);
+      case 3:
+        return v ^ Halide::cast(t, 5);
+      default:
+        return Halide::min(v, Halide::cast(t, 100));
     }
   }
 
@@ -284,7 +296,8 @@ class Generator {
     Func f = new_func("pointwise");
     Expr v = in.func(x_, y_, c_);
     const int depth = rng_.uniform(1, 3);
-    for (int i = 0; i < depth; ++i) v = is_float(in.type) ? float_activation(v) : int_activation(v, in.type);
+    for (int i = 0; i < depth; ++i)
+      v = is_float(in.type) ? float_activation(v) : int_activation(v, in.type);
     f(x_, y_, c_) = v;
     add_tensor(f, shape, in.type, "pointwise", 1);
     return true;
@@ -314,14 +327,25 @@ class Generator {
     Expr vb = convert(resampled(b, a.shape), b.type, a.type);
     Expr v;
     switch (rng_.uniform(0, 5)) {
-      case 0: v = va + vb; break;
-      case 1: v = va - vb; break;
-      case 2: v = Halide::max(va, vb); break;
-      case 3: v = Halide::min(va, vb); break;
-      case 4:
-        v = a.type.is_float() ? va * vb : (va / Halide::cast(a.type, 2)) + (vb / Halide::cast(a.type, 2));
+      case 0:
+        v = va + vb;
         break;
-      default: v = Halide::select(va > vb, va, vb - va); break;
+      case 1:
+        v = va - vb;
+        break;
+      case 2:
+        v = Halide::max(va, vb);
+        break;
+      case 3:
+        v = Halide::min(va, vb);
+        break;
+      case 4:
+        v = a.type.is_float() ? va * vb
+                              : (va / Halide::cast(a.type, 2)) + (vb / Halide::cast(a.type, 2));
+        break;
+      default:
+        v = Halide::select(va > vb, va, vb - va);
+        break;
     }
     f(x_, y_, c_) = v;
     const TensorShape shape = a.shape;
@@ -360,9 +384,9 @@ class Generator {
     const int k = rng_.pick(std::vector<int>{3, 3, 5});
     const bool depthwise = rng_.chance(0.4);
     TensorShape shape = in.shape;
-    if (!depthwise) shape.channels = std::min(options_.max_channels, rng_.pick(std::vector<int>{4, 8, 16}));
-    const std::int64_t macs =
-        points(shape) * k * k * (depthwise ? 1 : in.shape.channels);
+    if (!depthwise)
+      shape.channels = std::min(options_.max_channels, rng_.pick(std::vector<int>{4, 8, 16}));
+    const std::int64_t macs = points(shape) * k * k * (depthwise ? 1 : in.shape.channels);
     if (!fits(macs * 2) || !stages_left(2)) return false;
     const Type acc = accumulator_type(in.type);
     Func f = new_func(depthwise ? "conv2d_depthwise" : "conv2d");
@@ -400,7 +424,8 @@ class Generator {
     if (with_rdom) {
       RDom r = new_rdom({{0, window}, {0, window}});
       f(x_, y_, c_) = is_max ? acc.min() : Halide::cast(acc, 0);
-      f(x_, y_, c_) = is_max ? Halide::max(f(x_, y_, c_), at(r.x, r.y)) : f(x_, y_, c_) + at(r.x, r.y);
+      f(x_, y_, c_) =
+          is_max ? Halide::max(f(x_, y_, c_), at(r.x, r.y)) : f(x_, y_, c_) + at(r.x, r.y);
     } else {
       Expr v;
       for (int dy = 0; dy < window; ++dy) {
@@ -426,7 +451,8 @@ class Generator {
         f(x_, y_, c_) = Halide::select(inside, in.func(x_, y_, c_), Halide::cast(in.type, 0));
         break;
       case 1:  // repeat edge
-        f(x_, y_, c_) = in.func(Halide::clamp(x_, 0, s.width - 1), Halide::clamp(y_, 0, s.height - 1), c_);
+        f(x_, y_, c_) =
+            in.func(Halide::clamp(x_, 0, s.width - 1), Halide::clamp(y_, 0, s.height - 1), c_);
         break;
       default: {  // mirror
         const auto mirror = [](Expr v, int n) {
@@ -504,11 +530,13 @@ class Generator {
     RDom r = new_rdom({{1, extent - 1}});
     f(x_, y_, c_) = in.func(x_, y_, c_);
     if (along_x) {
-      f(r.x, y_, c_) = in.type.is_float() ? f(r.x - 1, y_, c_) * 0.5f + f(r.x, y_, c_) * 0.5f
-                                          : (f(r.x - 1, y_, c_) + f(r.x, y_, c_)) / Halide::cast(in.type, 2);
+      f(r.x, y_, c_) = in.type.is_float()
+                           ? f(r.x - 1, y_, c_) * 0.5f + f(r.x, y_, c_) * 0.5f
+                           : (f(r.x - 1, y_, c_) + f(r.x, y_, c_)) / Halide::cast(in.type, 2);
     } else {
-      f(x_, r.x, c_) = in.type.is_float() ? f(x_, r.x - 1, c_) * 0.5f + f(x_, r.x, c_) * 0.5f
-                                          : (f(x_, r.x - 1, c_) + f(x_, r.x, c_)) / Halide::cast(in.type, 2);
+      f(x_, r.x, c_) = in.type.is_float()
+                           ? f(x_, r.x - 1, c_) * 0.5f + f(x_, r.x, c_) * 0.5f
+                           : (f(x_, r.x - 1, c_) + f(x_, r.x, c_)) / Halide::cast(in.type, 2);
     }
     const TensorShape shape = in.shape;
     add_tensor(f, shape, in.type, "scan", 2);
@@ -528,7 +556,10 @@ class Generator {
     const Tensor h = tensors_.back();
     Func lookup = new_func("lookup");
     const float norm = 1.0f / static_cast<float>(in.shape.width * in.shape.height);
-    lookup(x_, y_, c_) = Halide::cast(Halide::Float(32), h.func(index_from_value(in.func(x_, y_, c_), in.type, bins), 0, c_)) * norm;
+    lookup(x_, y_, c_) =
+        Halide::cast(Halide::Float(32),
+                     h.func(index_from_value(in.func(x_, y_, c_), in.type, bins), 0, c_)) *
+        norm;
     const TensorShape shape = in.shape;
     add_tensor(lookup, shape, Halide::Float(32), "lookup", 1);
     return true;
@@ -539,7 +570,8 @@ class Generator {
     const bool over_channels = in.shape.channels > 1 && rng_.chance(0.7);
     const bool is_max = rng_.chance(0.4);
     const bool normalise = rng_.chance(0.5);
-    if (!fits(points(in.shape) * (normalise ? 6 : 3)) || !stages_left(normalise ? 3 : 2)) return false;
+    if (!fits(points(in.shape) * (normalise ? 6 : 3)) || !stages_left(normalise ? 3 : 2))
+      return false;
     const Type acc = is_max ? in.type : accumulator_type(in.type);
     Func f = new_func(is_max ? "reduce_max" : "reduce_sum");
     TensorShape shape = in.shape;
@@ -580,7 +612,8 @@ class Generator {
     const TensorShape out = idx.shape;
     Expr gx = index_from_value(idx.func(x_, y_, c_), idx.type, table.shape.width);
     Expr gy = table.shape.height == out.height ? Expr(y_) : (y_ * table.shape.height) / out.height;
-    Expr gc = table.shape.channels == out.channels ? Expr(c_) : (c_ * table.shape.channels) / out.channels;
+    Expr gc = table.shape.channels == out.channels ? Expr(c_)
+                                                   : (c_ * table.shape.channels) / out.channels;
     f(x_, y_, c_) = table.func(gx, gy, gc);
     add_tensor(f, out, table.type, "gather", 1);
     return true;
@@ -618,7 +651,8 @@ class Generator {
       Func f = new_func("output");
       const Type type = Halide::Float(32);
       Expr v = convert(last.func(x_, y_, c_), last.type, type);
-      for (int i : unused) v = v + convert(resampled(tensors_[i], last.shape), tensors_[i].type, type);
+      for (int i : unused)
+        v = v + convert(resampled(tensors_[i], last.shape), tensors_[i].type, type);
       f(x_, y_, c_) = v;
       result_.ops.push_back("output");
       stages_ += 1;

@@ -23,9 +23,9 @@ namespace tensorplan::perf {
 inline constexpr int kPipelineGeneratorVersion = 1;
 
 struct PipelineOptions {
-  int min_stages = 4;     // stage budget drawn in [min_stages, max_stages]; a stage is one
-  int max_stages = 16;    // definition (pure or update) of one Func, as Adams2019 counts them
-  int min_size = 48;      // input width and height, pixels, drawn in [min_size, max_size]
+  int min_stages = 4;   // stage budget drawn in [min_stages, max_stages]; a stage is one
+  int max_stages = 16;  // definition (pure or update) of one Func, as Adams2019 counts them
+  int min_size = 48;    // input width and height, pixels, drawn in [min_size, max_size]
   int max_size = 192;
   int max_channels = 16;  // upper bound on the channels of any tensor
   // Rough bound on the scalar arithmetic of one run (multiply-adds), so that every pipeline
@@ -49,9 +49,9 @@ struct GeneratedPipeline {
   Halide::Func output;                     // 3-D, with estimates
   TensorShape output_shape;
   Halide::Type output_type;
-  std::vector<std::string> ops;              // the op kinds, in generation order
+  std::vector<std::string> ops;                // the op kinds, in generation order
   std::map<std::string, std::string> func_op;  // Func name -> the op kind that made it
-  int stage_budget = 0;                      // the drawn budget (the result may differ by a few)
+  int stage_budget = 0;                        // the drawn budget (the result may differ by a few)
 
   Halide::Pipeline pipeline() const { return Halide::Pipeline(output); }
 };

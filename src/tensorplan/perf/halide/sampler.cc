@@ -17,7 +17,8 @@ std::string adams2019_plugin_path() {
 
 Json float_blob(const std::vector<float>& values) {
   std::vector<std::uint8_t> bytes(values.size() * sizeof(float));
-  if (!values.empty()) std::memcpy(bytes.data(), values.data(), bytes.size());  // little-endian host
+  if (!values.empty())
+    std::memcpy(bytes.data(), values.data(), bytes.size());  // little-endian host
   return Json::binary(std::move(bytes));
 }
 
@@ -33,10 +34,16 @@ std::vector<float> floats_from_blob(const Json& blob) {
 Json stage_graph_to_json(const StageGraph& graph) {
   Json stages = Json::array();
   for (const StageInfo& s : graph.stages) {
-    stages.push_back({{"name", s.name}, {"func", s.func}, {"definition", s.definition},
-                      {"op", s.op}, {"type", s.type}, {"dimensions", s.dimensions},
-                      {"func_calls", s.func_calls}, {"self_calls", s.self_calls},
-                      {"image_calls", s.image_calls}, {"inputs_read", s.inputs_read}});
+    stages.push_back({{"name", s.name},
+                      {"func", s.func},
+                      {"definition", s.definition},
+                      {"op", s.op},
+                      {"type", s.type},
+                      {"dimensions", s.dimensions},
+                      {"func_calls", s.func_calls},
+                      {"self_calls", s.self_calls},
+                      {"image_calls", s.image_calls},
+                      {"inputs_read", s.inputs_read}});
   }
   Json edges = Json::array();
   for (const StageEdge& e : graph.edges) {
@@ -63,7 +70,8 @@ StageGraph stage_graph_from_json(const Json& j) {
   }
   const int n = static_cast<int>(graph.stages.size());
   for (const Json& e : j.at("edges")) {
-    StageEdge edge{e.at(0).get<int>(), e.at(1).get<int>(), e.at(2).get<int>() != 0, e.at(3).get<int>()};
+    StageEdge edge{e.at(0).get<int>(), e.at(1).get<int>(), e.at(2).get<int>() != 0,
+                   e.at(3).get<int>()};
     if (edge.producer < 0 || edge.producer >= n || edge.consumer < 0 || edge.consumer >= n) {
       fail("edge {} -> {} names a stage outside 0..{}", edge.producer, edge.consumer, n - 1);
     }
@@ -124,8 +132,9 @@ void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send)
           {"graph", stage_graph_to_json(graph)},
           {"ops", generated.ops},
           {"inputs", inputs},
-          {"output", {{"type", type_name(generated.output_type)},
-                      {"shape", shape_json(generated.output_shape)}}}});
+          {"output",
+           {{"type", type_name(generated.output_type)},
+            {"shape", shape_json(generated.output_shape)}}}});
   }
 
   Halide::load_plugin(adams2019_plugin_path());
@@ -169,13 +178,13 @@ void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send)
 }
 
 SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits) {
-  const ChildOutcome outcome = run_in_child(
-      [&spec](const MessageSink& send) { run_sample_in_this_process(spec, send); },
-      {{"start", limits.generate_seconds},
-       {"graph", limits.autoschedule_seconds},
-       {"schedule", limits.compile_seconds},
-       {"compiled", limits.run_seconds}},
-      limits.run_seconds);
+  const ChildOutcome outcome =
+      run_in_child([&spec](const MessageSink& send) { run_sample_in_this_process(spec, send); },
+                   {{"start", limits.generate_seconds},
+                    {"graph", limits.autoschedule_seconds},
+                    {"schedule", limits.compile_seconds},
+                    {"compiled", limits.run_seconds}},
+                   limits.run_seconds);
 
   SampleResult result;
   result.wall_seconds = outcome.wall_seconds;
@@ -187,7 +196,8 @@ SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits) {
         result.ops = m.at("ops").get<std::vector<std::string>>();
         for (const Json& in : m.at("inputs")) {
           const Json& s = in.at("shape");
-          result.input_shapes.push_back({s.at(0).get<int>(), s.at(1).get<int>(), s.at(2).get<int>()});
+          result.input_shapes.push_back(
+              {s.at(0).get<int>(), s.at(1).get<int>(), s.at(2).get<int>()});
           result.input_types.push_back(in.at("type").get<std::string>());
         }
         const Json& s = m.at("output").at("shape");
@@ -226,7 +236,7 @@ SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits) {
     // The phase that was running: the one after the last message received.
     const std::map<std::string, std::string> running = {
         {"start", "generate"}, {"graph", "autoschedule"}, {"schedule", "compile"},
-        {"compiled", "run"}, {"timing", "exit"}, {"error", "exit"}};
+        {"compiled", "run"},   {"timing", "exit"},        {"error", "exit"}};
     const auto it = running.find(outcome.phase);
     result.status = fmt::format("{}:{}", kind, it == running.end() ? outcome.phase : it->second);
     result.detail = outcome.detail;
@@ -235,7 +245,8 @@ SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits) {
       std::string tail = outcome.stderr_tail;
       while (!tail.empty() && (tail.back() == '\n' || tail.back() == ' ')) tail.pop_back();
       const auto nl = tail.rfind('\n', tail.size() > 400 ? tail.size() - 400 : 0);
-      result.detail += fmt::format(" | stderr: {}", tail.substr(nl == std::string::npos ? 0 : nl + 1));
+      result.detail +=
+          fmt::format(" | stderr: {}", tail.substr(nl == std::string::npos ? 0 : nl + 1));
     }
   }
   return result;

@@ -20,13 +20,13 @@ namespace tensorplan::perf {
 struct SampleSpec {
   std::uint64_t pipeline_seed = 0;
   PipelineOptions pipeline;
-  int beam_size = 32;          // HL_BEAM_SIZE: 32 is Adams2019's default search
-  int random_dropout = 100;    // HL_RANDOM_DROPOUT, percent of candidates kept; 100 = none dropped
+  int beam_size = 32;        // HL_BEAM_SIZE: 32 is Adams2019's default search
+  int random_dropout = 100;  // HL_RANDOM_DROPOUT, percent of candidates kept; 100 = none dropped
   std::uint64_t search_seed = 0;  // HL_SEED
-  int threads = 1;             // HL_NUM_THREADS for timing = MachineParams parallelism
-  std::string target;          // Halide target string; "" = host_target()
+  int threads = 1;                // HL_NUM_THREADS for timing = MachineParams parallelism
+  std::string target;             // Halide target string; "" = host_target()
   TimingOptions timing;
-  bool time_it = true;         // false: schedule and featurize only
+  bool time_it = true;  // false: schedule and featurize only
 };
 
 struct SampleLimits {
@@ -38,8 +38,8 @@ struct SampleLimits {
 
 // What a sample produced. Fields are filled as far as the sample got.
 struct SampleResult {
-  std::string status;         // "ok", or "<error|crashed|timeout>:<phase>"
-  std::string detail;         // the error message, signal or limit; stderr tail for crashes
+  std::string status;  // "ok", or "<error|crashed|timeout>:<phase>"
+  std::string detail;  // the error message, signal or limit; stderr tail for crashes
   bool has_graph = false;
   StageGraph graph;
   std::vector<std::string> ops;

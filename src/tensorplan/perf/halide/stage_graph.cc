@@ -72,7 +72,8 @@ StageGraph build_stage_graph(const Halide::Func& output,
   std::map<std::string, std::string> input_wrappers;  // wrapper Func -> image name
   for (const auto& [name, f] : env) {
     const Call* call = f.is_wrapper();
-    if (call && call->call_type == Call::Image && f.updates().empty()) input_wrappers[name] = call->name;
+    if (call && call->call_type == Call::Image && f.updates().empty())
+      input_wrappers[name] = call->name;
   }
 
   // Halide makes a Func name unique within the process by appending "$<n>" when the name was
@@ -82,7 +83,7 @@ StageGraph build_stage_graph(const Halide::Func& output,
 
   StageGraph graph;
   std::map<std::string, int> last_stage;  // Func name in `env` -> its last stage
-  std::vector<std::string> order_name;  // per stage, the Func's name in `env`
+  std::vector<std::string> order_name;    // per stage, the Func's name in `env`
   for (const std::string& name : order) {
     if (input_wrappers.count(name)) continue;
     const Function& f = env.at(name);

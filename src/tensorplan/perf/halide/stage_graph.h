@@ -16,16 +16,16 @@
 namespace tensorplan::perf {
 
 struct StageInfo {
-  std::string name;         // "f3_conv2d" or "f3_conv2d.update(0)", as Adams2019 names stages
-  std::string func;         // the Func's name
-  int definition = 0;       // 0 for the pure definition, k for update k-1
-  std::string op;           // the generator's op kind that made the Func ("" if unknown)
-  std::string type;         // the value type, e.g. "float32", "uint8"
-  int dimensions = 0;       // the Func's dimensions
-  int func_calls = 0;       // calls to other Funcs, input wrappers included (after simplify +
-                            // CSE, as Adams2019 counts them)
-  int self_calls = 0;       // calls to the Func itself (updates that read their own value)
-  int image_calls = 0;      // loads from input images
+  std::string name;     // "f3_conv2d" or "f3_conv2d.update(0)", as Adams2019 names stages
+  std::string func;     // the Func's name
+  int definition = 0;   // 0 for the pure definition, k for update k-1
+  std::string op;       // the generator's op kind that made the Func ("" if unknown)
+  std::string type;     // the value type, e.g. "float32", "uint8"
+  int dimensions = 0;   // the Func's dimensions
+  int func_calls = 0;   // calls to other Funcs, input wrappers included (after simplify +
+                        // CSE, as Adams2019 counts them)
+  int self_calls = 0;   // calls to the Func itself (updates that read their own value)
+  int image_calls = 0;  // loads from input images
   std::vector<std::string> inputs_read;  // input images this stage loads from
 };
 
@@ -43,8 +43,9 @@ struct StageGraph {
 };
 
 // An ImageParam's internal wrapper Func is not a stage (Adams2019 treats it as an input): reads
-// through it appear in StageInfo::inputs_read. Orders the stages as Halide's topological order does, which fixes the order of Adams2019's
-// featurization records (they come out in exactly the reverse of this order).
+// through it appear in StageInfo::inputs_read. Orders the stages as Halide's topological order
+// does, which fixes the order of Adams2019's featurization records (they come out in exactly the
+// reverse of this order).
 StageGraph build_stage_graph(const Halide::Func& output,
                              const std::map<std::string, std::string>& func_op = {});
 
