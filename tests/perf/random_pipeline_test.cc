@@ -2,10 +2,13 @@
 // all occur; the stage graph is well formed.
 #include "tensorplan/perf/halide/random_pipeline.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <set>
 
+#include "tensorplan/perf/dataset.h"
 #include "tensorplan/perf/halide/rng.h"
 #include "tensorplan/perf/halide/sampler.h"
 #include "tensorplan/perf/halide/stage_graph.h"
@@ -81,6 +84,49 @@ TEST(StageGraph, EdgesFollowCallsAndUpdateChains) {
         EXPECT_GT(incoming[s], 0) << stage.name;
       }
     }
+  }
+}
+
+}  // namespace
+}  // namespace tensorplan::perf
+
+namespace tensorplan::perf {
+namespace {
+
+// The dataset in data/perf was generated with this generator; --resume continues it only while the
+// same seeds still give the same pipelines. If this test fails after a deliberate change to the
+// generator, bump kPipelineGeneratorVersion (resume then refuses old shards) and update the hash.
+TEST(RandomPipeline, GeneratorIsPinnedToTheDataset) {
+  std::uint64_t hash = 1469598103934665603ULL;  // FNV-1a over the descriptions
+  for (std::uint64_t p = 0; p < 12; ++p) {
+    for (unsigned char ch : describe(derive_seed(1, p), PipelineOptions{})) {
+      hash = (hash ^ ch) * 1099511628211ULL;
+    }
+  }
+  EXPECT_EQ(kPipelineGeneratorVersion, 1);
+  EXPECT_EQ(fmt::format("{:016x}", hash), "2b7585b59f51ac4a")
+      << "the generator changed: see the comment above";
+}
+
+}  // namespace
+}  // namespace tensorplan::perf
+
+namespace tensorplan::perf {
+namespace {
+
+// The committed dataset's pipelines are exactly what the generator makes from their seeds.
+TEST(RandomPipeline, RegeneratesTheCommittedDataset) {
+  const std::string shard =
+      std::string(TENSORPLAN_SOURCE_DIR) + "/data/perf/shard-00000-of-00016.tpshard";
+  if (!std::filesystem::exists(shard)) GTEST_SKIP() << "no " << shard;
+  const Shard s = read_shard(shard);
+  ASSERT_FALSE(s.pipelines.empty());
+  for (const PipelineRecord& p : s.pipelines) {
+    const GeneratedPipeline g = generate_pipeline(p.seed, PipelineOptions{});
+    EXPECT_EQ(g.ops, p.ops) << "pipeline " << p.index;
+    EXPECT_EQ(stage_graph_to_json(build_stage_graph(g.output, g.func_op)).dump(),
+              stage_graph_to_json(p.graph).dump())
+        << "pipeline " << p.index;
   }
 }
 
