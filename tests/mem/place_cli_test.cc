@@ -105,5 +105,20 @@ TEST(PlaceCli, HelpExplainsTheFormat) {
   EXPECT_NE(r.out.find("--alignment"), std::string::npos) << r.out;
 }
 
+TEST(PlaceCli, MinimizeReachesTheBoundAndAnImpossibleCapacityIsReported) {
+  const std::string in = write_instance("in.csv", kInstance), out = testing::temp_path("out.csv");
+  tensorplan::testing::CliResult r = run_cli(in + " --minimize --json --time-limit 20");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto summary = nlohmann::json::parse(r.out);
+  EXPECT_EQ(summary.at("height"), summary.at("lower_bound"));
+  EXPECT_EQ(summary.at("search_status"), "optimal");
+  // Below max-live (the bound) no placement exists: said so, exit 1, nothing written.
+  const std::int64_t bound = summary.at("lower_bound").get<std::int64_t>();
+  r = run_cli(fmt::format("{} --capacity {} -o {}", in, bound - 1, out));
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.out.find("proven impossible"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
 }  // namespace
 }  // namespace tensorplan::mem::place

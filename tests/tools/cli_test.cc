@@ -53,7 +53,7 @@ TEST(Cli, PlanJsonPrintsTheFieldsAndTheWrittenPlanPassesCheck) {
 }
 
 TEST(Cli, PlanPrintsATable) {
-  CliResult r = run("mem plan " + kModels + "mlp-b32-sgd.json");
+  CliResult r = run("mem plan --time-limit 1 " + kModels + "mlp-b32-sgd.json");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("PyTorch reserved"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("saving"), std::string::npos) << r.out;
@@ -61,7 +61,9 @@ TEST(Cli, PlanPrintsATable) {
 
 TEST(Cli, CheckReportsAnInvalidPlanWithExitOne) {
   const fs::path plan = scratch() / "plan.json";
-  ASSERT_EQ(run("mem plan -q " + kModels + "mlp-b32-sgd.json -o " + plan.string()).status, 0);
+  ASSERT_EQ(
+      run("mem plan -q --time-limit 1 " + kModels + "mlp-b32-sgd.json -o " + plan.string()).status,
+      0);
   Json doc = Json::parse(read_file(plan.string()));
   for (auto& [key, value] : doc["offsets"].items()) value = 0;  // everything at address 0
   write_file_atomic(plan.string(), doc.dump());

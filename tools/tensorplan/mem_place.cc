@@ -1,5 +1,7 @@
 // tensorplan mem place: MiniMalloc-CSV placement instances in, offsets out.
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -12,6 +14,7 @@
 #include "tensorplan/mem/place/csv.h"
 #include "tensorplan/mem/place/placer.h"
 #include "tensorplan/mem/place/problem.h"
+#include "tensorplan/mem/place/search.h"
 
 namespace tensorplan::cli {
 
@@ -21,8 +24,16 @@ struct PlaceOptions {
   std::string instance;
   std::string output;  // empty: none; "-": stdout
   std::int64_t alignment = 1;
-  double time_limit = std::numeric_limits<double>::infinity();
+  double time_limit = 10;
+  std::optional<std::int64_t> capacity;  // fit under it, or say it cannot be done
+  bool minimize = false;                 // search for the smallest height
   bool json = false;
+};
+
+// What the exact search adds to the heuristics' placement.
+struct SearchOutcome {
+  std::string status;      // "optimal", "feasible", "infeasible", "unknown"
+  std::int64_t bound = 0;  // proven lower bound on the height
 };
 
 void run_place(const PlaceOptions& options) {
@@ -32,16 +43,42 @@ void run_place(const PlaceOptions& options) {
   Problem& problem = instance.problem;
   problem.alignment = options.alignment;
 
-  // The portfolio: the greedy heuristics now; the exact search and the address ILP join it here.
+  // The portfolio: the heuristics, then (asked for a capacity or the minimum) the exact search
+  // starting from the best of them, in the time that is left.
+  const Deadline deadline(options.time_limit);
   const auto placers = heuristic_placers();
-  const BestPlacement best = place_best(problem, placers, Deadline(options.time_limit));
+  BestPlacement best = place_best(problem, placers, deadline);
+  std::optional<SearchOutcome> searched;
+  if (options.capacity || options.minimize) {
+    SearchOptions search;
+    search.capacity = options.capacity;
+    search.minimize = options.minimize;
+    search.deadline = Deadline(std::max(0.0, deadline.remaining()));
+    search.incumbent = best.placement;
+    SearchResult result = search_placement(problem, search);
+    searched = SearchOutcome{to_string(result.status), result.lower_bound};
+    if (result.placement && result.placement->height < best.placement.height) {
+      best.placement = std::move(*result.placement);
+      best.method = "search";
+    }
+    if (options.capacity && best.placement.height > *options.capacity) {
+      std::printf("does not fit under capacity %lld: %s\n",
+                  static_cast<long long>(*options.capacity),
+                  result.status == SearchStatus::kInfeasible
+                      ? "proven impossible (no placement is that low)"
+                      : "no placement found within the time limit (not proven impossible)");
+      std::fflush(stdout);
+      std::exit(1);
+    }
+  }
   const std::vector<std::int64_t>& offsets = best.placement.offsets;
   std::string why;
   if (!is_valid(problem, offsets, &why))  // never write an invalid placement
     fail("internal error: {} gave an invalid placement of {}: {}", best.method, options.instance,
          why);
   const std::int64_t arena = height(problem, offsets);
-  const std::int64_t bound = max_live(problem);
+  const std::int64_t bound =
+      searched ? std::max(searched->bound, max_live(problem)) : max_live(problem);
   const double seconds = clock.seconds();
 
   // What the input's own offset column is worth, when it has one.
@@ -68,16 +105,19 @@ void run_place(const PlaceOptions& options) {
                                      {"height", arena},
                                      {"method", best.method},
                                      {"seconds", seconds}};
+    if (searched) object["search_status"] = searched->status;
+    if (options.capacity) object["capacity"] = *options.capacity;
     if (input_placement) object["input_offsets"] = *input_placement;
     std::fprintf(summary, "%s\n", object.dump().c_str());
   } else {
     std::string text = fmt::format(
         "buffers      {}\n"
-        "lower bound  {} (max live bytes)\n"
+        "lower bound  {} (proven: no placement is lower)\n"
         "height       {} ({:.2f}% above the bound)\n"
         "method       {}\n"
         "seconds      {:.3f}\n",
         problem.buffers.size(), bound, arena, gap, best.method, seconds);
+    if (searched) text += fmt::format("search       {}\n", searched->status);
     if (input_placement) text += fmt::format("input        {}\n", *input_placement);
     std::fputs(text.c_str(), summary);
   }
@@ -92,7 +132,11 @@ void add_mem_place(CLI::App& mem) {
   command->footer(
       "\nGive every buffer of a placement instance a byte offset so that buffers live at the same\n"
       "time never overlap, keeping the arena (the highest offset + size) small. Runs the greedy\n"
-      "heuristics (TFLite's greedy-by-size best-fit and XLA's variants) and keeps the lowest.\n"
+      "heuristics (TFLite's greedy-by-size best-fit, XLA's variants, an allocator-like sweep) and\n"
+      "keeps the lowest; with --capacity or --minimize an exact branch-and-bound search (in the\n"
+      "spirit of MiniMalloc) then starts from it. If the instance cannot be placed under\n"
+      "--capacity, it says whether that is proven impossible or just not found in time, writes\n"
+      "nothing, and exits with status 1.\n"
       "\n"
       "INSTANCE is MiniMalloc's CSV: a header `id,lower,upper,size[,offset]`, then one buffer a\n"
       "row, live on the half-open time interval [lower, upper), `size` bytes. An `offset` column\n"
@@ -114,10 +158,18 @@ void add_mem_place(CLI::App& mem) {
       ->capture_default_str();
   command
       ->add_option("--time-limit", options->time_limit,
-                   "Seconds; no new method starts after it (the first always runs)")
-      ->check(CLI::NonNegativeNumber);
+                   "Wall-clock seconds for the heuristics and the search")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command
+      ->add_option("--capacity", options->capacity,
+                   "Fit under this many bytes (search until found or proven impossible)")
+      ->check(CLI::PositiveNumber);
+  command->add_flag("--minimize", options->minimize,
+                    "Search for the smallest height (stops at the proven lower bound)");
   command->add_flag("--json", options->json,
-                    "Print one JSON object: buffers, lower_bound, height, method, seconds");
+                    "Print one JSON object: buffers, lower_bound, height, method, seconds\n"
+                    "(and search_status, capacity when searching)");
   command->callback([options] { run_place(*options); });
 }
 

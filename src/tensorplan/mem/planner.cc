@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "tensorplan/common/progress.h"
 #include "tensorplan/common/timer.h"
 #include "tensorplan/mem/check.h"
@@ -9,10 +11,20 @@
 #include "tensorplan/mem/place/placer.h"
 #include "tensorplan/mem/place/problem.h"
 #include "tensorplan/mem/pytorch_allocator.h"
+#include "tensorplan/mem/schedule/ilp.h"
 #include "tensorplan/mem/schedule/scheduler.h"
 #include "tensorplan/mem/simulate.h"
 
 namespace tensorplan::mem {
+
+namespace {
+// Without decomposition, CBC finds nothing better than the heuristics within a minute on graphs
+// much above this size (measured: alexnet, 107 operators, 19 s for no gain; resnet18, 369, no
+// solution), so larger graphs keep the heuristic order until decomposition lands.
+constexpr int kOrderIlpMaxNodes = 120;
+// The part of the time limit the ordering ILP may use; the rest is for placement.
+constexpr double kOrderIlpShare = 0.8;
+}  // namespace
 
 PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
   const Deadline deadline(options.time_limit);
@@ -26,10 +38,21 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
   report.lower_bound = simple_lower_bound(graph);
   progress.update(1, "ordering");
 
-  // Lifetimes: the best order of the portfolio, scored by max-live. The heuristics are fast and
-  // always run in full; the time limit is for the exact methods.
-  const auto schedulers = schedule::heuristic_schedulers();
-  schedule::BestOrder order = schedule::best_order(graph, schedulers, Deadline());
+  // Lifetimes: the ordering ILP where it can help within the time limit (it starts from the best
+  // heuristic order, so it is never worse); otherwise the best of the heuristics, which are fast
+  // and always run in full.
+  schedule::BestOrder order;
+  if (options.time_limit > 0 && graph.num_nodes() <= kOrderIlpMaxNodes) {
+    schedule::OrderIlpOptions ilp;
+    ilp.time_limit = kOrderIlpShare * options.time_limit;
+    ilp.quiet = options.quiet;
+    const schedule::OrderIlpResult solved = schedule::solve_order_ilp(graph, ilp);
+    order = {solved.order, solved.max_live, solved.from_solver ? "ilp" : solved.start_method};
+    report.lower_bound = std::max(report.lower_bound, solved.lower_bound);
+  } else {
+    const auto schedulers = schedule::heuristic_schedulers();
+    order = schedule::best_order(graph, schedulers, Deadline());
+  }
   report.order_method = order.method;
   report.planned_max_live = order.max_live;
   progress.update(2, fmt::format("max-live {}, placing", format_bytes(order.max_live)));
@@ -56,11 +79,11 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
                       ? 1.0 - static_cast<double>(report.planned_total) /
                                   static_cast<double>(report.reference_reserved)
                       : 0.0;
-  report.fragmentation = report.planned_max_live > 0
-                             ? static_cast<double>(report.arena_bytes) /
-                                       static_cast<double>(report.planned_max_live) -
-                                   1.0
-                             : 0.0;
+  report.fragmentation =
+      report.planned_max_live > 0
+          ? static_cast<double>(report.arena_bytes) / static_cast<double>(report.planned_max_live) -
+                1.0
+          : 0.0;
   report.seconds = deadline.elapsed();
   progress.finish(fmt::format("arena {} ({})", format_bytes(report.arena_bytes), placed.method));
   return report;
