@@ -28,6 +28,10 @@ int main(int argc, char** argv) {
   perf->require_subcommand(1);
   tensorplan::cli::add_perf_commands(*perf);
 
+  if (argc == 1) {  // no command at all: show what there is
+    std::fputs(app.help().c_str(), stderr);
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

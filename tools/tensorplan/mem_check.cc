@@ -22,10 +22,10 @@ struct CheckArgs {
 
 void add_mem_check(CLI::App& mem) {
   auto args = std::make_shared<CheckArgs>();
-  CLI::App* cmd = mem.add_subcommand(
-      "check",
-      "Check a plan independently: a complete topological order, an offset for every non-empty\n"
-      "tensor, no two tensors live at the same time overlapping in memory, the right arena size.\n"
+  CLI::App* cmd = mem.add_subcommand("check", "Check a plan independently (exit 0 valid, 1 invalid)");
+  cmd->footer(
+      "\nVerifies: a complete topological order, an offset for every non-empty tensor, no two\n"
+      "tensors live at the same time overlapping in memory, the right arena size.\n"
       "Exit status: 0 valid, 1 invalid, 2 unreadable input.");
   cmd->add_option("GRAPH", args->graph, "training graph (tensorplan.graph JSON)")->required();
   cmd->add_option("PLAN", args->plan, "plan to check (tensorplan.plan JSON)")->required();

@@ -97,11 +97,11 @@ void run_simulate(const SimulateArgs& args) {
 
 void add_mem_simulate(CLI::App& mem) {
   auto args = std::make_shared<SimulateArgs>();
-  CLI::App* cmd = mem.add_subcommand(
-      "simulate",
-      "Simulate a training step: live bytes at every step, the peak and the tensors that hold it,\n"
-      "and the peak PyTorch's caching allocator would reserve. Uses the graph's reference order,\n"
-      "or a plan's order with --plan.");
+  CLI::App* cmd = mem.add_subcommand("simulate", "Where a training step's memory goes");
+  cmd->footer(
+      "\nLive bytes at every step, the peak and the tensors (and modules) that hold it, and the\n"
+      "peak PyTorch's caching allocator would reserve. Uses the graph's reference order, or a\n"
+      "plan's order with --plan.");
   cmd->add_option("GRAPH", args->graph, "training graph (tensorplan.graph JSON, .json or .json.gz)")
       ->required();
   cmd->add_option("--plan", args->plan, "simulate this plan's order instead of the reference order");
