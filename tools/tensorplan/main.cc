@@ -1,11 +1,7 @@
 // tensorplan: memory planning for training (mem) and learned performance models (perf).
 // The CLI only parses and prints; all logic lives in the library.
-#include <cstdio>
-#include <exception>
-#include <new>
-
 #include "commands.h"
-#include "tensorplan/common/error.h"
+#include "run_app.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -28,26 +24,5 @@ int main(int argc, char** argv) {
   perf->require_subcommand(1);
   tensorplan::cli::add_perf_commands(*perf);
 
-  if (argc == 1) {  // no command at all: show what there is
-    std::fputs(app.help().c_str(), stderr);
-    return 2;
-  }
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::Success& e) {
-    return app.exit(e);  // --help, --version
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "tensorplan: error: %s (see --help)\n", e.what());
-    return 2;
-  } catch (const tensorplan::Error& e) {
-    std::fprintf(stderr, "tensorplan: error: %s\n", e.what());
-    return 2;
-  } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "tensorplan: error: out of memory\n");
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "tensorplan: error: %s\n", e.what());
-    return 2;
-  }
-  return 0;
+  return tensorplan::cli::run_app(app, argc, argv);
 }

@@ -9,6 +9,7 @@ void add_perf_commands(CLI::App& perf) {
   add_perf_gen(perf);
   add_perf_merge(perf);
   add_perf_stats(perf);
+  add_perf_model_commands(perf);
 }
 
 }  // namespace tensorplan::cli

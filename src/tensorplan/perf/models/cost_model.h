@@ -1,0 +1,58 @@
+// One interface for every performance model (the GCN, the Adams2019 network, the Ansor-style
+// XGBoost models), so that evaluation and the autotuner never know which model they ask — the
+// shape of Adams2019's CostModel / DefaultCostModel split.
+//
+// A model file starts with one JSON line
+//   {"format": "tensorplan.perf-model", "version": 1, "kind": "gcn", ...}\n
+// followed by the kind's own bytes; load_cost_model reads the line and dispatches on "kind".
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tensorplan/perf/models/samples.h"
+
+namespace tensorplan::perf {
+
+inline constexpr const char* kModelFormat = "tensorplan.perf-model";
+inline constexpr int kModelVersion = 1;
+
+// One schedule of one pipeline to predict: views into data the caller keeps alive.
+struct CostQuery {
+  const PipelineSamples* pipeline = nullptr;         // graph + pipeline features
+  const std::vector<float>* schedule_features = nullptr;  // stages x 39
+};
+
+struct TrainOptions {
+  int epochs = 0;          // 0: the model's default
+  int seed = 1;            // everything random (init, shuffling) derives from it
+  int threads = 1;         // intra-op threads
+  double time_limit = 0;   // seconds; 0 = none. Training stops early and keeps the best so far
+  bool quiet = false;      // no progress on stderr
+};
+
+class CostModel {
+ public:
+  virtual ~CostModel() = default;
+  // "gcn", "halide", "halide-retrained", "xgboost", "xgboost-rank".
+  virtual std::string name() const = 0;
+  // Fits the model. `validation` is for early stopping and model selection, never for fitting.
+  virtual void train(const std::vector<PipelineSamples>& train,
+                     const std::vector<PipelineSamples>& validation,
+                     const TrainOptions& options) = 0;
+  // Predicted run time in seconds for each query. Models that only rank (xgboost-rank) return a
+  // score that is monotone in predicted run time (lower = faster), documented by the model.
+  virtual std::vector<double> predict(const std::vector<CostQuery>& batch) = 0;
+  // Writes the model file (temporary name + rename).
+  virtual void save(const std::string& path) const = 0;
+  // True if predict returns seconds (MAPE is meaningful), false for a pure ranker.
+  virtual bool predicts_seconds() const { return true; }
+};
+
+// A fresh, untrained model of the given kind; throws Error naming the known kinds.
+std::unique_ptr<CostModel> make_cost_model(const std::string& kind);
+// Loads a model file written by save(); throws Error naming the file on bad input.
+std::unique_ptr<CostModel> load_cost_model(const std::string& path);
+
+}  // namespace tensorplan::perf

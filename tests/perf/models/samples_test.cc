@@ -1,0 +1,49 @@
+#include "tensorplan/perf/models/samples.h"
+
+#include <gtest/gtest.h>
+
+#include "tensorplan/common/error.h"
+#include "tensorplan/perf/halide/featurizer.h"
+#include "tensorplan/perf/models/cost_model.h"
+
+namespace tensorplan::perf {
+namespace {
+
+TEST(Split, IsFixedByPipelineIndexSeventyTenTwenty) {
+  int counts[3] = {0, 0, 0};
+  for (int p = 0; p < 1000; ++p) ++counts[static_cast<int>(split_of(p))];
+  EXPECT_EQ(counts[0], 700);
+  EXPECT_EQ(counts[1], 100);
+  EXPECT_EQ(counts[2], 200);
+  EXPECT_EQ(split_of(7), Split::kValidation);
+  EXPECT_EQ(split_of(18), Split::kTest);
+  EXPECT_EQ(split_of(20), Split::kTrain);
+}
+
+TEST(Samples, LoadsTheCommittedShardWithConsistentShapes) {
+  const auto all = load_samples(std::string(TENSORPLAN_SOURCE_DIR) +
+                                "/data/perf/shard-00000-of-00016.tpshard");
+  ASSERT_GT(all.size(), 10u);
+  int previous = -1;
+  for (const auto& p : all) {
+    EXPECT_GT(p.pipeline, previous);  // sorted, no duplicates
+    previous = p.pipeline;
+    EXPECT_EQ(p.pipeline % 16, 0);  // shard 0 of 16
+    ASSERT_GE(p.schedules.size(), 2u);
+    const auto stages = static_cast<std::size_t>(p.stages());
+    EXPECT_EQ(p.pipeline_features.size(), stages * kPipelineFeatureCount);
+    for (const auto& s : p.schedules) {
+      EXPECT_EQ(s.schedule_features.size(), stages * kScheduleFeatureCount);
+      EXPECT_GT(s.seconds, 0);
+    }
+  }
+}
+
+TEST(CostModelFactory, RejectsUnknownKindsAndNonModelFiles) {
+  EXPECT_THROW(make_cost_model("no-such-model"), Error);
+  EXPECT_THROW(load_cost_model(std::string(TENSORPLAN_SOURCE_DIR) + "/README.md"), Error);
+  EXPECT_THROW(load_cost_model("/nonexistent/model"), Error);
+}
+
+}  // namespace
+}  // namespace tensorplan::perf

@@ -1,0 +1,11 @@
+// The cost-model subcommands of `tensorplan perf`; each lives in its own file and registers itself
+// in add_model_commands (model_commands.cc).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace tensorplan::cli {
+
+void add_model_commands(CLI::App& perf);
+
+}  // namespace tensorplan::cli
