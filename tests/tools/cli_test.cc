@@ -107,6 +107,38 @@ TEST(Cli, BadInputGetsOneLineAndExitTwoAndWritesNothing) {
   EXPECT_NE(r.err.find("unknown tensor id 5"), std::string::npos) << r.err;
 }
 
+TEST(Cli, BenchTabulatesEveryGraphAndWritesCsvAndMarkdown) {
+  const fs::path dir = scratch();
+  // A zoo of the two bundled graphs (copied, so that the test does not depend on the big zoo).
+  fs::create_directories(dir / "zoo");
+  for (const char* name : {"mlp-b32-sgd.json", "cnn-small-b32-sgd.json"})
+    fs::copy_file(kModels + name, dir / "zoo" / name, fs::copy_options::overwrite_existing);
+  const fs::path csv = dir / "zoo.csv", md = dir / "zoo.md";
+  CliResult r = run("mem bench -q --time-limit 1 " + (dir / "zoo").string() + " --csv " +
+                    csv.string() + " --md " + md.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << r.err;  // -q
+  const std::string table = read_file(md.string());
+  EXPECT_EQ(table, r.out);
+  EXPECT_NE(table.find("| cnn-small"), std::string::npos) << table;
+  EXPECT_NE(table.find("| mlp"), std::string::npos) << table;
+  EXPECT_NE(table.find("2 graphs: average saving"), std::string::npos) << table;
+  const std::string rows = read_file(csv.string());
+  EXPECT_EQ(lines(rows), 3) << rows;  // header + one row per graph
+  EXPECT_EQ(rows.rfind("graph,nodes,tensors,reference_reserved,", 0), 0u) << rows;
+
+  // An empty directory, or a filter that matches nothing, is an error; nothing is written.
+  fs::create_directories(dir / "empty");
+  for (const std::string& args :
+       {"mem bench " + (dir / "empty").string() + " --csv " + (dir / "never.csv").string(),
+        "mem bench " + (dir / "zoo").string() + " --filter nothing-matches"}) {
+    r = run(args);
+    EXPECT_EQ(r.status, 2) << args;
+    EXPECT_EQ(lines(r.err), 1) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(dir / "never.csv"));
+}
+
 TEST(Cli, HelpExplainsAndSucceeds) {
   CliResult r = run("mem plan --help");
   EXPECT_EQ(r.status, 0);

@@ -10,6 +10,7 @@ void add_mem_plan(CLI::App& mem);
 void add_mem_simulate(CLI::App& mem);
 void add_mem_check(CLI::App& mem);
 void add_mem_place(CLI::App& mem);
+void add_mem_bench(CLI::App& mem);
 
 // tensorplan perf ...
 void add_perf_commands(CLI::App& perf);

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   tensorplan::cli::add_mem_simulate(*mem);
   tensorplan::cli::add_mem_check(*mem);
   tensorplan::cli::add_mem_place(*mem);
+  tensorplan::cli::add_mem_bench(*mem);
 
   CLI::App* perf = app.add_subcommand(
       "perf", "Performance models: measure Halide schedules, train and use cost models");

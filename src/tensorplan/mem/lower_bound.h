@@ -16,4 +16,15 @@ namespace tensorplan::mem {
 //   the cheapest such node is taken.
 std::int64_t simple_lower_bound(const Graph& graph);
 
+// The precedence bound: whatever the order, when node v runs all its ancestors have run and none
+// of its descendants has, so every tensor made by v or an ancestor and still needed by v or a
+// descendant (or kept to the end) is live at v's step. Max over v of those bytes, plus the
+// persistent ones. On training graphs this counts every activation saved across the loss, which
+// is what makes transformer peaks provably tight. Needs ancestor sets: O(n^2 / 8) bytes, so graphs
+// above `max_nodes` get the simple bound instead.
+std::int64_t precedence_lower_bound(const Graph& graph, int max_nodes = 20000);
+
+// The best proven bound available without a solver: max of the two above.
+std::int64_t best_lower_bound(const Graph& graph);
+
 }  // namespace tensorplan::mem

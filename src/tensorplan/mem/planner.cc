@@ -35,8 +35,9 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
   report.reference_reserved = baseline.peak_reserved;
   report.reference_allocated = baseline.peak_allocated;
   report.reference_max_live = max_live(graph, graph.order);
-  report.lower_bound = simple_lower_bound(graph);
+  report.lower_bound = best_lower_bound(graph);
   progress.update(1, "ordering");
+  const double order_start = deadline.elapsed();
 
   // Lifetimes: the ordering ILP where it can help within the time limit (it starts from the best
   // heuristic order, so it is never worse); otherwise the best of the heuristics, which are fast
@@ -54,15 +55,18 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
     order = schedule::best_order(graph, schedulers, Deadline());
   }
   report.order_method = order.method;
+  report.order_seconds = deadline.elapsed() - order_start;
   report.planned_max_live = order.max_live;
   progress.update(2, fmt::format("max-live {}, placing", format_bytes(order.max_live)));
 
   // Locations: place the tensors of that order in one arena. The greedy placers can take seconds
   // on huge graphs, so they share the time limit; the sweep placer always completes.
+  const double placement_start = deadline.elapsed();
   const place::Problem problem = place::problem_from_graph(graph, order.order, options.alignment);
   const auto placers = place::heuristic_placers();
   const place::BestPlacement placed = place::place_best(problem, placers, deadline);
   report.placement_method = placed.method;
+  report.placement_seconds = deadline.elapsed() - placement_start;
 
   Plan& plan = report.plan;
   plan.graph = graph.name;
@@ -103,6 +107,8 @@ Json report_to_json(const PlanReport& r, const Graph& graph) {
           {"saving", r.saving},
           {"fragmentation", r.fragmentation},
           {"seconds", r.seconds},
+          {"order_seconds", r.order_seconds},
+          {"placement_seconds", r.placement_seconds},
           {"order_method", r.order_method},
           {"placement_method", r.placement_method}};
 }

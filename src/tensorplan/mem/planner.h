@@ -30,6 +30,8 @@ struct PlanReport {
   double saving = 0;                     // 1 - planned_total / reference_reserved
   double fragmentation = 0;              // arena_bytes / planned_max_live - 1
   double seconds = 0;                    // wall-clock time of plan_memory
+  double order_seconds = 0;              // of which choosing the order (heuristics or ILP)
+  double placement_seconds = 0;          // of which placing the tensors
   std::string order_method;              // which scheduler's order was kept
   std::string placement_method;          // which placer's offsets were kept
 };

@@ -415,7 +415,7 @@ std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; 
 OrderIlpResult solve_order_ilp(const Graph& graph, const OrderIlpOptions& options) {
   const Deadline deadline(options.time_limit);
   OrderIlpResult result;
-  const std::int64_t simple_bound = simple_lower_bound(graph);
+  const std::int64_t simple_bound = best_lower_bound(graph);
 
   // The start: given, or the best heuristic order (never worse than the reference). The
   // heuristics take O((n + e) log n), so they run whatever the deadline. Without a MIP start the

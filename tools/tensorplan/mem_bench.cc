@@ -1,0 +1,77 @@
+// tensorplan mem bench [ZOO_DIR]: plan every graph of the zoo, one row each, with a summary.
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "commands.h"
+#include "tensorplan/common/error.h"
+#include "tensorplan/common/file_io.h"
+#include "tensorplan/mem/zoo_bench.h"
+
+namespace tensorplan::cli {
+
+namespace {
+
+struct BenchArgs {
+  std::string zoo = "models";
+  std::string csv;
+  std::string md;
+  std::string filter;
+  double time_limit = 60;
+  std::int64_t alignment = mem::PlanOptions().alignment;
+  bool quiet = false;
+};
+
+}  // namespace
+
+void add_mem_bench(CLI::App& mem) {
+  auto args = std::make_shared<BenchArgs>();
+  CLI::App* cmd =
+      mem.add_subcommand("bench", "Plan every graph of a model zoo and tabulate the savings");
+  cmd->footer(
+      "\nRuns `mem plan` on each graph file (*.json, *.json.gz) of ZOO_DIR in name order and\n"
+      "prints one row per graph: PyTorch's reserved memory for the reference order (the\n"
+      "baseline), max-live before and after, the proven lower bound and the gap to it, the\n"
+      "planned total, the saving, fragmentation and the time spent ordering and placing. A\n"
+      "summary line follows. Each graph gets the full --time-limit.\n"
+      "\nExample: tensorplan mem bench models --time-limit 60 --csv zoo.csv --md zoo.md");
+  cmd->add_option("ZOO_DIR", args->zoo, "directory of graph files, or one graph file")
+      ->default_val("models");
+  cmd->add_option("--time-limit", args->time_limit, "wall-clock seconds per graph")
+      ->default_val(60)
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--alignment", args->alignment,
+                  "place tensors at multiples of this many bytes (as mem plan)")
+      ->default_val(mem::PlanOptions().alignment)
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--filter", args->filter, "only graph files whose name contains this");
+  cmd->add_option("--csv", args->csv, "also write the rows as CSV here");
+  cmd->add_option("--md", args->md, "also write the Markdown table and summary here");
+  cmd->add_flag("-q,--quiet", args->quiet, "no progress on stderr");
+  cmd->callback([args] {
+    std::vector<std::string> files;
+    for (const auto& f : mem::list_graph_files(args->zoo))
+      if (args->filter.empty() || f.find(args->filter) != std::string::npos) files.push_back(f);
+    if (files.empty()) fail("{}: no graph file matches --filter '{}'", args->zoo, args->filter);
+    mem::PlanOptions options;
+    options.time_limit = args->time_limit;
+    options.alignment = args->alignment;
+    options.quiet = true;
+    std::vector<mem::BenchRow> rows;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      rows.push_back(mem::bench_graph(files[i], options));
+      const mem::BenchRow& row = rows.back();
+      if (!args->quiet)
+        std::fprintf(stderr, "[%zu/%zu] %s: saving %.1f%%, gap to bound %.1f%%, %.2f s\n", i + 1,
+                     files.size(), row.graph.c_str(), 100 * row.report.saving,
+                     100 * row.bound_gap, row.report.seconds);
+    }
+    // Files are written only once every graph has been planned: no half-tables.
+    if (!args->csv.empty()) write_file_atomic(args->csv, mem::bench_csv(rows));
+    const std::string md = mem::bench_markdown(rows);
+    if (!args->md.empty()) write_file_atomic(args->md, md);
+    std::fputs(md.c_str(), stdout);
+  });
+}
+
+}  // namespace tensorplan::cli
