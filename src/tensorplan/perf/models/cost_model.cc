@@ -1,50 +1,103 @@
 #include "tensorplan/perf/models/cost_model.h"
 
-#include <fstream>
-
 #include "tensorplan/common/error.h"
-#include "tensorplan/common/json.h"
+#include "tensorplan/common/file_io.h"
 
 namespace tensorplan::perf {
 
+// Each kind's factory functions, defined in the model's own file (gcn.cc, halide_model.cc,
+// xgboost_model.cc). Declared here so that adding a kind is one line in the table below.
+std::unique_ptr<CostModel> make_gcn_model(const std::string& kind);
+std::unique_ptr<CostModel> load_gcn_model(const std::string& path, const Json& header,
+                                          const std::string& body);
+std::unique_ptr<CostModel> make_halide_model(const std::string& kind);
+std::unique_ptr<CostModel> load_halide_model(const std::string& path, const Json& header,
+                                             const std::string& body);
+std::unique_ptr<CostModel> make_xgboost_model(const std::string& kind);
+std::unique_ptr<CostModel> load_xgboost_model(const std::string& path, const Json& header,
+                                              const std::string& body);
+
 namespace {
 
-// The kinds, in the order --help lists them. Each model's file adds its entry here.
-const std::vector<std::string>& known_kinds() {
-  static const std::vector<std::string> kinds = {};
-  return kinds;
+struct ModelKind {
+  const char* name;
+  MakeModelFn make;
+  LoadModelFn load;
+};
+
+// One line per kind, in the order --help lists them. The blank lines keep concurrent additions
+// from touching each other's lines (no merge conflicts).
+const std::vector<ModelKind>& kinds() {
+  static const std::vector<ModelKind> table = {
+      // {"gcn", make_gcn_model, load_gcn_model},
+
+      // {"halide", make_halide_model, load_halide_model},
+
+      // {"halide-retrained", make_halide_model, load_halide_model},
+
+      // {"xgboost", make_xgboost_model, load_xgboost_model},
+
+      // {"xgboost-rank", make_xgboost_model, load_xgboost_model},
+  };
+  return table;
+}
+
+const ModelKind* find_kind(const std::string& name) {
+  for (const ModelKind& k : kinds())
+    if (name == k.name) return &k;
+  return nullptr;
 }
 
 std::string kinds_list() {
   std::string out;
-  for (const auto& k : known_kinds()) out += (out.empty() ? "" : ", ") + k;
+  for (const ModelKind& k : kinds()) out += (out.empty() ? "" : ", ") + std::string(k.name);
   return out.empty() ? "(none built)" : out;
 }
 
 }  // namespace
 
+std::vector<std::string> known_model_kinds() {
+  std::vector<std::string> names;
+  for (const ModelKind& k : kinds()) names.emplace_back(k.name);
+  return names;
+}
+
 std::unique_ptr<CostModel> make_cost_model(const std::string& kind) {
-  fail("unknown model kind '{}' (known: {})", kind, kinds_list());
+  const ModelKind* k = find_kind(kind);
+  if (!k) fail("unknown model kind '{}' (known: {})", kind, kinds_list());
+  return k->make(kind);
 }
 
 std::unique_ptr<CostModel> load_cost_model(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open model file", path);
-  std::string line;
-  std::getline(in, line);
+  const std::string contents = read_file(path);
+  const size_t newline = contents.find('\n');
+  if (newline == std::string::npos)
+    fail("{}: not a tensorplan model file (no JSON header line)", path);
   Json header;
   try {
-    header = Json::parse(line);
+    header = Json::parse(contents.substr(0, newline));
   } catch (const std::exception&) {
     fail("{}: not a tensorplan model file (no JSON header line)", path);
   }
-  if (!header.is_object() || header.value("format", "") != kModelFormat)
+  if (!header.is_object() || !header.contains("format") || header["format"] != kModelFormat)
     fail("{}: not a tensorplan model file (format is not '{}')", path, kModelFormat);
-  if (header.value("version", 0) != kModelVersion)
+  if (!header.contains("version") || header["version"] != kModelVersion)
     fail("{}: model file version {} is not supported (expected {})", path,
          header.value("version", Json()).dump(), kModelVersion);
-  const std::string kind = header.value("kind", "");
-  fail("{}: unknown model kind '{}' (known: {})", path, kind, kinds_list());
+  if (!header.contains("kind") || !header["kind"].is_string())
+    fail("{}: model file header has no \"kind\"", path);
+  const std::string kind = header["kind"].get<std::string>();
+  const ModelKind* k = find_kind(kind);
+  if (!k) fail("{}: unknown model kind '{}' (known: {})", path, kind, kinds_list());
+  return k->load(path, header, contents.substr(newline + 1));
+}
+
+void write_model_file(const std::string& path, const std::string& kind, const std::string& body,
+                      const Json& extra) {
+  Json header = {{"format", kModelFormat}, {"version", kModelVersion}, {"kind", kind}};
+  if (extra.is_object())
+    for (const auto& [key, value] : extra.items()) header[key] = value;
+  write_file_atomic(path, header.dump() + "\n" + body);
 }
 
 }  // namespace tensorplan::perf

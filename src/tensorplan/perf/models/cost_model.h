@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tensorplan/common/json.h"
 #include "tensorplan/perf/models/samples.h"
 
 namespace tensorplan::perf {
@@ -20,16 +21,16 @@ inline constexpr int kModelVersion = 1;
 
 // One schedule of one pipeline to predict: views into data the caller keeps alive.
 struct CostQuery {
-  const PipelineSamples* pipeline = nullptr;         // graph + pipeline features
+  const PipelineSamples* pipeline = nullptr;              // graph + pipeline features
   const std::vector<float>* schedule_features = nullptr;  // stages x 39
 };
 
 struct TrainOptions {
-  int epochs = 0;          // 0: the model's default
-  int seed = 1;            // everything random (init, shuffling) derives from it
-  int threads = 1;         // intra-op threads
-  double time_limit = 0;   // seconds; 0 = none. Training stops early and keeps the best so far
-  bool quiet = false;      // no progress on stderr
+  int epochs = 0;         // 0: the model's default
+  int seed = 1;           // everything random (init, shuffling) derives from it
+  int threads = 1;        // intra-op threads
+  double time_limit = 0;  // seconds; 0 = none. Training stops early and keeps the best so far
+  bool quiet = false;     // no progress on stderr
 };
 
 class CostModel {
@@ -54,5 +55,19 @@ class CostModel {
 std::unique_ptr<CostModel> make_cost_model(const std::string& kind);
 // Loads a model file written by save(); throws Error naming the file on bad input.
 std::unique_ptr<CostModel> load_cost_model(const std::string& path);
+// The kinds this build knows, in table order (for --help and error messages).
+std::vector<std::string> known_model_kinds();
+
+// For save(): writes the header line {"format", "version", "kind", ...extra} and then `body`, to a
+// temporary name renamed over `path`. `extra` (a JSON object) carries a kind's own header fields.
+void write_model_file(const std::string& path, const std::string& kind, const std::string& body,
+                      const Json& extra = Json::object());
+
+// The two functions each kind provides; cost_model.cc lists them in its table, one line per kind.
+// `kind` lets one class serve several kinds (halide / halide-retrained). A load function gets the
+// parsed header line and the bytes after it, and throws Error naming `path` on bad input.
+using MakeModelFn = std::unique_ptr<CostModel> (*)(const std::string& kind);
+using LoadModelFn = std::unique_ptr<CostModel> (*)(const std::string& path, const Json& header,
+                                                   const std::string& body);
 
 }  // namespace tensorplan::perf
