@@ -8,8 +8,10 @@
 #include <limits>
 #include <map>
 
+#include "tensorplan/common/error.h"
 #include "tensorplan/mem/lower_bound.h"
 #include "tensorplan/mem/random_graph.h"
+#include "tensorplan/mem/schedule/exact_dp.h"
 #include "tensorplan/mem/schedule/scheduler.h"
 #include "tensorplan/mem/simulate.h"
 #include "test_graphs.h"
@@ -106,6 +108,50 @@ TEST(ScheduleProperty, SmallDagsAgainstTheOptimum) {
   for (const auto& [name, count] : optimal) std::cout << ", " << name << " " << count;
   std::cout << "\n";
   EXPECT_GT(best_optimal, optimal["reference"]);
+}
+
+// The exact down-set search finds the true optimum (with and without a known upper bound), and
+// the order it returns has exactly that peak.
+TEST(ExactDp, EqualsEnumerationOnSmallDags) {
+  int improved = 0;
+  for (std::uint64_t seed = 0; seed < 3000; ++seed) {
+    const Graph g = seed % 2 == 0 ? random_dag(static_cast<int>(seed % 9) + 1, 9000 + seed)
+                                  : random_training_graph(static_cast<int>(seed % 3) + 1, seed);
+    if (g.num_nodes() > 9) continue;
+    SCOPED_TRACE(g.name);
+    const std::int64_t optimum = optimum_by_enumeration(g);
+    const ExactDpResult free = solve_order_exact(g, ExactDpOptions(), Deadline());
+    ASSERT_TRUE(free.complete);
+    ASSERT_EQ(free.optimum, optimum);
+    ASSERT_TRUE(is_topological_order(g, free.order));
+    ASSERT_EQ(max_live(g, free.order), optimum);
+
+    const BestOrder heuristic = best_order(g, heuristic_schedulers(), Deadline());
+    ExactDpOptions bounded;
+    bounded.upper_bound = heuristic.max_live;
+    const ExactDpResult better = solve_order_exact(g, bounded, Deadline());
+    ASSERT_TRUE(better.complete);
+    ASSERT_EQ(better.optimum, optimum);
+    if (better.order.empty()) {
+      ASSERT_EQ(heuristic.max_live, optimum);  // nothing beats it: the heuristic was optimal
+    } else {
+      ASSERT_LT(optimum, heuristic.max_live);
+      ASSERT_TRUE(is_topological_order(g, better.order));
+      ASSERT_EQ(max_live(g, better.order), optimum);
+      ++improved;
+    }
+  }
+  EXPECT_GT(improved, 0);  // the heuristics are not always optimal: the search must matter
+}
+
+TEST(ExactDp, GivesUpWithinItsBudgetAndRejectsHugeGraphs) {
+  const Graph g = random_dag(60, 5);
+  ExactDpOptions tiny;
+  tiny.max_states = 10;
+  EXPECT_FALSE(solve_order_exact(g, tiny, Deadline()).complete);
+  EXPECT_FALSE(solve_order_exact(g, ExactDpOptions(), Deadline(0)).complete);
+  EXPECT_THROW(solve_order_exact(random_dag(kExactDpMaxNodes + 1, 1), ExactDpOptions(), Deadline()),
+               Error);
 }
 
 // The proven bounds never exceed the true optimum, the precedence bound is never weaker than the

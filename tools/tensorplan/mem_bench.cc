@@ -63,8 +63,8 @@ void add_mem_bench(CLI::App& mem) {
       const mem::BenchRow& row = rows.back();
       if (!args->quiet)
         std::fprintf(stderr, "[%zu/%zu] %s: saving %.1f%%, gap to bound %.1f%%, %.2f s\n", i + 1,
-                     files.size(), row.graph.c_str(), 100 * row.report.saving,
-                     100 * row.bound_gap, row.report.seconds);
+                     files.size(), row.graph.c_str(), 100 * row.report.saving, 100 * row.bound_gap,
+                     row.report.seconds);
     }
     // Files are written only once every graph has been planned: no half-tables.
     if (!args->csv.empty()) write_file_atomic(args->csv, mem::bench_csv(rows));

@@ -27,9 +27,8 @@ std::int64_t simple_lower_bound(const Graph& graph) {
 
   std::int64_t per_operator = 0;
   for (int v = 0; v < graph.num_nodes(); ++v)
-    per_operator = std::max(per_operator, operator_bytes(v, [&](int t) {
-                              return graph.tensors[t].persistent();
-                            }));
+    per_operator = std::max(
+        per_operator, operator_bytes(v, [&](int t) { return graph.tensors[t].persistent(); }));
 
   std::int64_t outputs = 0;
   for (const Tensor& t : graph.tensors)
@@ -40,9 +39,8 @@ std::int64_t simple_lower_bound(const Graph& graph) {
     const bool is_sink = std::all_of(graph.nodes[v].outputs.begin(), graph.nodes[v].outputs.end(),
                                      [&](int t) { return graph.tensors[t].consumers.empty(); });
     if (!is_sink) continue;
-    cheapest_last = std::min(cheapest_last, operator_bytes(v, [&](int t) {
-                               return graph.tensors[t].lives_to_end();
-                             }));
+    cheapest_last = std::min(
+        cheapest_last, operator_bytes(v, [&](int t) { return graph.tensors[t].lives_to_end(); }));
   }
   const std::int64_t at_end = persistent + outputs + cheapest_last;
   return std::max(persistent + per_operator, at_end);

@@ -11,6 +11,7 @@
 #include "tensorplan/mem/place/placer.h"
 #include "tensorplan/mem/place/problem.h"
 #include "tensorplan/mem/pytorch_allocator.h"
+#include "tensorplan/mem/schedule/exact_dp.h"
 #include "tensorplan/mem/schedule/ilp.h"
 #include "tensorplan/mem/schedule/scheduler.h"
 #include "tensorplan/mem/simulate.h"
@@ -22,7 +23,9 @@ namespace {
 // much above this size (measured: alexnet, 107 operators, 19 s for no gain; resnet18, 369, no
 // solution), so larger graphs keep the heuristic order until decomposition lands.
 constexpr int kOrderIlpMaxNodes = 120;
-// The part of the time limit the ordering ILP may use; the rest is for placement.
+// The parts of the remaining time limit the exact search and then the ordering ILP may use; the
+// rest is for placement.
+constexpr double kExactShare = 0.3;
 constexpr double kOrderIlpShare = 0.8;
 }  // namespace
 
@@ -39,20 +42,31 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
   progress.update(1, "ordering");
   const double order_start = deadline.elapsed();
 
-  // Lifetimes: the ordering ILP where it can help within the time limit (it starts from the best
-  // heuristic order, so it is never worse); otherwise the best of the heuristics, which are fast
-  // and always run in full.
-  schedule::BestOrder order;
-  if (options.time_limit > 0 && graph.num_nodes() <= kOrderIlpMaxNodes) {
+  // Lifetimes: the best heuristic order first (fast, always complete); then, on graphs small
+  // enough, the exact down-set search, which proves the optimum of narrow graphs in milliseconds;
+  // where it gives up, the ordering ILP starting from the heuristic order (so never worse).
+  const auto schedulers = schedule::heuristic_schedulers();
+  schedule::BestOrder order = schedule::best_order(graph, schedulers, Deadline());
+  bool proven = order.max_live <= report.lower_bound;
+  if (!proven && options.time_limit > 0 && graph.num_nodes() <= schedule::kExactDpMaxNodes) {
+    schedule::ExactDpOptions dp;
+    dp.upper_bound = order.max_live;
+    const schedule::ExactDpResult exact =
+        schedule::solve_order_exact(graph, dp, Deadline(kExactShare * deadline.remaining()));
+    if (exact.complete) {
+      proven = true;
+      report.lower_bound = std::max(report.lower_bound, exact.optimum);
+      if (!exact.order.empty()) order = {exact.order, exact.optimum, "exact"};
+    }
+  }
+  if (!proven && options.time_limit > 0 && graph.num_nodes() <= kOrderIlpMaxNodes) {
     schedule::OrderIlpOptions ilp;
-    ilp.time_limit = kOrderIlpShare * options.time_limit;
+    ilp.time_limit = kOrderIlpShare * deadline.remaining();
     ilp.quiet = options.quiet;
+    ilp.start_order = order.order;
     const schedule::OrderIlpResult solved = schedule::solve_order_ilp(graph, ilp);
-    order = {solved.order, solved.max_live, solved.from_solver ? "ilp" : solved.start_method};
+    if (solved.max_live < order.max_live) order = {solved.order, solved.max_live, "ilp"};
     report.lower_bound = std::max(report.lower_bound, solved.lower_bound);
-  } else {
-    const auto schedulers = schedule::heuristic_schedulers();
-    order = schedule::best_order(graph, schedulers, Deadline());
   }
   report.order_method = order.method;
   report.order_seconds = deadline.elapsed() - order_start;

@@ -19,8 +19,8 @@ struct PlanOptions {
 };
 
 struct PlanReport {
-  Plan plan;                             // valid: it has passed check_plan
-  std::int64_t reference_reserved = 0;   // PyTorch caching allocator, peak reserved, reference order
+  Plan plan;                            // valid: it has passed check_plan
+  std::int64_t reference_reserved = 0;  // PyTorch caching allocator, peak reserved, reference order
   std::int64_t reference_allocated = 0;  // same, peak allocated
   std::int64_t reference_max_live = 0;   // peak live bytes of the reference order
   std::int64_t planned_max_live = 0;     // peak live bytes of the planned order

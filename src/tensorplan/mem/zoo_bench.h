@@ -12,19 +12,21 @@
 namespace tensorplan::mem {
 
 struct BenchRow {
-  std::string file;        // the graph file's name (no directory)
-  std::string graph;       // the graph's own name
+  std::string file;   // the graph file's name (no directory)
+  std::string graph;  // the graph's own name
   int nodes = 0;
   int tensors = 0;
-  PlanReport report;       // the plan itself is dropped (report.plan is empty)
-  double bound_gap = 0;    // planned_max_live / lower_bound - 1: how far from proven optimal
+  PlanReport report;          // the plan itself is dropped (report.plan is empty)
+  double bound_gap = 0;       // planned_max_live / lower_bound - 1: how far from proven optimal
+  double saving_ceiling = 0;  // 1 - lower_bound / reference_reserved: the most any plan can save
 };
 
 struct BenchSummary {
   int graphs = 0;
   double average_saving = 0, min_saving = 0, max_saving = 0;
-  int worse_than_baseline = 0;       // planned_total > reference_reserved
-  int within_2pct_of_bound = 0;      // bound_gap <= 2%
+  double average_saving_ceiling = 0;  // the proven most: no order and placement can save more
+  int worse_than_baseline = 0;        // planned_total > reference_reserved
+  int within_2pct_of_bound = 0;       // bound_gap <= 2%
   double max_bound_gap = 0;
   double max_fragmentation = 0;
   double median_seconds = 0, max_seconds = 0;
