@@ -35,9 +35,9 @@ const std::vector<ModelKind>& kinds() {
 
       // {"halide-retrained", make_halide_model, load_halide_model},
 
-      // {"xgboost", make_xgboost_model, load_xgboost_model},
+      {"xgboost", make_xgboost_model, load_xgboost_model},
 
-      // {"xgboost-rank", make_xgboost_model, load_xgboost_model},
+      {"xgboost-rank", make_xgboost_model, load_xgboost_model},
   };
   return table;
 }
