@@ -144,6 +144,32 @@ TEST(ExactDp, EqualsEnumerationOnSmallDags) {
   EXPECT_GT(improved, 0);  // the heuristics are not always optimal: the search must matter
 }
 
+// Window decomposition: never worse, always a valid order whose peak it reports truly; with a
+// window as large as the graph it is the exact search and must reach the optimum.
+TEST(ExactDp, WindowsNeverWorsenAndReachTheOptimumWhenTheWindowIsTheGraph) {
+  int improved = 0;
+  for (std::uint64_t seed = 0; seed < 400; ++seed) {
+    const Graph g = seed % 2 == 0 ? random_dag(static_cast<int>(seed % 60) + 1, 300 + seed)
+                                  : random_training_graph(static_cast<int>(seed % 12) + 1, seed);
+    SCOPED_TRACE(g.name);
+    const BestOrder start = best_order(g, heuristic_schedulers(), Deadline());
+    const WindowImprovement w =
+        improve_order_in_windows(g, start.order, WindowOptions(), Deadline());
+    ASSERT_TRUE(is_topological_order(g, w.order));
+    ASSERT_EQ(w.max_live, max_live(g, w.order));
+    ASSERT_EQ(w.start_max_live, start.max_live);
+    ASSERT_LE(w.max_live, start.max_live);
+    improved += w.max_live < start.max_live;
+    if (g.num_nodes() <= 9) {
+      WindowOptions whole;
+      whole.sizes = {g.num_nodes()};
+      const WindowImprovement exact = improve_order_in_windows(g, g.order, whole, Deadline());
+      ASSERT_EQ(exact.max_live, optimum_by_enumeration(g));
+    }
+  }
+  EXPECT_GT(improved, 0);
+}
+
 TEST(ExactDp, GivesUpWithinItsBudgetAndRejectsHugeGraphs) {
   const Graph g = random_dag(60, 5);
   ExactDpOptions tiny;

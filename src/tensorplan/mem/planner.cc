@@ -23,8 +23,9 @@ namespace {
 // much above this size (measured: alexnet, 107 operators, 19 s for no gain; resnet18, 369, no
 // solution), so larger graphs keep the heuristic order until decomposition lands.
 constexpr int kOrderIlpMaxNodes = 120;
-// The parts of the remaining time limit the exact search and then the ordering ILP may use; the
-// rest is for placement.
+// The parts of the remaining time limit the window decomposition, the exact search and then the
+// ordering ILP may use; the rest is for placement.
+constexpr double kWindowShare = 0.2;
 constexpr double kExactShare = 0.3;
 constexpr double kOrderIlpShare = 0.8;
 }  // namespace
@@ -42,12 +43,21 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
   progress.update(1, "ordering");
   const double order_start = deadline.elapsed();
 
-  // Lifetimes: the best heuristic order first (fast, always complete); then, on graphs small
-  // enough, the exact down-set search, which proves the optimum of narrow graphs in milliseconds;
-  // where it gives up, the ordering ILP starting from the heuristic order (so never worse).
+  // Lifetimes: the best heuristic order first (fast, always complete); then, unless it meets the
+  // proven bound, exact re-ordering of windows around its peak (decomposition along the order,
+  // milliseconds); then the exact down-set search over the whole graph, which proves the optimum
+  // of narrow graphs; where that gives up, the ordering ILP from the best order so far.
   const auto schedulers = schedule::heuristic_schedulers();
   schedule::BestOrder order = schedule::best_order(graph, schedulers, Deadline());
   bool proven = order.max_live <= report.lower_bound;
+  if (!proven && options.time_limit > 0) {
+    schedule::WindowImprovement windows =
+        schedule::improve_order_in_windows(graph, order.order, schedule::WindowOptions(),
+                                           Deadline(kWindowShare * deadline.remaining()));
+    if (windows.max_live < order.max_live)
+      order = {std::move(windows.order), windows.max_live, order.method + "+windows"};
+    proven = order.max_live <= report.lower_bound;
+  }
   if (!proven && options.time_limit > 0 && graph.num_nodes() <= schedule::kExactDpMaxNodes) {
     schedule::ExactDpOptions dp;
     dp.upper_bound = order.max_live;

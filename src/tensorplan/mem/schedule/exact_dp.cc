@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "tensorplan/common/error.h"
+#include "tensorplan/mem/simulate.h"
 
 namespace tensorplan::mem::schedule {
 
@@ -43,38 +44,56 @@ struct State {
   int node = -1;              // node run to get here
 };
 
-// The search with sets of W words (up to 64 W nodes): keys stay small for small graphs.
+// What one search orders: `nodes` (local index i is graph node nodes[i]), after the nodes marked
+// in `ran_before` and before every other node. The whole graph is the region with all nodes.
+struct Region {
+  std::vector<int> nodes;
+  std::vector<int> local;        // graph node -> local index, -1 outside the region
+  std::vector<char> ran_before;  // graph node ran before the region
+  std::int64_t resident = 0;     // non-persistent bytes live after those nodes
+  std::int64_t base_peak = 0;    // the lowest a path's peak can start at
+};
+
+// The search with sets of W words (up to 64 W region nodes): keys stay small for small regions.
 template <std::size_t W>
-ExactDpResult search(const Graph& graph, const ExactDpOptions& options, const Deadline& deadline) {
+ExactDpResult search(const Graph& graph, const Region& region, const ExactDpOptions& options,
+                     const Deadline& deadline) {
   using NodeBits = Bits<W>;
   Stopwatch clock;
-  const int n = graph.num_nodes();
+  const int n = static_cast<int>(region.nodes.size());
   ExactDpResult result;
   const std::int64_t persistent = graph.persistent_bytes();
 
-  // Per node: bytes it creates (non-persistent outputs), and its distinct predecessor nodes.
+  // Per region node: bytes it creates (non-persistent outputs), and its predecessors in the region
+  // (those outside ran before it, by construction of the region).
   std::vector<std::int64_t> created(n, 0);
   std::vector<std::vector<int>> preds(n);
-  for (int v = 0; v < n; ++v) {
-    for (int t : graph.nodes[v].outputs) created[v] += graph.tensors[t].size;
-    preds[v] = predecessors(graph, v);
+  for (int i = 0; i < n; ++i) {
+    const int v = region.nodes[i];
+    for (int t : graph.nodes[v].outputs) created[i] += graph.tensors[t].size;
+    for (int p : predecessors(graph, v))
+      if (region.local[p] >= 0) preds[i].push_back(region.local[p]);
   }
-  // Bytes freed after node v runs, given the set run before it: its inputs (and its own outputs)
-  // that no node still to run reads and that do not live to the end.
-  auto freed_after = [&](const NodeBits& run_before, int v) {
+  auto has_run = [&](const NodeBits& run, int v) {
+    return region.ran_before[v] || (region.local[v] >= 0 && has(run, region.local[v]));
+  };
+  // Bytes freed after region node i runs, given the set run before it: its inputs (and its own
+  // outputs) that no node still to run reads and that do not live to the end.
+  auto freed_after = [&](const NodeBits& run_before, int i) {
+    const int v = region.nodes[i];
     std::int64_t freed = 0;
     auto dead = [&](int t) {
       const Tensor& tensor = graph.tensors[t];
       if (tensor.lives_to_end()) return false;
       for (int c : tensor.consumers)
-        if (c != v && !has(run_before, c)) return false;
+        if (c != v && !has_run(run_before, c)) return false;
       return true;
     };
     const auto& inputs = graph.nodes[v].inputs;
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      const int t = inputs[i];
-      if (std::find(inputs.begin(), inputs.begin() + static_cast<std::ptrdiff_t>(i), t) !=
-          inputs.begin() + static_cast<std::ptrdiff_t>(i))
+    for (std::size_t k = 0; k < inputs.size(); ++k) {
+      const int t = inputs[k];
+      if (std::find(inputs.begin(), inputs.begin() + static_cast<std::ptrdiff_t>(k), t) !=
+          inputs.begin() + static_cast<std::ptrdiff_t>(k))
         continue;  // an input read twice is freed once
       if (dead(t)) freed += graph.tensors[t].size;
     }
@@ -86,7 +105,7 @@ ExactDpResult search(const Graph& graph, const ExactDpOptions& options, const De
   const std::int64_t cap =
       options.upper_bound >= 0 ? options.upper_bound : std::numeric_limits<std::int64_t>::max();
   std::vector<State<W>> states;
-  states.push_back(State<W>{NodeBits{}, 0, persistent, -1, -1});
+  states.push_back(State<W>{NodeBits{}, region.resident, region.base_peak, -1, -1});
   std::size_t layer_begin = 0, layer_end = 1;
   for (int k = 0; k < n; ++k) {
     std::unordered_map<NodeBits, std::int64_t, BitsHash> next;  // set -> index in `states`
@@ -147,12 +166,12 @@ ExactDpResult search(const Graph& graph, const ExactDpOptions& options, const De
     std::int64_t at = static_cast<std::int64_t>(layer_begin);
     result.optimum = states[static_cast<std::size_t>(at)].peak;
     while (states[static_cast<std::size_t>(at)].parent >= 0) {
-      result.order.push_back(states[static_cast<std::size_t>(at)].node);
+      result.order.push_back(region.nodes[states[static_cast<std::size_t>(at)].node]);
       at = states[static_cast<std::size_t>(at)].parent;
     }
     std::reverse(result.order.begin(), result.order.end());
   } else if (n == 0) {
-    result.optimum = persistent;
+    result.optimum = region.base_peak;
   } else {
     result.optimum = options.upper_bound;  // nothing strictly below it: the known order is optimal
   }
@@ -168,9 +187,76 @@ ExactDpResult solve_order_exact(const Graph& graph, const ExactDpOptions& option
   if (n > kExactDpMaxNodes)
     fail("{}: the exact order search handles at most {} operators, not {}", graph.name,
          kExactDpMaxNodes, n);
-  if (n <= 256) return search<4>(graph, options, deadline);
-  if (n <= 1024) return search<16>(graph, options, deadline);
-  return search<kExactDpMaxNodes / 64>(graph, options, deadline);
+  Region region;
+  region.nodes = graph.order;
+  region.local.assign(n, -1);
+  for (int i = 0; i < n; ++i) region.local[region.nodes[i]] = i;
+  region.ran_before.assign(n, 0);
+  region.base_peak = graph.persistent_bytes();
+  if (n <= 256) return search<4>(graph, region, options, deadline);
+  if (n <= 1024) return search<16>(graph, region, options, deadline);
+  return search<kExactDpMaxNodes / 64>(graph, region, options, deadline);
+}
+
+WindowImprovement improve_order_in_windows(const Graph& graph, std::vector<int> order,
+                                           const WindowOptions& options, const Deadline& deadline) {
+  Stopwatch clock;
+  WindowImprovement result;
+  const int n = graph.num_nodes();
+  Simulation sim = simulate(graph, order);
+  result.start_max_live = sim.max_live;
+
+  // Re-orders the window of `size` operators around `step` exactly; true if its peak went down.
+  auto improve_window = [&](int step, int size) {
+    size = std::clamp(size, 1, kMaxWindow);
+    const int begin = std::clamp(step - size / 2, 0, std::max(0, n - size));
+    const int end = std::min(n, begin + size);
+    Region region;
+    region.nodes.assign(order.begin() + begin, order.begin() + end);
+    region.local.assign(n, -1);
+    for (int i = 0; i < end - begin; ++i) region.local[region.nodes[i]] = i;
+    region.ran_before.assign(n, 0);
+    for (int s = 0; s < begin; ++s) region.ran_before[order[s]] = 1;
+    for (const Tensor& t : graph.tensors) {
+      if (t.persistent() || !region.ran_before[t.producer]) continue;
+      bool needed = t.output;
+      for (int c : t.consumers) needed = needed || !region.ran_before[c];
+      if (needed) region.resident += t.size;
+    }
+    ExactDpOptions dp;
+    dp.max_states = options.max_states_per_window;
+    dp.upper_bound = sim.max_live;  // only strictly lower window peaks are of use
+    const ExactDpResult solved = end - begin <= 64 ? search<1>(graph, region, dp, deadline)
+                                                   : search<2>(graph, region, dp, deadline);
+    ++result.windows;
+    if (!solved.complete || solved.order.empty()) return false;
+    std::copy(solved.order.begin(), solved.order.end(), order.begin() + begin);
+    sim = simulate(graph, order);
+    ++result.improved;
+    return true;
+  };
+
+  // Peak steps already tried at the current peak value, so each window is solved once.
+  std::vector<char> tried(n, 0);
+  while (!deadline.expired() && n > 0) {
+    int step = -1;
+    for (int s = 0; s < n && step < 0; ++s)
+      if (sim.live_bytes[s] == sim.max_live && !tried[s]) step = s;
+    if (step < 0) break;  // no window around a peak step can lower the peak
+    bool improved = false;
+    for (int size : options.sizes) {  // small windows first: cheap, and often enough
+      if (deadline.expired()) break;
+      if ((improved = improve_window(step, size))) break;
+    }
+    if (improved)
+      std::fill(tried.begin(), tried.end(), 0);  // new peak steps (or a lower peak): look again
+    else
+      tried[step] = 1;
+  }
+  result.order = std::move(order);
+  result.max_live = sim.max_live;
+  result.seconds = clock.seconds();
+  return result;
 }
 
 }  // namespace tensorplan::mem::schedule
