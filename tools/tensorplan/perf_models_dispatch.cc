@@ -25,7 +25,8 @@ std::string models_program() {
   return (self.parent_path() / "tensorplan-models").string();
 }
 
-[[noreturn]] void run_models_program(const std::string& command, const std::vector<std::string>& args) {
+[[noreturn]] void run_models_program(const std::string& command,
+                                     const std::vector<std::string>& args) {
   const std::string program = models_program();
   std::vector<std::string> argv_strings = {program, "perf", command};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
@@ -47,10 +48,12 @@ void add_forwarded(CLI::App& perf, const std::string& name, const std::string& s
 }  // namespace
 
 void add_perf_model_commands(CLI::App& perf) {
-  add_forwarded(perf, "train", "Train a cost model (gcn, halide, xgboost, xgboost-rank) on a dataset");
+  add_forwarded(perf, "train",
+                "Train a cost model (gcn, halide, xgboost, xgboost-rank) on a dataset");
   add_forwarded(perf, "eval", "Evaluate cost models on a dataset's test pipelines, side by side");
   add_forwarded(perf, "predict", "Predict the run time of schedules with a trained cost model");
-  add_forwarded(perf, "tune", "Autotune a pipeline: rank sampled schedules with a model, time the best");
+  add_forwarded(perf, "tune",
+                "Autotune a pipeline: rank sampled schedules with a model, time the best");
 }
 
 }  // namespace tensorplan::cli
