@@ -3,8 +3,11 @@
 namespace tensorplan::cli {
 
 void add_model_commands(CLI::App& perf) {
-  // perf train / eval / predict / tune register here as they are built.
-  (void)perf;
+  // One line per command, in the order --help lists them.
+
+  add_eval_command(perf);
+
+  add_tune_command(perf);
 }
 
 }  // namespace tensorplan::cli

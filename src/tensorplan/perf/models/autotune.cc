@@ -1,0 +1,116 @@
+#include "tensorplan/perf/models/autotune.h"
+
+#include <algorithm>
+#include <numeric>
+#include <set>
+
+#include "tensorplan/common/error.h"
+#include "tensorplan/common/timer.h"
+
+namespace tensorplan::perf {
+
+double TuneResult::speedup() const {
+  if (best < 0 || !(beam.seconds > 0)) return 0;
+  const double tuned = timed[static_cast<std::size_t>(best)].seconds;
+  return tuned > 0 ? beam.seconds / tuned : 0;
+}
+
+namespace {
+
+// The dataset's recipe for sample k of the pipeline (0: beam search 32; k >= 1: beam 1 with a
+// dropout level and search seed drawn from the pipeline's seed and k), so that the model ranks
+// the kind of schedules it learnt from.
+SampleSpec spec_of(const TuneOptions& options, int k) {
+  GenerateOptions run;
+  run.seed = options.run_seed;
+  run.pipeline = options.pipeline_options;
+  run.threads = options.threads;
+  run.target = options.target;
+  run.timing = options.timing;
+  return sample_spec(run, options.pipeline, k);
+}
+
+void report(const TuneOptions& options, const std::string& status) {
+  if (options.progress) options.progress(status);
+}
+
+}  // namespace
+
+TuneResult autotune(CostModel& model, const TuneOptions& options) {
+  if (options.samples < 1) fail("--samples must be at least 1 (got {})", options.samples);
+  if (options.top < 1) fail("--top must be at least 1 (got {})", options.top);
+  Stopwatch clock;
+  TuneResult result;
+
+  // Adams2019's default: beam search 32, no dropout, timed.
+  report(options, "beam search (Adams2019 default)");
+  const SampleResult beam = run_sample(spec_of(options, 0), options.limits);
+  if (beam.status != "ok" || !beam.has_timing)
+    fail("Adams2019's beam search failed on pipeline {}: {} {}", options.pipeline, beam.status,
+         beam.detail);
+  result.beam = {0, 0, beam.timing.min_seconds, "ok", beam.schedule_source};
+
+  // Sample and featurize without timing: this is the cheap part the model makes affordable.
+  PipelineSamples pipeline;
+  pipeline.graph = beam.graph;
+  pipeline.pipeline_features = beam.features.pipeline;
+  std::vector<ScheduleSample> candidates;
+  std::set<std::string> seen = {beam.schedule_source};
+  for (int k = 1; k <= options.samples; ++k) {
+    report(options, fmt::format("sampling {}/{}", k, options.samples));
+    SampleSpec spec = spec_of(options, k);
+    spec.time_it = false;
+    const SampleResult r = run_sample(spec, options.limits);
+    if (!r.has_schedule || r.features.schedule.empty()) continue;
+    ++result.sampled;
+    if (!seen.insert(r.schedule_source).second) {
+      ++result.duplicates;  // the beam's schedule, or one sampled before
+      continue;
+    }
+    ScheduleSample s;
+    s.sample = k;
+    s.schedule_features = r.features.schedule;
+    s.schedule_source = r.schedule_source;
+    candidates.push_back(std::move(s));
+  }
+  if (candidates.empty())
+    fail("no sampled schedule differs from the beam search's ({} sampled)", result.sampled);
+
+  report(options, fmt::format("ranking {} schedules", candidates.size()));
+  std::vector<CostQuery> batch;
+  for (const ScheduleSample& s : candidates) batch.push_back({&pipeline, &s.schedule_features});
+  const std::vector<double> predicted = model.predict(batch);
+  std::vector<std::size_t> order(candidates.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return predicted[a] < predicted[b]; });
+  for (std::size_t i : order)
+    result.ranked.push_back(
+        {candidates[i].sample, predicted[i], 0, "", candidates[i].schedule_source});
+
+  // Compile and time the favourites. The search is deterministic given its settings, so running
+  // sample k again gives the schedule that was ranked; a mismatch is reported, not trusted.
+  const std::size_t top =
+      std::min<std::size_t>(static_cast<std::size_t>(options.top), order.size());
+  for (std::size_t t = 0; t < top; ++t) {
+    TunedSchedule pick = result.ranked[t];
+    report(options, fmt::format("timing pick {}/{} (sample {})", t + 1, top, pick.sample));
+    const SampleResult r = run_sample(spec_of(options, pick.sample), options.limits);
+    if (r.status != "ok" || !r.has_timing) {
+      pick.status = r.status + (r.detail.empty() ? "" : ": " + r.detail);
+    } else if (r.schedule_source != pick.schedule_source) {
+      pick.status = "schedule changed between sampling and timing";
+    } else {
+      pick.status = "ok";
+      pick.seconds = r.timing.min_seconds;
+      if (result.best < 0 ||
+          pick.seconds < result.timed[static_cast<std::size_t>(result.best)].seconds)
+        result.best = static_cast<int>(result.timed.size());
+    }
+    result.timed.push_back(std::move(pick));
+  }
+  result.seconds = clock.seconds();
+  return result;
+}
+
+}  // namespace tensorplan::perf

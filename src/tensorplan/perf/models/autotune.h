@@ -1,0 +1,57 @@
+// Autotuning with a cost model, as a Halide user would use it: sample many schedules of a
+// pipeline with Adams2019's randomised greedy search, rank them with the model (cheap), compile
+// and time only the model's favourites (expensive), and compare the fastest with Adams2019's
+// default beam-search schedule.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "tensorplan/perf/generate.h"
+#include "tensorplan/perf/models/cost_model.h"
+
+namespace tensorplan::perf {
+
+struct TuneOptions {
+  // Which random pipeline: pipeline `pipeline` of the run with seed `run_seed`, as `perf gen`
+  // numbers them (the shipped dataset is run seed 1, default pipeline options).
+  std::uint64_t run_seed = 1;
+  int pipeline = 0;
+  PipelineOptions pipeline_options;
+  int samples = 64;    // randomised schedules to sample and rank
+  int top = 5;         // of those, how many to compile and time
+  int threads = 1;     // HL_NUM_THREADS and autoscheduler parallelism
+  std::string target;  // "" = host_target()
+  TimingOptions timing;
+  SampleLimits limits;
+  // Called after each step with a short status (for a progress line); may be empty.
+  std::function<void(const std::string&)> progress;
+};
+
+struct TunedSchedule {
+  int sample = 0;        // 0 = the beam search, k >= 1 = randomised sample k
+  double predicted = 0;  // the model's prediction (seconds or rank score)
+  double seconds = 0;    // measured minimum; 0 if not timed
+  std::string status;    // "ok" or why it failed
+  std::string schedule_source;
+};
+
+struct TuneResult {
+  TunedSchedule beam;                 // Adams2019's default schedule, timed
+  std::vector<TunedSchedule> ranked;  // every sampled schedule, best predicted first (unique)
+  std::vector<TunedSchedule> timed;   // the model's top picks, as timed
+  int best = -1;                      // index into `timed` of the fastest, -1 if none ran
+  int sampled = 0;                    // randomised samples that produced a schedule
+  int duplicates = 0;                 // of those, schedules identical to an earlier one
+  double seconds = 0;                 // wall time of the whole tuning
+  // beam time / best time (> 1: the tuned schedule is faster); 0 when either is missing.
+  double speedup() const;
+};
+
+// Throws Error if the pipeline cannot be generated or the beam search fails, or no sample yields
+// a schedule. Sampling runs in child processes (one per schedule, as Adams2019 requires).
+TuneResult autotune(CostModel& model, const TuneOptions& options);
+
+}  // namespace tensorplan::perf

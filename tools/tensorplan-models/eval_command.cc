@@ -1,0 +1,203 @@
+// tensorplan perf eval: every given cost model on the same pipelines of a dataset (the fixed test
+// split by default), side by side — the table of issue 7, its JSON, and the predicted-vs-measured
+// picture.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model_commands.h"
+#include "tensorplan/common/error.h"
+#include "tensorplan/common/file_io.h"
+#include "tensorplan/common/json.h"
+#include "tensorplan/perf/models/cost_model.h"
+#include "tensorplan/perf/models/evaluate.h"
+#include "tensorplan/perf/models/scatter_svg.h"
+
+namespace tensorplan::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct EvalArgs {
+  std::vector<std::string> paths;  // MODEL... DATA
+  std::string split = "test";
+  bool json = false;
+  std::string plot;
+  std::string markdown;
+};
+
+// Model files named on the command line; a directory stands for its *.tpmodel files.
+std::vector<std::string> model_files(const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
+  for (const std::string& path : paths) {
+    if (!fs::exists(path)) fail("{}: no such file or directory", path);
+    if (!fs::is_directory(path)) {
+      files.push_back(path);
+      continue;
+    }
+    std::vector<std::string> in_dir;
+    for (const auto& entry : fs::directory_iterator(path))
+      if (entry.path().extension() == ".tpmodel") in_dir.push_back(entry.path().string());
+    if (in_dir.empty()) fail("{}: no model files (*.tpmodel) in this directory", path);
+    std::sort(in_dir.begin(), in_dir.end());
+    files.insert(files.end(), in_dir.begin(), in_dir.end());
+  }
+  return files;
+}
+
+perf::Split parse_split(const std::string& name) {
+  if (name == "test") return perf::Split::kTest;
+  if (name == "validation") return perf::Split::kValidation;
+  if (name == "train") return perf::Split::kTrain;
+  fail("--split must be train, validation or test, not '{}'", name);
+}
+
+// Position of a kind in the documented order (gcn first: it is the one the others are
+// compared with), unknown kinds last.
+std::size_t kind_rank(const std::string& kind) {
+  const std::vector<std::string> kinds = perf::known_model_kinds();
+  const auto it = std::find(kinds.begin(), kinds.end(), kind);
+  return static_cast<std::size_t>(it - kinds.begin());
+}
+
+std::string percent(double v) { return std::isnan(v) ? "-" : fmt::format("{:.2f}%", 100 * v); }
+std::string fixed3(double v) { return std::isnan(v) ? "-" : fmt::format("{:.3f}", v); }
+// A baseline's error as a multiple of the GCN's ("-" without a GCN or where undefined).
+std::string times(double error, double gcn_error) {
+  if (std::isnan(error) || std::isnan(gcn_error) || gcn_error <= 0) return "-";
+  return fmt::format("{:.2f}x", error / gcn_error);
+}
+
+const perf::ModelEvaluation* find_gcn(const std::vector<perf::ModelEvaluation>& evaluations) {
+  for (const auto& e : evaluations)
+    if (e.model == "gcn") return &e;
+  return nullptr;
+}
+
+std::string markdown_table(const std::vector<perf::ModelEvaluation>& evaluations) {
+  const perf::ModelEvaluation* gcn = find_gcn(evaluations);
+  const double gcn_mape = gcn ? gcn->metrics.mape : NAN;
+  const double gcn_rmse = gcn ? gcn->metrics.rmse_log : NAN;
+  std::string out =
+      "| model | MAPE | MAPE / GCN's | RMSE of ln time | RMSE / GCN's | Kendall τ | pairwise "
+      "accuracy | Halide ordering rate | top-1 slowdown | top-5 slowdown |\n"
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& e : evaluations) {
+    const perf::Metrics& m = e.metrics;
+    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", e.model,
+                       percent(m.mape), times(m.mape, gcn_mape), fixed3(m.rmse_log),
+                       times(m.rmse_log, gcn_rmse), fixed3(m.kendall_tau),
+                       percent(m.pairwise_accuracy), percent(m.ordering_rate),
+                       percent(m.top1_slowdown), percent(m.top5_slowdown));
+  }
+  return out;
+}
+
+std::string text_table(const std::vector<perf::ModelEvaluation>& evaluations) {
+  const perf::ModelEvaluation* gcn = find_gcn(evaluations);
+  const double gcn_mape = gcn ? gcn->metrics.mape : NAN;
+  std::string out = fmt::format("{:<17} {:>9} {:>8} {:>8} {:>8} {:>9} {:>9} {:>8} {:>8} {:>10}\n",
+                                "model", "MAPE", "x GCN", "RMSE ln", "tau", "pairwise", "ordering",
+                                "top-1", "top-5", "pred/s");
+  for (const auto& e : evaluations) {
+    const perf::Metrics& m = e.metrics;
+    const double rate = e.predict_seconds > 0 ? e.schedules / e.predict_seconds : NAN;
+    out +=
+        fmt::format("{:<17} {:>9} {:>8} {:>8} {:>8} {:>9} {:>9} {:>8} {:>8} {:>10.0f}\n", e.model,
+                    percent(m.mape), times(m.mape, gcn_mape), fixed3(m.rmse_log),
+                    fixed3(m.kendall_tau), percent(m.pairwise_accuracy), percent(m.ordering_rate),
+                    percent(m.top1_slowdown), percent(m.top5_slowdown), rate);
+  }
+  return out;
+}
+
+Json to_json(const std::vector<perf::ModelEvaluation>& evaluations, const std::string& split,
+             int pipelines) {
+  Json models = Json::array();
+  for (const auto& e : evaluations) {
+    const perf::Metrics& m = e.metrics;
+    const auto number = [](double v) { return std::isnan(v) ? Json(nullptr) : Json(v); };
+    models.push_back({{"model", e.model},
+                      {"mape", number(m.mape)},
+                      {"rmse_log", number(m.rmse_log)},
+                      {"kendall_tau", number(m.kendall_tau)},
+                      {"pairwise_accuracy", number(m.pairwise_accuracy)},
+                      {"ordering_rate", number(m.ordering_rate)},
+                      {"top1_slowdown", number(m.top1_slowdown)},
+                      {"top5_slowdown", number(m.top5_slowdown)},
+                      {"predicts_seconds", e.predicts_seconds},
+                      {"schedules", e.schedules},
+                      {"predict_seconds", e.predict_seconds}});
+  }
+  return {{"split", split}, {"pipelines", pipelines}, {"models", models}};
+}
+
+void run(const EvalArgs& args) {
+  const perf::Split split = parse_split(args.split);
+  const std::string data = args.paths.back();
+  // One path: a directory holding both the models and the dataset (as data/perf does).
+  const std::vector<std::string> model_paths =
+      args.paths.size() == 1 ? args.paths
+                             : std::vector<std::string>(args.paths.begin(), args.paths.end() - 1);
+  const std::vector<std::string> files = model_files(model_paths);
+  // Load every model before the (slower) dataset, so a bad model file fails fast.
+  std::vector<std::unique_ptr<perf::CostModel>> models;
+  for (const std::string& file : files) models.push_back(perf::load_cost_model(file));
+
+  const std::vector<perf::PipelineSamples> pipelines =
+      perf::select_split(perf::load_samples(data), split);
+  if (pipelines.empty())
+    fail("{}: no {} pipelines with two or more timed schedules", data, args.split);
+
+  std::vector<perf::ModelEvaluation> evaluations;
+  for (auto& model : models) evaluations.push_back(perf::evaluate_model(*model, pipelines));
+  std::stable_sort(evaluations.begin(), evaluations.end(), [](const auto& a, const auto& b) {
+    return kind_rank(a.model) < kind_rank(b.model);
+  });
+
+  int schedules = 0;
+  for (const auto& p : pipelines) schedules += static_cast<int>(p.schedules.size());
+  const std::string title = fmt::format("{} split of {}: {} pipelines, {} schedules", args.split,
+                                        data, pipelines.size(), schedules);
+  if (!args.plot.empty())
+    write_file_atomic(args.plot, perf::prediction_scatter_svg(
+                                     evaluations, "Predicted vs measured run time, " + title));
+  if (!args.markdown.empty()) write_file_atomic(args.markdown, markdown_table(evaluations));
+  if (args.json) {
+    std::printf(
+        "%s\n",
+        to_json(evaluations, args.split, static_cast<int>(pipelines.size())).dump().c_str());
+  } else {
+    std::printf("%s\n%s", title.c_str(), text_table(evaluations).c_str());
+  }
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& perf) {
+  auto args = std::make_shared<EvalArgs>();
+  CLI::App* eval = perf.add_subcommand(
+      "eval", "Evaluate cost models on a dataset's test pipelines, side by side");
+  eval->description(
+      "Evaluate cost models on a dataset's test pipelines, side by side.\n"
+      "  tensorplan perf eval MODEL... DATA   models (files, or directories of *.tpmodel) on DATA\n"
+      "  tensorplan perf eval data/perf       the shipped models on the shipped dataset\n"
+      "Metrics are computed per pipeline, then averaged: MAPE of run time, RMSE of ln run time,\n"
+      "Kendall's tau, pairwise accuracy, Halide's correct-ordering rate, and the top-1 / top-5\n"
+      "slowdown (how much slower the model's favourite schedules are than the fastest).");
+  eval->add_option("paths", args->paths, "MODEL... DATA (DATA: a shard file or directory)")
+      ->required();
+  eval->add_option("--split", args->split, "Which pipelines: test (default), validation, train");
+  eval->add_flag("--json", args->json,
+                 "Print one JSON object {\"models\": [{\"model\", \"mape\", ...}]} on stdout");
+  eval->add_option("--plot", args->plot, "Write the predicted-vs-measured picture (SVG) here");
+  eval->add_option("--md", args->markdown, "Write the table as Markdown here");
+  eval->callback([args] { run(*args); });
+}
+
+}  // namespace tensorplan::cli

@@ -1,0 +1,128 @@
+// tensorplan perf tune: autotune one random pipeline with a cost model — sample schedules, rank
+// them with the model, time the favourites, and print the fastest with its speed-up over
+// Adams2019's default beam-search schedule.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "model_commands.h"
+#include "tensorplan/common/error.h"
+#include "tensorplan/common/file_io.h"
+#include "tensorplan/common/json.h"
+#include "tensorplan/perf/models/autotune.h"
+
+namespace tensorplan::cli {
+
+namespace {
+
+struct TuneArgs {
+  std::string model;
+  perf::TuneOptions options;
+  std::string out;
+  bool json = false;
+  bool quiet = false;
+};
+
+std::string ms(double seconds) { return fmt::format("{:.4f} ms", seconds * 1e3); }
+
+Json schedule_json(const perf::TunedSchedule& s) {
+  return {{"sample", s.sample},
+          {"predicted", s.predicted},
+          {"seconds", s.seconds},
+          {"status", s.status}};
+}
+
+void run(TuneArgs& args) {
+  std::unique_ptr<perf::CostModel> model = perf::load_cost_model(args.model);
+  if (!args.quiet) {
+    args.options.progress = [](const std::string& status) {
+      std::fprintf(stderr, "\rperf tune: %-60s", status.c_str());
+      std::fflush(stderr);
+    };
+  }
+  const perf::TuneResult r = perf::autotune(*model, args.options);
+  if (!args.quiet) std::fprintf(stderr, "\r%-72s\r", "");
+
+  // The schedule to hand out: the fastest timed pick, or the beam search's if it stays faster.
+  const bool tuned_wins = r.best >= 0 && r.speedup() > 1;
+  const perf::TunedSchedule& winner =
+      tuned_wins ? r.timed[static_cast<std::size_t>(r.best)] : r.beam;
+  if (!args.out.empty()) write_file_atomic(args.out, winner.schedule_source);
+
+  if (args.json) {
+    Json timed = Json::array();
+    for (const auto& s : r.timed) timed.push_back(schedule_json(s));
+    const Json j = {
+        {"model", model->name()},
+        {"pipeline", args.options.pipeline},
+        {"run_seed", args.options.run_seed},
+        {"beam_seconds", r.beam.seconds},
+        {"sampled", r.sampled},
+        {"duplicates", r.duplicates},
+        {"ranked", r.ranked.size()},
+        {"timed", timed},
+        {"best_sample",
+         r.best >= 0 ? Json(r.timed[static_cast<std::size_t>(r.best)].sample) : Json(nullptr)},
+        {"best_seconds",
+         r.best >= 0 ? Json(r.timed[static_cast<std::size_t>(r.best)].seconds) : Json(nullptr)},
+        {"speedup", r.speedup()},
+        {"seconds", r.seconds}};
+    std::printf("%s\n", j.dump().c_str());
+    return;
+  }
+  std::printf("pipeline %d of run seed %llu\n", args.options.pipeline,
+              static_cast<unsigned long long>(args.options.run_seed));
+  std::printf("Adams2019 beam search (default): %s\n", ms(r.beam.seconds).c_str());
+  std::printf("sampled %d schedules (%d duplicates), ranked %zu with %s, timed the top %zu:\n",
+              r.sampled, r.duplicates, r.ranked.size(), model->name().c_str(), r.timed.size());
+  for (std::size_t i = 0; i < r.timed.size(); ++i) {
+    const auto& s = r.timed[i];
+    std::printf("  #%zu sample %-4d predicted %-12g %s\n", i + 1, s.sample, s.predicted,
+                s.status == "ok" ? ms(s.seconds).c_str() : s.status.c_str());
+  }
+  if (r.best < 0) {
+    std::printf("none of the picks could be timed; Adams2019's schedule stands\n");
+  } else if (tuned_wins) {
+    std::printf("fastest: sample %d, %s: %.2fx faster than Adams2019's beam search\n",
+                winner.sample, ms(winner.seconds).c_str(), r.speedup());
+  } else {
+    std::printf("fastest pick %s is %.2fx the beam search's time: Adams2019's schedule stands\n",
+                ms(r.timed[static_cast<std::size_t>(r.best)].seconds).c_str(), 1 / r.speedup());
+  }
+  std::printf("tuning took %.1f s (%zu schedules compiled and timed, plus the beam search)\n",
+              r.seconds, r.timed.size());
+  if (args.out.empty())
+    std::printf("\n%s", winner.schedule_source.c_str());
+  else
+    std::printf("schedule written to %s\n", args.out.c_str());
+}
+
+}  // namespace
+
+void add_tune_command(CLI::App& perf) {
+  auto args = std::make_shared<TuneArgs>();
+  CLI::App* tune = perf.add_subcommand(
+      "tune", "Autotune a pipeline: rank sampled schedules with a model, time the best");
+  tune->description(
+      "Autotune a random pipeline with a cost model: sample --samples schedules with Adams2019's\n"
+      "randomised search, rank them with MODEL, compile and time the --top best, and print the\n"
+      "fastest schedule's source with its speed-up over Adams2019's default beam search.\n"
+      "Pipelines are numbered as in `perf gen` (the shipped dataset: run seed 1; its test\n"
+      "pipelines are those with index % 10 >= 8).");
+  tune->add_option("model", args->model, "A model file (e.g. data/perf/gcn.tpmodel)")->required();
+  tune->add_option("--pipeline", args->options.pipeline, "Pipeline index")->capture_default_str();
+  tune->add_option("--run-seed", args->options.run_seed, "Seed of the generation run")
+      ->capture_default_str();
+  tune->add_option("--samples", args->options.samples, "Schedules to sample and rank")
+      ->capture_default_str();
+  tune->add_option("--top", args->options.top, "Schedules to compile and time")
+      ->capture_default_str();
+  tune->add_option("--threads", args->options.threads, "HL_NUM_THREADS for timing")
+      ->capture_default_str();
+  tune->add_option("-o,--out", args->out, "Write the winning schedule's source here");
+  tune->add_flag("--json", args->json, "Print one JSON object on stdout");
+  tune->add_flag("-q,--quiet", args->quiet, "No progress on stderr");
+  tune->callback([args] { run(*args); });
+}
+
+}  // namespace tensorplan::cli
