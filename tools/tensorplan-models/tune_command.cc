@@ -1,6 +1,8 @@
 // tensorplan perf tune: autotune one random pipeline with a cost model — sample schedules, rank
 // them with the model, time the favourites, and print the fastest with its speed-up over
 // Adams2019's default beam-search schedule.
+#include <unistd.h>
+
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -34,14 +36,16 @@ Json schedule_json(const perf::TunedSchedule& s) {
 
 void run(TuneArgs& args) {
   std::unique_ptr<perf::CostModel> model = perf::load_cost_model(args.model);
-  if (!args.quiet) {
+  // The status line rewrites itself, so it is only shown on a terminal.
+  const bool show_progress = !args.quiet && isatty(STDERR_FILENO);
+  if (show_progress) {
     args.options.progress = [](const std::string& status) {
       std::fprintf(stderr, "\rperf tune: %-60s", status.c_str());
       std::fflush(stderr);
     };
   }
   const perf::TuneResult r = perf::autotune(*model, args.options);
-  if (!args.quiet) std::fprintf(stderr, "\r%-72s\r", "");
+  if (show_progress) std::fprintf(stderr, "\r%-72s\r", "");
 
   // The schedule to hand out: the fastest timed pick, or the beam search's if it stays faster.
   const bool tuned_wins = r.best >= 0 && r.speedup() > 1;
@@ -73,8 +77,8 @@ void run(TuneArgs& args) {
   std::printf("pipeline %d of run seed %llu\n", args.options.pipeline,
               static_cast<unsigned long long>(args.options.run_seed));
   std::printf("Adams2019 beam search (default): %s\n", ms(r.beam.seconds).c_str());
-  std::printf("sampled %d schedules (%d duplicates), ranked %zu with %s, timed the top %zu:\n",
-              r.sampled, r.duplicates, r.ranked.size(), model->name().c_str(), r.timed.size());
+  std::printf("sampled %d schedules (%d duplicates), ranked %zu with %s; its favourites:\n",
+              r.sampled, r.duplicates, r.ranked.size(), model->name().c_str());
   for (std::size_t i = 0; i < r.timed.size(); ++i) {
     const auto& s = r.timed[i];
     std::printf("  #%zu sample %-4d predicted %-12g %s\n", i + 1, s.sample, s.predicted,
@@ -89,8 +93,8 @@ void run(TuneArgs& args) {
     std::printf("fastest pick %s is %.2fx the beam search's time: Adams2019's schedule stands\n",
                 ms(r.timed[static_cast<std::size_t>(r.best)].seconds).c_str(), 1 / r.speedup());
   }
-  std::printf("tuning took %.1f s (%zu schedules compiled and timed, plus the beam search)\n",
-              r.seconds, r.timed.size());
+  std::printf("tuning took %.1f s (%zu of %zu ranked schedules compiled, plus the beam search)\n",
+              r.seconds, r.timed.size(), r.ranked.size());
   if (args.out.empty())
     std::printf("\n%s", winner.schedule_source.c_str());
   else

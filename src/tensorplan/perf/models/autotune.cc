@@ -88,21 +88,24 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
     result.ranked.push_back(
         {candidates[i].sample, predicted[i], 0, "", candidates[i].schedule_source});
 
-  // Compile and time the favourites. The search is deterministic given its settings, so running
-  // sample k again gives the schedule that was ranked; a mismatch is reported, not trusted.
-  const std::size_t top =
-      std::min<std::size_t>(static_cast<std::size_t>(options.top), order.size());
-  for (std::size_t t = 0; t < top; ++t) {
+  // Compile and time the favourites, best predicted first, until `top` of them ran (a schedule
+  // that fails to compile or run is recorded and the next one takes its place). The search is
+  // deterministic given its settings, so running sample k again gives the schedule that was
+  // ranked; a mismatch is recorded, not trusted.
+  int ran = 0;
+  for (std::size_t t = 0; t < result.ranked.size() && ran < options.top; ++t) {
     TunedSchedule pick = result.ranked[t];
-    report(options, fmt::format("timing pick {}/{} (sample {})", t + 1, top, pick.sample));
+    report(options,
+           fmt::format("timing pick {}/{} (sample {})", ran + 1, options.top, pick.sample));
     const SampleResult r = run_sample(spec_of(options, pick.sample), options.limits);
     if (r.status != "ok" || !r.has_timing) {
-      pick.status = r.status + (r.detail.empty() ? "" : ": " + r.detail);
+      pick.status = r.status;
     } else if (r.schedule_source != pick.schedule_source) {
       pick.status = "schedule changed between sampling and timing";
     } else {
       pick.status = "ok";
       pick.seconds = r.timing.min_seconds;
+      ++ran;
       if (result.best < 0 ||
           pick.seconds < result.timed[static_cast<std::size_t>(result.best)].seconds)
         result.best = static_cast<int>(result.timed.size());

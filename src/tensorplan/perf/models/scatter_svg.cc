@@ -70,7 +70,9 @@ std::string prediction_scatter_svg(const std::vector<ModelEvaluation>& evaluatio
   };
 
   const std::size_t n = std::max<std::size_t>(panels.size(), 1);
-  const double width = kMargin + static_cast<double>(n) * (kPanel + kGap + kMargin) - kMargin;
+  // At least wide enough for the title and caption when there is only one panel.
+  const double width =
+      std::max(760.0, kMargin + static_cast<double>(n) * (kPanel + kGap + kMargin) - kMargin);
   const double height = kTop + kPanel + kBottom;
   std::string svg = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0:.0f}\" height=\"{1:.0f}\" "
