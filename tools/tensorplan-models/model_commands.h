@@ -8,7 +8,9 @@ namespace tensorplan::cli {
 
 void add_model_commands(CLI::App& perf);
 
-void add_eval_command(CLI::App& perf);  // eval_command.cc
-void add_tune_command(CLI::App& perf);  // tune_command.cc
+void add_train_command(CLI::App& perf);    // train_command.cc
+void add_eval_command(CLI::App& perf);     // eval_command.cc
+void add_predict_command(CLI::App& perf);  // predict_command.cc
+void add_tune_command(CLI::App& perf);     // tune_command.cc
 
 }  // namespace tensorplan::cli

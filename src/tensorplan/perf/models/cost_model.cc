@@ -29,7 +29,7 @@ struct ModelKind {
 // from touching each other's lines (no merge conflicts).
 const std::vector<ModelKind>& kinds() {
   static const std::vector<ModelKind> table = {
-      // {"gcn", make_gcn_model, load_gcn_model},
+      {"gcn", make_gcn_model, load_gcn_model},
 
       // {"halide", make_halide_model, load_halide_model},
 

@@ -1,0 +1,611 @@
+// The graph-convolution cost model (Singh, Steiner, Hegarty, Leather 2021), kind "gcn".
+//
+// One node per stage of a schedule. A node's input is its stage's pipeline features (287) and
+// schedule features (39), each sign-preserving log1p-transformed and normalised with the mean and
+// standard deviation of the training stages (saved in the model). An embedding layer, then
+// `layers` graph convolutions over the stage graph, each adding to the node state (residual)
+//   h <- h + ReLU(W_self h + W_pred mean(h of producers) + W_succ mean(h of consumers)),
+// then a readout into the log of the schedule's run time:
+//   "stage-softplus": a per-stage cost head, softplus(MLP(h)), summed over the stages (the
+//                     paper's per-stage costs; a stage's cost is non-negative by construction);
+//   "stage-exp":      the same with exp instead of softplus (a log-linear head);
+//   "pooled":         an MLP over the mean and the sum of the stages' states.
+// Seconds = the readout times `unit`, the training set's median of seconds per stage, so the
+// heads work near 1.
+//
+// Training minimises, on batches of whole pipelines (all their schedules, packed as one
+// block-diagonal graph), the mean squared error of ln(predicted) - ln(measured) — a loss on ratios,
+// so fast and slow pipelines count alike — plus a pairwise logistic ranking term over the pairs of
+// schedules of one pipeline whose measured times differ by more than the timing noise. After each
+// epoch the validation pipelines are scored (Kendall tau, RMSE of ln time); the best epoch's
+// weights are kept (early stopping).
+//
+// File: the header line carries the hyper-parameters, the normalisation and the list of weight
+// tensors (name, shape); the body is those tensors' float32 values, in that order.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tensorplan/common/error.h"
+#include "tensorplan/common/progress.h"
+#include "tensorplan/common/timer.h"
+#include "tensorplan/perf/halide/featurizer.h"
+#include "tensorplan/perf/models/cost_model.h"
+#include "tensorplan/perf/models/metrics.h"
+
+namespace tensorplan::perf {
+
+namespace {
+
+constexpr int kNodeFeatures = kPipelineFeatureCount + kScheduleFeatureCount;
+// Measured times closer than this ratio are a tie for the ranking loss (timing noise).
+constexpr double kRankTieLog = 0.03;
+
+// The hyper-parameters; saved in the model's header. The environment variable
+// TENSORPLAN_GCN_OPTIONS (a JSON object with any of these keys) overrides the defaults when
+// training — a hook for hyper-parameter experiments; a saved model records what it used.
+struct GcnHyper {
+  int hidden = 64;                         // node state width
+  int layers = 3;                          // graph convolutions
+  std::string readout = "stage-softplus";  // "stage-softplus", "stage-exp" or "pooled"
+  double learning_rate = 2e-3;             // Adam
+  double weight_decay = 1e-5;              // Adam's L2 term
+  double rank_weight = 1.0;                // weight of the pairwise ranking term
+  int batch_pipelines = 8;                 // pipelines (with all their schedules) per step
+  int epochs = 150;                        // default when TrainOptions::epochs is 0
+  int patience = 30;                       // epochs without validation improvement before stopping
+
+  Json to_json() const {
+    return Json{{"hidden", hidden},
+                {"layers", layers},
+                {"readout", readout},
+                {"learning_rate", learning_rate},
+                {"weight_decay", weight_decay},
+                {"rank_weight", rank_weight},
+                {"batch_pipelines", batch_pipelines},
+                {"epochs", epochs},
+                {"patience", patience}};
+  }
+  // Reads the keys `j` has; throws Error (with `where`) on a wrong type or value.
+  void update_from(const Json& j, const std::string& where) {
+    if (!j.is_object()) fail("{}: GCN options are not a JSON object", where);
+    try {
+      hidden = j.value("hidden", hidden);
+      layers = j.value("layers", layers);
+      readout = j.value("readout", readout);
+      learning_rate = j.value("learning_rate", learning_rate);
+      weight_decay = j.value("weight_decay", weight_decay);
+      rank_weight = j.value("rank_weight", rank_weight);
+      batch_pipelines = j.value("batch_pipelines", batch_pipelines);
+      epochs = j.value("epochs", epochs);
+      patience = j.value("patience", patience);
+    } catch (const std::exception& e) {
+      fail("{}: bad GCN option ({})", where, e.what());
+    }
+    if (hidden < 1 || hidden > 4096 || layers < 0 || layers > 64 || batch_pipelines < 1 ||
+        (readout != "stage-softplus" && readout != "stage-exp" && readout != "pooled"))
+      fail("{}: bad GCN options {}", where, to_json().dump());
+  }
+};
+
+float slog(float x) { return std::copysign(std::log1p(std::abs(x)), x); }
+
+// Per-column mean and standard deviation of the transformed features.
+struct Normaliser {
+  std::vector<float> pipeline_mean, pipeline_std;  // kPipelineFeatureCount each
+  std::vector<float> schedule_mean, schedule_std;  // kScheduleFeatureCount each
+
+  // One node row: normalised pipeline features, then normalised schedule features.
+  void write_row(const float* pipeline, const float* schedule, float* out) const {
+    for (int f = 0; f < kPipelineFeatureCount; ++f)
+      out[f] = (slog(pipeline[f]) - pipeline_mean[f]) / pipeline_std[f];
+    for (int f = 0; f < kScheduleFeatureCount; ++f)
+      out[kPipelineFeatureCount + f] = (slog(schedule[f]) - schedule_mean[f]) / schedule_std[f];
+  }
+};
+
+void column_stats(const std::vector<std::vector<double>>& sums, std::vector<float>& mean,
+                  std::vector<float>& std_dev) {
+  // sums[f] = {count, sum, sum of squares}
+  mean.clear();
+  std_dev.clear();
+  for (const auto& s : sums) {
+    const double m = s[0] > 0 ? s[1] / s[0] : 0.0;
+    const double var = s[0] > 0 ? std::max(0.0, s[2] / s[0] - m * m) : 0.0;
+    const double sd = std::sqrt(var);
+    mean.push_back(static_cast<float>(m));
+    std_dev.push_back(sd > 1e-6 ? static_cast<float>(sd) : 1.0f);  // constant column -> 0
+  }
+}
+
+Normaliser fit_normaliser(const std::vector<PipelineSamples>& train) {
+  std::vector<std::vector<double>> pipeline_sums(kPipelineFeatureCount, {0, 0, 0});
+  std::vector<std::vector<double>> schedule_sums(kScheduleFeatureCount, {0, 0, 0});
+  auto add = [](std::vector<double>& s, float raw) {
+    const double x = slog(raw);
+    s[0] += 1;
+    s[1] += x;
+    s[2] += x * x;
+  };
+  for (const PipelineSamples& p : train) {
+    for (std::size_t i = 0; i < p.pipeline_features.size(); ++i)
+      add(pipeline_sums[i % kPipelineFeatureCount], p.pipeline_features[i]);
+    for (const ScheduleSample& s : p.schedules)
+      for (std::size_t i = 0; i < s.schedule_features.size(); ++i)
+        add(schedule_sums[i % kScheduleFeatureCount], s.schedule_features[i]);
+  }
+  Normaliser n;
+  column_stats(pipeline_sums, n.pipeline_mean, n.pipeline_std);
+  column_stats(schedule_sums, n.schedule_mean, n.schedule_std);
+  return n;
+}
+
+// A set of schedules as one block-diagonal graph: node rows, edges, and which schedule each node
+// belongs to. Built on the CPU side as plain vectors, then turned into tensors.
+struct GraphBatch {
+  torch::Tensor nodes;          // [N, kNodeFeatures]
+  torch::Tensor edge_src;       // [E] producer node
+  torch::Tensor edge_dst;       // [E] consumer node
+  torch::Tensor inv_in;         // [N, 1] 1 / number of producers (1 if none)
+  torch::Tensor inv_out;        // [N, 1] 1 / number of consumers (1 if none)
+  torch::Tensor node_schedule;  // [N] schedule index of each node
+  torch::Tensor inv_stages;     // [S, 1] 1 / stages of each schedule
+  int64_t schedules = 0;
+};
+
+class GraphBuilder {
+ public:
+  explicit GraphBuilder(const Normaliser& norm) : norm_(norm) {}
+
+  // Appends one schedule of `p`; throws Error if the features do not match the graph.
+  void add(const PipelineSamples& p, const std::vector<float>& schedule_features) {
+    const int stages = p.stages();
+    if (stages <= 0 ||
+        p.pipeline_features.size() != static_cast<std::size_t>(stages) * kPipelineFeatureCount ||
+        schedule_features.size() != static_cast<std::size_t>(stages) * kScheduleFeatureCount)
+      fail("gcn: features of pipeline {} do not match its {} stages", p.pipeline, stages);
+    const auto first = static_cast<int64_t>(node_schedule_.size());
+    rows_.resize(rows_.size() + static_cast<std::size_t>(stages) * kNodeFeatures);
+    float* out = rows_.data() + first * kNodeFeatures;
+    for (int s = 0; s < stages; ++s) {
+      norm_.write_row(
+          p.pipeline_features.data() + static_cast<std::size_t>(s) * kPipelineFeatureCount,
+          schedule_features.data() + static_cast<std::size_t>(s) * kScheduleFeatureCount,
+          out + static_cast<std::size_t>(s) * kNodeFeatures);
+      node_schedule_.push_back(schedules_);
+    }
+    in_degree_.resize(node_schedule_.size(), 0);
+    out_degree_.resize(node_schedule_.size(), 0);
+    for (const StageEdge& e : p.graph.edges) {
+      if (e.producer < 0 || e.producer >= stages || e.consumer < 0 || e.consumer >= stages)
+        fail("gcn: pipeline {} has an edge {} -> {} outside its {} stages", p.pipeline, e.producer,
+             e.consumer, stages);
+      src_.push_back(first + e.producer);
+      dst_.push_back(first + e.consumer);
+      ++out_degree_[static_cast<std::size_t>(first + e.producer)];
+      ++in_degree_[static_cast<std::size_t>(first + e.consumer)];
+    }
+    inv_stages_.push_back(1.0f / static_cast<float>(stages));
+    ++schedules_;
+  }
+
+  GraphBatch build() const {
+    const auto n = static_cast<int64_t>(node_schedule_.size());
+    auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+    GraphBatch b;
+    b.nodes = torch::from_blob(const_cast<float*>(rows_.data()), {n, kNodeFeatures}).clone();
+    b.edge_src = torch::from_blob(const_cast<int64_t*>(src_.data()),
+                                  {static_cast<int64_t>(src_.size())}, i64)
+                     .clone();
+    b.edge_dst = torch::from_blob(const_cast<int64_t*>(dst_.data()),
+                                  {static_cast<int64_t>(dst_.size())}, i64)
+                     .clone();
+    std::vector<float> inv_in(node_schedule_.size()), inv_out(node_schedule_.size());
+    for (std::size_t i = 0; i < inv_in.size(); ++i) {
+      inv_in[i] = 1.0f / static_cast<float>(std::max(1, in_degree_[i]));
+      inv_out[i] = 1.0f / static_cast<float>(std::max(1, out_degree_[i]));
+    }
+    b.inv_in = torch::from_blob(inv_in.data(), {n, 1}).clone();
+    b.inv_out = torch::from_blob(inv_out.data(), {n, 1}).clone();
+    b.node_schedule =
+        torch::from_blob(const_cast<int64_t*>(node_schedule_.data()), {n}, i64).clone();
+    b.inv_stages =
+        torch::from_blob(const_cast<float*>(inv_stages_.data()), {schedules_, 1}).clone();
+    b.schedules = schedules_;
+    return b;
+  }
+
+ private:
+  const Normaliser& norm_;
+  std::vector<float> rows_;
+  std::vector<int64_t> src_, dst_, node_schedule_;
+  std::vector<int> in_degree_, out_degree_;
+  std::vector<float> inv_stages_;
+  int64_t schedules_ = 0;
+};
+
+// The network. Parameters are registered under stable names; the file lists them in
+// named_parameters() order.
+struct GcnNet : torch::nn::Module {
+  explicit GcnNet(const GcnHyper& h) : hyper(h) {
+    embed = register_module("embed", torch::nn::Linear(kNodeFeatures, h.hidden));
+    for (int l = 0; l < h.layers; ++l) {
+      const std::string prefix = "conv" + std::to_string(l) + "_";
+      self_weights.push_back(
+          register_module(prefix + "self", torch::nn::Linear(h.hidden, h.hidden)));
+      pred_weights.push_back(register_module(
+          prefix + "pred",
+          torch::nn::Linear(torch::nn::LinearOptions(h.hidden, h.hidden).bias(false))));
+      succ_weights.push_back(register_module(
+          prefix + "succ",
+          torch::nn::Linear(torch::nn::LinearOptions(h.hidden, h.hidden).bias(false))));
+    }
+    const int readout_in = h.readout == "pooled" ? 2 * h.hidden : h.hidden;
+    head_hidden = register_module("head_hidden", torch::nn::Linear(readout_in, h.hidden));
+    head_out = register_module("head_out", torch::nn::Linear(h.hidden, 1));
+  }
+
+  // ln(run time / unit) of each schedule of the batch: [S].
+  torch::Tensor forward(const GraphBatch& b) {
+    torch::Tensor h = torch::relu(embed->forward(b.nodes));
+    for (std::size_t l = 0; l < self_weights.size(); ++l) {
+      // Mean over producers (messages along edges) and over consumers (against them).
+      torch::Tensor from_producers =
+          torch::zeros_like(h).index_add_(0, b.edge_dst, h.index_select(0, b.edge_src)) * b.inv_in;
+      torch::Tensor from_consumers =
+          torch::zeros_like(h).index_add_(0, b.edge_src, h.index_select(0, b.edge_dst)) * b.inv_out;
+      h = h + torch::relu(self_weights[l]->forward(h) + pred_weights[l]->forward(from_producers) +
+                          succ_weights[l]->forward(from_consumers));
+    }
+    const auto per_schedule = [&](const torch::Tensor& x) {
+      return torch::zeros({b.schedules, x.size(1)}, x.options()).index_add_(0, b.node_schedule, x);
+    };
+    if (hyper.readout == "pooled") {
+      torch::Tensor sum = per_schedule(h);
+      torch::Tensor pooled = torch::cat({sum * b.inv_stages, sum * 0.1}, 1);
+      return head_out->forward(torch::relu(head_hidden->forward(pooled))).squeeze(1);
+    }
+    torch::Tensor z = head_out->forward(torch::relu(head_hidden->forward(h)));
+    torch::Tensor stage_cost =
+        hyper.readout == "stage-exp" ? torch::exp(torch::clamp(z, -30, 30)) : torch::softplus(z);
+    return torch::log(per_schedule(stage_cost).squeeze(1) + 1e-9);
+  }
+
+  GcnHyper hyper;
+  torch::nn::Linear embed{nullptr}, head_hidden{nullptr}, head_out{nullptr};
+  std::vector<torch::nn::Linear> self_weights, pred_weights, succ_weights;
+};
+
+// One pipeline's schedules, ready for training: its graph batch, measured ln seconds and the
+// ranking pairs (faster, slower) by local schedule index.
+struct PipelineBlock {
+  GraphBatch graph;
+  torch::Tensor log_seconds;  // [S]
+  std::vector<int64_t> faster, slower;
+  std::vector<double> seconds;
+};
+
+PipelineBlock make_block(const PipelineSamples& p, const Normaliser& norm) {
+  GraphBuilder builder(norm);
+  PipelineBlock block;
+  std::vector<float> log_seconds;
+  for (const ScheduleSample& s : p.schedules) {
+    builder.add(p, s.schedule_features);
+    log_seconds.push_back(static_cast<float>(std::log(s.seconds)));
+    block.seconds.push_back(s.seconds);
+  }
+  block.graph = builder.build();
+  block.log_seconds =
+      torch::from_blob(log_seconds.data(), {static_cast<int64_t>(log_seconds.size())}).clone();
+  for (std::size_t i = 0; i < log_seconds.size(); ++i)
+    for (std::size_t j = 0; j < log_seconds.size(); ++j)
+      if (log_seconds[i] + kRankTieLog < log_seconds[j]) {
+        block.faster.push_back(static_cast<int64_t>(i));
+        block.slower.push_back(static_cast<int64_t>(j));
+      }
+  return block;
+}
+
+// Several blocks as one block-diagonal batch.
+struct TrainBatch {
+  GraphBatch graph;
+  torch::Tensor log_seconds, faster, slower;
+};
+
+TrainBatch concat_blocks(const std::vector<const PipelineBlock*>& blocks) {
+  std::vector<torch::Tensor> nodes, src, dst, inv_in, inv_out, node_schedule, inv_stages, logs,
+      faster, slower;
+  int64_t node_offset = 0, schedule_offset = 0;
+  auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+  for (const PipelineBlock* b : blocks) {
+    const GraphBatch& g = b->graph;
+    nodes.push_back(g.nodes);
+    src.push_back(g.edge_src + node_offset);
+    dst.push_back(g.edge_dst + node_offset);
+    inv_in.push_back(g.inv_in);
+    inv_out.push_back(g.inv_out);
+    node_schedule.push_back(g.node_schedule + schedule_offset);
+    inv_stages.push_back(g.inv_stages);
+    logs.push_back(b->log_seconds);
+    faster.push_back(torch::tensor(b->faster, i64) + schedule_offset);
+    slower.push_back(torch::tensor(b->slower, i64) + schedule_offset);
+    node_offset += g.nodes.size(0);
+    schedule_offset += g.schedules;
+  }
+  TrainBatch t;
+  t.graph.nodes = torch::cat(nodes);
+  t.graph.edge_src = torch::cat(src);
+  t.graph.edge_dst = torch::cat(dst);
+  t.graph.inv_in = torch::cat(inv_in);
+  t.graph.inv_out = torch::cat(inv_out);
+  t.graph.node_schedule = torch::cat(node_schedule);
+  t.graph.inv_stages = torch::cat(inv_stages);
+  t.graph.schedules = schedule_offset;
+  t.log_seconds = torch::cat(logs);
+  t.faster = torch::cat(faster);
+  t.slower = torch::cat(slower);
+  return t;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 1.0;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
+class GcnModel final : public CostModel {
+ public:
+  std::string name() const override { return "gcn"; }
+
+  void train(const std::vector<PipelineSamples>& train,
+             const std::vector<PipelineSamples>& validation, const TrainOptions& options) override {
+    if (train.empty()) fail("gcn: no training pipelines");
+    if (const char* env = std::getenv("TENSORPLAN_GCN_OPTIONS")) {
+      Json j;
+      try {
+        j = Json::parse(env);
+      } catch (const std::exception&) {
+        fail("TENSORPLAN_GCN_OPTIONS is not JSON: {}", env);
+      }
+      hyper_.update_from(j, "TENSORPLAN_GCN_OPTIONS");
+    }
+    torch::set_num_threads(std::max(1, options.threads));
+    torch::manual_seed(static_cast<uint64_t>(options.seed));
+    const int max_epochs = options.epochs > 0 ? options.epochs : hyper_.epochs;
+    Deadline deadline(options.time_limit > 0 ? options.time_limit
+                                             : std::numeric_limits<double>::infinity());
+
+    norm_ = fit_normaliser(train);
+    std::vector<double> per_stage;
+    for (const PipelineSamples& p : train)
+      for (const ScheduleSample& s : p.schedules) per_stage.push_back(s.seconds / p.stages());
+    log_unit_ = std::log(median(per_stage));
+
+    std::vector<PipelineBlock> train_blocks, validation_blocks;
+    for (const PipelineSamples& p : train) train_blocks.push_back(make_block(p, norm_));
+    for (const PipelineSamples& p : validation) validation_blocks.push_back(make_block(p, norm_));
+
+    net_ = std::make_shared<GcnNet>(hyper_);
+    torch::optim::Adam adam(
+        net_->parameters(),
+        torch::optim::AdamOptions(hyper_.learning_rate).weight_decay(hyper_.weight_decay));
+    std::mt19937 rng(static_cast<unsigned>(options.seed));
+    std::vector<std::size_t> order(train_blocks.size());
+    std::iota(order.begin(), order.end(), 0);
+
+    Progress progress("train gcn", max_epochs, options.quiet);
+    std::vector<torch::Tensor> best_state = snapshot();
+    double best_score = -std::numeric_limits<double>::infinity();
+    Metrics best_metrics{};
+    int best_epoch = 0;
+    for (int epoch = 1; epoch <= max_epochs; ++epoch) {
+      std::shuffle(order.begin(), order.end(), rng);
+      double loss_sum = 0;
+      int steps = 0;
+      net_->train();
+      for (std::size_t first = 0; first < order.size();
+           first += static_cast<std::size_t>(hyper_.batch_pipelines)) {
+        std::vector<const PipelineBlock*> blocks;
+        for (std::size_t i = first;
+             i < std::min(order.size(), first + static_cast<std::size_t>(hyper_.batch_pipelines));
+             ++i)
+          blocks.push_back(&train_blocks[order[i]]);
+        const TrainBatch batch = concat_blocks(blocks);
+        torch::Tensor predicted = net_->forward(batch.graph) + log_unit_;
+        torch::Tensor loss = torch::mse_loss(predicted, batch.log_seconds);
+        if (hyper_.rank_weight > 0 && batch.faster.numel() > 0) {
+          // Logistic loss on the predicted log-ratio of each (faster, slower) pair.
+          torch::Tensor margin =
+              predicted.index_select(0, batch.slower) - predicted.index_select(0, batch.faster);
+          loss = loss + hyper_.rank_weight * torch::softplus(-margin).mean();
+        }
+        adam.zero_grad();
+        loss.backward();
+        torch::nn::utils::clip_grad_norm_(net_->parameters(), 5.0);
+        adam.step();
+        loss_sum += loss.item<double>();
+        ++steps;
+        if (deadline.expired()) break;
+      }
+      const double mean_loss = loss_sum / std::max(1, steps);
+      // Without validation pipelines, the last epoch is the model.
+      Metrics m{};
+      double score = epoch;
+      if (!validation_blocks.empty()) {
+        m = evaluate(validation_blocks);
+        score = selection_score(m);
+      }
+      if (score > best_score) {
+        best_score = score;
+        best_metrics = m;
+        best_epoch = epoch;
+        best_state = snapshot();
+      }
+      progress.update(epoch, validation_blocks.empty()
+                                 ? fmt::format("loss {:.4f}", mean_loss)
+                                 : fmt::format("loss {:.4f}  val tau {:.3f}  val rmse-log {:.3f}",
+                                               mean_loss, m.kendall_tau, m.rmse_log));
+      if (epoch - best_epoch >= hyper_.patience || deadline.expired()) break;
+    }
+    restore(best_state);
+    net_->eval();
+    progress.finish(validation_blocks.empty()
+                        ? fmt::format("{} epochs", best_epoch)
+                        : fmt::format("best epoch {}, val tau {:.3f}, val rmse-log {:.3f}",
+                                      best_epoch, best_metrics.kendall_tau, best_metrics.rmse_log));
+  }
+
+  std::vector<double> predict(const std::vector<CostQuery>& batch) override {
+    if (!net_) fail("gcn: model is not trained");
+    std::vector<double> out(batch.size());
+    if (batch.empty()) return out;
+    GraphBuilder builder(norm_);
+    for (const CostQuery& q : batch) {
+      if (!q.pipeline || !q.schedule_features) fail("gcn: empty query");
+      builder.add(*q.pipeline, *q.schedule_features);
+    }
+    torch::NoGradGuard no_grad;
+    const torch::Tensor log_seconds = (net_->forward(builder.build()) + log_unit_).contiguous();
+    const float* values = log_seconds.data_ptr<float>();
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = std::exp(static_cast<double>(values[i]));
+    return out;
+  }
+
+  void save(const std::string& path) const override {
+    if (!net_) fail("gcn: model is not trained");
+    Json tensors = Json::array();
+    std::string body;
+    for (const auto& item : net_->named_parameters()) {
+      const torch::Tensor t = item.value().detach().contiguous().to(torch::kFloat32);
+      tensors.push_back(Json{{"name", item.key()}, {"shape", t.sizes().vec()}});
+      body.append(reinterpret_cast<const char*>(t.data_ptr<float>()),
+                  static_cast<std::size_t>(t.numel()) * sizeof(float));
+    }
+    const Json extra = {{"hyper", hyper_.to_json()},
+                        {"log_unit", log_unit_},
+                        {"pipeline_mean", norm_.pipeline_mean},
+                        {"pipeline_std", norm_.pipeline_std},
+                        {"schedule_mean", norm_.schedule_mean},
+                        {"schedule_std", norm_.schedule_std},
+                        {"tensors", tensors}};
+    write_model_file(path, "gcn", body, extra);
+  }
+
+  void load(const std::string& path, const Json& header, const std::string& body) {
+    try {
+      hyper_ = GcnHyper{};
+      hyper_.update_from(header.at("hyper"), path);
+      log_unit_ = header.at("log_unit").get<double>();
+      norm_.pipeline_mean = header.at("pipeline_mean").get<std::vector<float>>();
+      norm_.pipeline_std = header.at("pipeline_std").get<std::vector<float>>();
+      norm_.schedule_mean = header.at("schedule_mean").get<std::vector<float>>();
+      norm_.schedule_std = header.at("schedule_std").get<std::vector<float>>();
+      if (norm_.pipeline_mean.size() != kPipelineFeatureCount ||
+          norm_.pipeline_std.size() != kPipelineFeatureCount ||
+          norm_.schedule_mean.size() != kScheduleFeatureCount ||
+          norm_.schedule_std.size() != kScheduleFeatureCount)
+        fail("{}: gcn normalisation has the wrong number of features", path);
+      for (float s : norm_.pipeline_std)
+        if (!(s > 0)) fail("{}: gcn normalisation has a non-positive deviation", path);
+      for (float s : norm_.schedule_std)
+        if (!(s > 0)) fail("{}: gcn normalisation has a non-positive deviation", path);
+      const Json& tensors = header.at("tensors");
+      auto net = std::make_shared<GcnNet>(hyper_);
+      auto params = net->named_parameters();
+      if (!tensors.is_array() || tensors.size() != params.size())
+        fail("{}: gcn model lists {} weight tensors, the network has {}", path,
+             tensors.is_array() ? tensors.size() : 0, params.size());
+      std::size_t offset = 0;
+      torch::NoGradGuard no_grad;
+      for (std::size_t i = 0; i < params.size(); ++i) {
+        const auto& item = params[i];
+        const std::string name = tensors[i].at("name").get<std::string>();
+        const auto shape = tensors[i].at("shape").get<std::vector<int64_t>>();
+        if (name != item.key() || shape != item.value().sizes().vec())
+          fail("{}: gcn weight tensor {} is '{}' {}, expected '{}'", path, i, name,
+               Json(shape).dump(), item.key());
+        const std::size_t bytes = static_cast<std::size_t>(item.value().numel()) * sizeof(float);
+        if (offset + bytes > body.size())
+          fail("{}: truncated gcn model ({} bytes of weights, more expected)", path, body.size());
+        torch::Tensor values = torch::empty(item.value().sizes());
+        std::memcpy(values.data_ptr<float>(), body.data() + offset, bytes);
+        item.value().copy_(values);
+        offset += bytes;
+      }
+      if (offset != body.size())
+        fail("{}: corrupt gcn model ({} bytes of weights, expected {})", path, body.size(), offset);
+      net->eval();
+      net_ = net;
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      fail("{}: corrupt gcn model header ({})", path, e.what());
+    }
+  }
+
+ private:
+  // Validation Kendall tau, with the log error as a small tie-breaker: ranking is what an
+  // autotuner needs, but of two equally good rankers the one with right seconds is better.
+  static double selection_score(const Metrics& m) {
+    const double tau = std::isnan(m.kendall_tau) ? -1.0 : m.kendall_tau;
+    const double rmse = std::isnan(m.rmse_log) ? 10.0 : m.rmse_log;
+    return tau - 0.1 * rmse;
+  }
+
+  Metrics evaluate(const std::vector<PipelineBlock>& blocks) {
+    torch::NoGradGuard no_grad;
+    net_->eval();
+    std::vector<Metrics> per_pipeline;
+    for (const PipelineBlock& b : blocks) {
+      const torch::Tensor log_seconds = (net_->forward(b.graph) + log_unit_).contiguous();
+      const float* values = log_seconds.data_ptr<float>();
+      std::vector<double> predicted(b.seconds.size());
+      for (std::size_t i = 0; i < predicted.size(); ++i)
+        predicted[i] = std::exp(static_cast<double>(values[i]));
+      per_pipeline.push_back(pipeline_metrics(predicted, b.seconds, true));
+    }
+    net_->train();
+    return average_metrics(per_pipeline);
+  }
+
+  std::vector<torch::Tensor> snapshot() const {
+    std::vector<torch::Tensor> state;
+    for (const torch::Tensor& p : net_->parameters()) state.push_back(p.detach().clone());
+    return state;
+  }
+
+  void restore(const std::vector<torch::Tensor>& state) {
+    torch::NoGradGuard no_grad;
+    auto params = net_->parameters();
+    for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(state[i]);
+  }
+
+  GcnHyper hyper_;
+  Normaliser norm_;
+  double log_unit_ = 0;  // ln(seconds per unit of the readout)
+  std::shared_ptr<GcnNet> net_;
+};
+
+}  // namespace
+
+std::unique_ptr<CostModel> make_gcn_model(const std::string& /*kind*/) {
+  return std::make_unique<GcnModel>();
+}
+
+std::unique_ptr<CostModel> load_gcn_model(const std::string& path, const Json& header,
+                                          const std::string& body) {
+  auto model = std::make_unique<GcnModel>();
+  model->load(path, header, body);
+  return model;
+}
+
+}  // namespace tensorplan::perf

@@ -1,0 +1,162 @@
+// The GCN cost model on a synthetic relation: stages form a chain, and a schedule's time is the
+// sum over stages of a cost that grows with the stage's first schedule feature and its first
+// pipeline feature, plus a share of its producer's cost (so the graph carries information).
+// Three more features of each kind are noise; the rest are zero.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "tensorplan/common/error.h"
+#include "tensorplan/common/file_io.h"
+#include "tensorplan/perf/halide/featurizer.h"
+#include "tensorplan/perf/models/cost_model.h"
+#include "tensorplan/perf/models/metrics.h"
+
+namespace tensorplan::perf {
+namespace {
+
+std::vector<PipelineSamples> synthetic_pipelines(int count, int first_index, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  std::vector<PipelineSamples> out;
+  for (int i = 0; i < count; ++i) {
+    PipelineSamples p;
+    p.pipeline = first_index + i;
+    const int stages = 2 + static_cast<int>(rng() % 4);
+    p.graph.stages.resize(static_cast<std::size_t>(stages));
+    for (int s = 1; s < stages; ++s) p.graph.edges.push_back({s - 1, s, false, 1});
+    p.pipeline_features.resize(static_cast<std::size_t>(stages) * kPipelineFeatureCount);
+    for (std::size_t j = 0; j < p.pipeline_features.size(); ++j)
+      if (j % kPipelineFeatureCount < 4) p.pipeline_features[j] = 10 * unit(rng);
+    for (int k = 0; k < 12; ++k) {
+      ScheduleSample s;
+      s.sample = k;
+      s.schedule_features.resize(static_cast<std::size_t>(stages) * kScheduleFeatureCount);
+      for (std::size_t j = 0; j < s.schedule_features.size(); ++j)
+        if (j % kScheduleFeatureCount < 4) s.schedule_features[j] = 100 * unit(rng);
+      double producer_cost = 0;
+      for (int st = 0; st < stages; ++st) {
+        const double work =
+            1 + p.pipeline_features[static_cast<std::size_t>(st) * kPipelineFeatureCount];
+        const double speed = std::exp(
+            0.03 * s.schedule_features[static_cast<std::size_t>(st) * kScheduleFeatureCount]);
+        const double cost = 1e-4 * work * speed + 0.5 * producer_cost;
+        s.seconds += cost;
+        producer_cost = cost;
+      }
+      p.schedules.push_back(std::move(s));
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::vector<CostQuery> queries_of(const std::vector<PipelineSamples>& pipelines) {
+  std::vector<CostQuery> q;
+  for (const auto& p : pipelines)
+    for (const auto& s : p.schedules) q.push_back({&p, &s.schedule_features});
+  return q;
+}
+
+Metrics evaluate(CostModel& model, const std::vector<PipelineSamples>& pipelines) {
+  const std::vector<double> predicted = model.predict(queries_of(pipelines));
+  std::vector<Metrics> per;
+  std::size_t i = 0;
+  for (const auto& p : pipelines) {
+    std::vector<double> pr, me;
+    for (const auto& s : p.schedules) {
+      pr.push_back(predicted[i++]);
+      me.push_back(s.seconds);
+    }
+    per.push_back(pipeline_metrics(pr, me, model.predicts_seconds()));
+  }
+  return average_metrics(per);
+}
+
+TrainOptions quick_options(int epochs) {
+  TrainOptions o;
+  o.epochs = epochs;
+  o.quiet = true;
+  o.seed = 7;
+  o.threads = 1;
+  return o;
+}
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("tp-gcn-" + std::to_string(getpid()) + "-" + name))
+      .string();
+}
+
+TEST(Gcn, LearnsTheSyntheticRelation) {
+  const auto train = synthetic_pipelines(80, 0, 1);
+  const auto validation = synthetic_pipelines(10, 100, 2);
+  const auto test = synthetic_pipelines(20, 200, 3);
+  auto model = make_cost_model("gcn");
+  EXPECT_EQ(model->name(), "gcn");
+  EXPECT_TRUE(model->predicts_seconds());
+  model->train(train, validation, quick_options(60));
+  const Metrics m = evaluate(*model, test);
+  // The times span a factor of ~100 within a pipeline and ~10 between pipelines.
+  EXPECT_GT(m.kendall_tau, 0.8);
+  EXPECT_LT(m.mape, 0.2);
+  EXPECT_LT(m.rmse_log, 0.2);
+  EXPECT_LT(m.top1_slowdown, 0.2);
+}
+
+TEST(Gcn, SaveAndLoadGiveIdenticalPredictions) {
+  const auto train = synthetic_pipelines(20, 0, 4);
+  const auto validation = synthetic_pipelines(5, 100, 5);
+  auto model = make_cost_model("gcn");
+  model->train(train, validation, quick_options(3));
+  const std::string path = temp_path("model");
+  model->save(path);
+  auto loaded = load_cost_model(path);
+  EXPECT_EQ(loaded->name(), "gcn");
+  const auto queries = queries_of(validation);
+  EXPECT_EQ(loaded->predict(queries), model->predict(queries));
+
+  // A truncated file, or one whose header lost a field, is an error naming the file.
+  const std::string contents = read_file(path);
+  const auto expect_load_error = [&](const std::string& bad, const std::string& what) {
+    write_file_atomic(path, bad);
+    try {
+      load_cost_model(path);
+      ADD_FAILURE() << what << ": loaded";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << what << ": " << e.what();
+    }
+  };
+  expect_load_error(contents.substr(0, contents.size() - 10), "truncated");
+  expect_load_error(contents + "extra", "trailing bytes");
+  std::string no_unit = contents;
+  no_unit.replace(no_unit.find("\"log_unit\""), 10, "\"log_unix\"");
+  expect_load_error(no_unit, "header without log_unit");
+  std::filesystem::remove(path);
+}
+
+TEST(Gcn, TrainingIsDeterministic) {
+  const auto train = synthetic_pipelines(20, 0, 6);
+  const auto validation = synthetic_pipelines(5, 100, 7);
+  auto a = make_cost_model("gcn");
+  auto b = make_cost_model("gcn");
+  a->train(train, validation, quick_options(3));
+  b->train(train, validation, quick_options(3));
+  const auto queries = queries_of(validation);
+  EXPECT_EQ(a->predict(queries), b->predict(queries));
+}
+
+TEST(Gcn, BadQueriesAndUntrainedModelsAreErrors) {
+  auto model = make_cost_model("gcn");
+  EXPECT_THROW(model->predict({}), Error);
+  const auto train = synthetic_pipelines(5, 0, 8);
+  model->train(train, {}, quick_options(1));
+  std::vector<float> wrong_size(3, 0.0f);
+  EXPECT_THROW(model->predict({{&train[0], &wrong_size}}), Error);
+}
+
+}  // namespace
+}  // namespace tensorplan::perf

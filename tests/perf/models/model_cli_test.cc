@@ -1,0 +1,96 @@
+// `tensorplan perf train` and `perf predict` end to end, through the tensorplan program (which
+// runs tensorplan-models): bad input is one clear error line and exit code 2; a quick training
+// run on the first committed shard writes a model that predict then reads.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "tensorplan/common/json.h"
+
+namespace tensorplan::perf {
+namespace {
+
+struct CliRun {
+  int code;
+  std::string out;
+};
+
+// Runs the CLI; `stderr_too` merges stderr into the captured output.
+CliRun run(const std::string& args, bool stderr_too = true) {
+  const std::string command =
+      std::string(TENSORPLAN_CLI) + " " + args + (stderr_too ? " 2>&1" : " 2>/dev/null");
+  FILE* pipe = ::popen(command.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buffer;
+  while (std::fgets(buffer.data(), buffer.size(), pipe)) out += buffer.data();
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("tp-model-cli-" + std::to_string(getpid()) + "-" + name))
+      .string();
+}
+
+const std::string kShard =
+    std::string(TENSORPLAN_SOURCE_DIR) + "/data/perf/shard-00000-of-00016.tpshard";
+
+TEST(ModelCli, BadInputGetsOneClearError) {
+  CliRun r = run("perf train --model gcn /nonexistent/data -o /tmp/x.tpmodel -q");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.out, "tensorplan: error: /nonexistent/data: no such file or directory\n");
+
+  r = run("perf train --model no-such-kind /nonexistent/data -o /tmp/x.tpmodel -q");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("unknown model kind 'no-such-kind' (known: gcn"), std::string::npos)
+      << r.out;
+
+  const std::string garbage = temp_path("garbage.tpmodel");
+  std::ofstream(garbage) << "not a model\n";
+  r = run("perf predict " + garbage + " /nonexistent/data");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("tensorplan: error: " + garbage + ": not a tensorplan model file"),
+            std::string::npos)
+      << r.out;
+  std::filesystem::remove(garbage);
+
+  r = run("perf predict /nonexistent/model.tpmodel " + kShard);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("/nonexistent/model.tpmodel"), std::string::npos) << r.out;
+}
+
+TEST(ModelCli, TrainThenPredict) {
+  if (!std::filesystem::exists(kShard)) GTEST_SKIP() << "no committed shard " << kShard;
+  const std::string model = temp_path("gcn.tpmodel");
+  CliRun r = run("perf train --model gcn " + kShard + " -o " + model + " --epochs 1 -q");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("gcn: trained on "), std::string::npos) << r.out;
+
+  r = run("perf predict --json --split test " + model + " " + kShard, false);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const Json j = Json::parse(r.out);
+  EXPECT_EQ(j.at("model"), "gcn");
+  ASSERT_FALSE(j.at("predictions").empty());
+  for (const Json& row : j.at("predictions")) {
+    EXPECT_EQ(row.at("split"), "test");
+    EXPECT_GT(row.at("predicted_seconds").get<double>(), 0.0);
+    EXPECT_GT(row.at("measured_seconds").get<double>(), 0.0);
+  }
+  EXPECT_GT(j.at("metrics").at("pipelines").get<int>(), 0);
+
+  const int first = j.at("predictions")[0].at("pipeline").get<int>();
+  r = run("perf predict --pipeline " + std::to_string(first) + " " + model + " " + kShard, false);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("gcn on 1 pipelines"), std::string::npos) << r.out;
+  std::filesystem::remove(model);
+}
+
+}  // namespace
+}  // namespace tensorplan::perf
