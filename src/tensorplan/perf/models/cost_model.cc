@@ -31,9 +31,9 @@ const std::vector<ModelKind>& kinds() {
   static const std::vector<ModelKind> table = {
       {"gcn", make_gcn_model, load_gcn_model},
 
-      // {"halide", make_halide_model, load_halide_model},
+      {"halide", make_halide_model, load_halide_model},
 
-      // {"halide-retrained", make_halide_model, load_halide_model},
+      {"halide-retrained", make_halide_model, load_halide_model},
 
       {"xgboost", make_xgboost_model, load_xgboost_model},
 
