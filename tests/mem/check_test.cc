@@ -99,6 +99,16 @@ TEST(Check, ZeroSizeTensorsNeedNoOffset) {
   EXPECT_TRUE(check_plan(g.finish(), Plan{"test", {0, 1}, {-1, 0}, 8}).valid);
 }
 
+TEST(PlanIo, RoundTripsTheAlignment) {
+  const Graph graph = chain();
+  const std::string path = testing::temp_path("aligned-plan.json");
+  Plan plan = good_plan();
+  plan.alignment = 8;
+  write_plan(plan, graph, path);
+  EXPECT_EQ(read_plan(path, graph).alignment, 8);
+  EXPECT_EQ(plan_to_json(plan, graph)["alignment"], 8);
+}
+
 TEST(PlanIo, RoundTripsAndRejectsUnknownIds) {
   const Graph graph = chain();
   const std::string path = testing::temp_path("plan.json");
@@ -121,6 +131,11 @@ TEST(PlanIo, RoundTripsAndRejectsUnknownIds) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("unknown node id 42"), std::string::npos);
   }
+  doc = plan_to_json(good_plan(), graph);
+  EXPECT_FALSE(doc.contains("alignment"));  // 1: not written
+  doc["alignment"] = 0;
+  write_file_atomic(path, doc.dump());
+  EXPECT_THROW(read_plan(path, graph), Error);
   doc = plan_to_json(good_plan(), graph);
   doc["format"] = "tensorplan.graph";
   write_file_atomic(path, doc.dump());

@@ -45,7 +45,10 @@ TEST(Cli, PlanJsonPrintsTheFieldsAndTheWrittenPlanPassesCheck) {
        {"reference_reserved", "reference_max_live", "planned_max_live", "arena_bytes",
         "planned_total", "lower_bound", "saving", "fragmentation", "seconds"})
     EXPECT_TRUE(j.contains(field)) << field;
+  EXPECT_EQ(j.at("alignment"), 512);  // the default, as PyTorch's allocator rounds
+  EXPECT_GE(j.at("arena_bytes").get<std::int64_t>(), j.at("placed_max_live").get<std::int64_t>());
   EXPECT_TRUE(fs::exists(plan));
+  EXPECT_EQ(Json::parse(read_file(plan.string())).at("alignment"), 512);
   EXPECT_NE(read_file(svg.string()).find("<svg"), std::string::npos);
   r = run("mem check " + kModels + "cnn-small-b32-sgd.json " + plan.string());
   EXPECT_EQ(r.status, 0) << r.out << r.err;

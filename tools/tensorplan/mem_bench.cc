@@ -32,8 +32,9 @@ void add_mem_bench(CLI::App& mem) {
       "\nRuns `mem plan` on each graph file (*.json, *.json.gz) of ZOO_DIR in name order and\n"
       "prints one row per graph: PyTorch's reserved memory for the reference order (the\n"
       "baseline), max-live before and after, the proven lower bound and the gap to it, the\n"
-      "planned total, the saving, fragmentation and the time spent ordering and placing. A\n"
-      "summary line follows. Each graph gets the full --time-limit.\n"
+      "arena (the planned total), the saving, fragmentation (arena / max-live of the sizes\n"
+      "rounded up to --alignment, minus 1), the time spent ordering and placing, and which\n"
+      "methods won. A summary line follows. Each graph gets the full --time-limit.\n"
       "\nExample: tensorplan mem bench models --time-limit 60 --csv zoo.csv --md zoo.md");
   cmd->add_option("ZOO_DIR", args->zoo, "directory of graph files, or one graph file")
       ->default_val("models");
@@ -62,9 +63,13 @@ void add_mem_bench(CLI::App& mem) {
       rows.push_back(mem::bench_graph(files[i], options));
       const mem::BenchRow& row = rows.back();
       if (!args->quiet)
-        std::fprintf(stderr, "[%zu/%zu] %s: saving %.1f%%, gap to bound %.1f%%, %.2f s\n", i + 1,
-                     files.size(), row.graph.c_str(), 100 * row.report.saving, 100 * row.bound_gap,
-                     row.report.seconds);
+        std::fprintf(stderr,
+                     "[%zu/%zu] %s: saving %.1f%%, gap to bound %.1f%%, arena %lld B, "
+                     "fragmentation %.3f%%, placement %.2f s (%s), %.2f s\n",
+                     i + 1, files.size(), row.graph.c_str(), 100 * row.report.saving,
+                     100 * row.bound_gap, static_cast<long long>(row.report.arena_bytes),
+                     100 * row.report.fragmentation, row.report.placement_seconds,
+                     row.report.placement_method.c_str(), row.report.seconds);
     }
     // Files are written only once every graph has been planned: no half-tables.
     if (!args->csv.empty()) write_file_atomic(args->csv, mem::bench_csv(rows));

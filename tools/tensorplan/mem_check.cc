@@ -2,6 +2,7 @@
 // is not (with the problems listed), 2 if the input cannot be read.
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "commands.h"
 #include "tensorplan/common/progress.h"
@@ -15,28 +16,31 @@ namespace {
 struct CheckArgs {
   std::string graph;
   std::string plan;
-  std::int64_t alignment = 1;
+  std::optional<std::int64_t> alignment;  // unset: the plan's own (1 if it names none)
   bool json = false;
 };
 }  // namespace
 
 void add_mem_check(CLI::App& mem) {
   auto args = std::make_shared<CheckArgs>();
-  CLI::App* cmd = mem.add_subcommand("check", "Check a plan independently (exit 0 valid, 1 invalid)");
+  CLI::App* cmd =
+      mem.add_subcommand("check", "Check a plan independently (exit 0 valid, 1 invalid)");
   cmd->footer(
       "\nVerifies: a complete topological order, an offset for every non-empty tensor, no two\n"
       "tensors live at the same time overlapping in memory, the right arena size.\n"
       "Exit status: 0 valid, 1 invalid, 2 unreadable input.");
   cmd->add_option("GRAPH", args->graph, "training graph (tensorplan.graph JSON)")->required();
   cmd->add_option("PLAN", args->plan, "plan to check (tensorplan.plan JSON)")->required();
-  cmd->add_option("--alignment", args->alignment, "also require offsets to be multiples of this")
-      ->default_val(1)
+  cmd->add_option("--alignment", args->alignment,
+                  "require offsets to be multiples of this, sizes rounded up to it (default: the\n"
+                  "plan's own \"alignment\", 1 if it has none)")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--json", args->json, "print one JSON object on stdout");
   cmd->callback([args] {
     const mem::Graph graph = mem::read_graph(args->graph);
     const mem::Plan plan = mem::read_plan(args->plan, graph);
-    const mem::CheckResult result = mem::check_plan(graph, plan, args->alignment);
+    const mem::CheckResult result =
+        mem::check_plan(graph, plan, args->alignment.value_or(plan.alignment));
     if (args->json) {
       Json out = {{"valid", result.valid}, {"problems", result.problems}};
       if (result.valid) {

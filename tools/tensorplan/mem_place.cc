@@ -12,7 +12,7 @@
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/common/timer.h"
 #include "tensorplan/mem/place/csv.h"
-#include "tensorplan/mem/place/placer.h"
+#include "tensorplan/mem/place/portfolio.h"
 #include "tensorplan/mem/place/problem.h"
 #include "tensorplan/mem/place/search.h"
 
@@ -27,13 +27,8 @@ struct PlaceOptions {
   double time_limit = 10;
   std::optional<std::int64_t> capacity;  // fit under it, or say it cannot be done
   bool minimize = false;                 // search for the smallest height
+  bool ilp = false;                      // also try the address ILP (small instances)
   bool json = false;
-};
-
-// What the exact search adds to the heuristics' placement.
-struct SearchOutcome {
-  std::string status;      // "optimal", "feasible", "infeasible", "unknown"
-  std::int64_t bound = 0;  // proven lower bound on the height
 };
 
 void run_place(const PlaceOptions& options) {
@@ -44,41 +39,30 @@ void run_place(const PlaceOptions& options) {
   problem.alignment = options.alignment;
 
   // The portfolio: the heuristics, then (asked for a capacity or the minimum) the exact search
-  // starting from the best of them, in the time that is left.
+  // starting from the best of them, then (--ilp) the address ILP, in the time that is left.
   const Deadline deadline(options.time_limit);
-  const auto placers = heuristic_placers();
-  BestPlacement best = place_best(problem, placers, deadline);
-  std::optional<SearchOutcome> searched;
-  if (options.capacity || options.minimize) {
-    SearchOptions search;
-    search.capacity = options.capacity;
-    search.minimize = options.minimize;
-    search.deadline = Deadline(std::max(0.0, deadline.remaining()));
-    search.incumbent = best.placement;
-    SearchResult result = search_placement(problem, search);
-    searched = SearchOutcome{to_string(result.status), result.lower_bound};
-    if (result.placement && result.placement->height < best.placement.height) {
-      best.placement = std::move(*result.placement);
-      best.method = "search";
-    }
-    if (options.capacity && best.placement.height > *options.capacity) {
-      std::printf("does not fit under capacity %lld: %s\n",
-                  static_cast<long long>(*options.capacity),
-                  result.status == SearchStatus::kInfeasible
-                      ? "proven impossible (no placement is that low)"
-                      : "no placement found within the time limit (not proven impossible)");
-      std::fflush(stdout);
-      std::exit(1);
-    }
+  PortfolioOptions portfolio;
+  portfolio.capacity = options.capacity;
+  portfolio.minimize = options.minimize;
+  portfolio.use_ilp = options.ilp;
+  const PortfolioResult placed = place_with_portfolio(problem, portfolio, deadline);
+  const bool searched = options.capacity || options.minimize;
+  if (!placed.placement) {
+    std::printf("does not fit under capacity %lld: %s\n",
+                static_cast<long long>(options.capacity.value_or(0)),
+                placed.status == SearchStatus::kInfeasible
+                    ? "proven impossible (no placement is that low)"
+                    : "no placement found within the time limit (not proven impossible)");
+    std::fflush(stdout);
+    std::exit(1);
   }
-  const std::vector<std::int64_t>& offsets = best.placement.offsets;
+  const std::vector<std::int64_t>& offsets = placed.placement->offsets;
   std::string why;
   if (!is_valid(problem, offsets, &why))  // never write an invalid placement
-    fail("internal error: {} gave an invalid placement of {}: {}", best.method, options.instance,
+    fail("internal error: {} gave an invalid placement of {}: {}", placed.method, options.instance,
          why);
   const std::int64_t arena = height(problem, offsets);
-  const std::int64_t bound =
-      searched ? std::max(searched->bound, max_live(problem)) : max_live(problem);
+  const std::int64_t bound = placed.lower_bound;
   const double seconds = clock.seconds();
 
   // What the input's own offset column is worth, when it has one.
@@ -103,9 +87,9 @@ void run_place(const PlaceOptions& options) {
     nlohmann::ordered_json object = {{"buffers", problem.buffers.size()},
                                      {"lower_bound", bound},
                                      {"height", arena},
-                                     {"method", best.method},
+                                     {"method", placed.method},
                                      {"seconds", seconds}};
-    if (searched) object["search_status"] = searched->status;
+    if (searched) object["search_status"] = to_string(placed.status);
     if (options.capacity) object["capacity"] = *options.capacity;
     if (input_placement) object["input_offsets"] = *input_placement;
     std::fprintf(summary, "%s\n", object.dump().c_str());
@@ -116,8 +100,8 @@ void run_place(const PlaceOptions& options) {
         "height       {} ({:.2f}% above the bound)\n"
         "method       {}\n"
         "seconds      {:.3f}\n",
-        problem.buffers.size(), bound, arena, gap, best.method, seconds);
-    if (searched) text += fmt::format("search       {}\n", searched->status);
+        problem.buffers.size(), bound, arena, gap, placed.method, seconds);
+    if (searched) text += fmt::format("search       {}\n", to_string(placed.status));
     if (input_placement) text += fmt::format("input        {}\n", *input_placement);
     std::fputs(text.c_str(), summary);
   }
@@ -134,7 +118,8 @@ void add_mem_place(CLI::App& mem) {
       "time never overlap, keeping the arena (the highest offset + size) small. Runs the greedy\n"
       "heuristics (TFLite's greedy-by-size best-fit, XLA's variants, an allocator-like sweep) and\n"
       "keeps the lowest; with --capacity or --minimize an exact branch-and-bound search (in the\n"
-      "spirit of MiniMalloc) then starts from it. If the instance cannot be placed under\n"
+      "spirit of MiniMalloc) then starts from it, and with --ilp the address ILP after it. If the\n"
+      "instance cannot be placed under\n"
       "--capacity, it says whether that is proven impossible or just not found in time, writes\n"
       "nothing, and exits with status 1.\n"
       "\n"
@@ -167,6 +152,9 @@ void add_mem_place(CLI::App& mem) {
       ->check(CLI::PositiveNumber);
   command->add_flag("--minimize", options->minimize,
                     "Search for the smallest height (stops at the proven lower bound)");
+  command->add_flag("--ilp", options->ilp,
+                    "After the search, also try the OLLA address ILP (CBC) if the instance has at\n"
+                    "most 5000 pairs of buffers live at the same time");
   command->add_flag("--json", options->json,
                     "Print one JSON object: buffers, lower_bound, height, method, seconds\n"
                     "(and search_status, capacity when searching)");

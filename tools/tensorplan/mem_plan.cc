@@ -19,7 +19,9 @@ struct PlanArgs {
   std::string output;
   std::string svg;
   double time_limit = 60;
-  std::int64_t alignment = 1;
+  std::int64_t alignment = mem::PlanOptions().alignment;
+  bool joint = false;
+  bool placement_ilp = false;
   bool json = false;
   bool quiet = false;
 };
@@ -35,12 +37,19 @@ void print_table(const mem::Graph& graph, const mem::PlanReport& r) {
   row("max-live, reference order", r.reference_max_live);
   row("max-live, planned order", r.planned_max_live,
       fmt::format("({} lower)", percent(1.0 - static_cast<double>(r.planned_max_live) /
-                                                  static_cast<double>(std::max<std::int64_t>(1, r.reference_max_live)))));
+                                                  static_cast<double>(std::max<std::int64_t>(
+                                                      1, r.reference_max_live)))));
   row("lower bound on max-live", r.lower_bound);
-  row("planned total (arena)", r.planned_total, fmt::format("saving {} vs baseline", percent(r.saving)));
-  std::printf("  %-34s %14s\n", "fragmentation", percent(r.fragmentation).c_str());
-  std::printf("  order: %s, placement: %s, %s\n", r.order_method.c_str(), r.placement_method.c_str(),
-              format_seconds(r.seconds).c_str());
+  row("planned total (arena)", r.planned_total,
+      fmt::format("saving {} vs baseline", percent(r.saving)));
+  if (r.two_phase_arena_bytes != r.arena_bytes)
+    row("arena of order, then place", r.two_phase_arena_bytes, "(before the joint ILP)");
+  std::printf("  %-34s %14s  (arena vs max-live of the sizes rounded up to %lld B)\n",
+              "fragmentation", percent(r.fragmentation).c_str(),
+              static_cast<long long>(r.alignment));
+  std::printf("  order: %s (%s), placement: %s (%s), total %s\n", r.order_method.c_str(),
+              format_seconds(r.order_seconds).c_str(), r.placement_method.c_str(),
+              format_seconds(r.placement_seconds).c_str(), format_seconds(r.seconds).c_str());
 }
 
 }  // namespace
@@ -62,9 +71,16 @@ void add_mem_plan(CLI::App& mem) {
       ->default_val(60)
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--alignment", args->alignment,
-                  "place tensors at multiples of this many bytes (sizes rounded up)")
-      ->default_val(1)
+                  "place tensors at multiples of this many bytes (sizes rounded up); 512 is what\n"
+                  "PyTorch's caching allocator rounds to, 1 places bytes exactly")
+      ->default_val(mem::PlanOptions().alignment)
       ->check(CLI::PositiveNumber);
+  cmd->add_flag(
+      "--joint", args->joint,
+      "after the two-phase plan, the OLLA joint ILP (order and offsets at once) from it,\n"
+      "on graphs of at most 40 operators, in the time left");
+  cmd->add_flag("--placement-ilp", args->placement_ilp,
+                "also try the OLLA address ILP after the placement search (small problems)");
   cmd->add_flag("--json", args->json, "print one JSON object with the figures on stdout");
   cmd->add_flag("-q,--quiet", args->quiet, "no progress on stderr");
   cmd->callback([args] {
@@ -72,6 +88,8 @@ void add_mem_plan(CLI::App& mem) {
     mem::PlanOptions options;
     options.time_limit = args->time_limit;
     options.alignment = args->alignment;
+    options.joint = args->joint;
+    options.placement_ilp = args->placement_ilp;
     options.quiet = args->quiet || args->json;
     const mem::PlanReport report = mem::plan_memory(graph, options);
     // The plan has passed the checker inside plan_memory; only now are files written.

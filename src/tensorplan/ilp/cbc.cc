@@ -34,6 +34,9 @@ std::string to_string(SolveStatus status) {
 
 namespace {
 
+// CbcMain1's callback: called at stages of the solve; nothing to do there (0: carry on).
+int ignore_cbc_callback(CbcModel* /*model*/, int /*stage*/) { return 0; }
+
 // CBC reports "no value" with huge numbers rather than infinities.
 constexpr double kCbcHuge = 1e40;
 
@@ -196,7 +199,9 @@ SolveResult solve_with_cbc(const Model& model, const SolveOptions& options) {
   args.insert(args.end(), {"-solve", "-quit"});
   std::vector<const char*> argv;
   for (const std::string& arg : args) argv.push_back(arg.c_str());
-  CbcMain1(static_cast<int>(argv.size()), argv.data(), cbc, nullptr, driver_data);
+  // Debian's CBC 2.10 calls the callback unguarded on some paths (e.g. a model its preprocessing
+  // solves outright), so it gets one that does nothing rather than a null pointer.
+  CbcMain1(static_cast<int>(argv.size()), argv.data(), cbc, ignore_cbc_callback, driver_data);
 
   result.nodes = cbc.getNodeCount();
   const double* best = cbc.bestSolution();

@@ -18,7 +18,10 @@ struct Plan {
   std::string graph;                  // name of the graph it plans
   std::vector<int> order;             // node indices, a topological order
   std::vector<std::int64_t> offsets;  // per tensor index: byte offset, or -1 if not placed
-  std::int64_t arena_bytes = 0;       // the arena's size: max(offset + size) over placed tensors
+  std::int64_t arena_bytes = 0;       // the arena's size: max(offset + rounded size) over tensors
+  // Offsets are multiples of it and sizes count rounded up to it (bytes; 1: none). Written to the
+  // file as "alignment" when above 1, so that `mem check` verifies the plan as it was made.
+  std::int64_t alignment = 1;
 };
 
 // Reads a plan for `graph`; tensor and node ids are resolved against it. Errors name file and path.

@@ -9,7 +9,8 @@ namespace tensorplan::mem {
 Plan plan_from_json(const Json& doc, const Graph& graph, const std::string& path) {
   check_header(path, doc, kPlanFormat, kPlanVersion);
   Plan plan;
-  if (auto it = doc.find("graph"); it != doc.end() && it->is_string()) plan.graph = it->get<std::string>();
+  if (auto it = doc.find("graph"); it != doc.end() && it->is_string())
+    plan.graph = it->get<std::string>();
 
   std::unordered_map<std::int64_t, int> node_index, tensor_index;
   for (int n = 0; n < graph.num_nodes(); ++n) node_index[graph.nodes[n].id] = n;
@@ -20,13 +21,15 @@ Plan plan_from_json(const Json& doc, const Graph& graph, const std::string& path
     const std::string at = "/order/" + std::to_string(s);
     const std::int64_t id = as_int(path, order[s], at);
     auto it = node_index.find(id);
-    if (it == node_index.end()) fail("{}: {}: unknown node id {} (not in graph \"{}\")", path, at, id, graph.name);
+    if (it == node_index.end())
+      fail("{}: {}: unknown node id {} (not in graph \"{}\")", path, at, id, graph.name);
     plan.order.push_back(it->second);
   }
 
   plan.offsets.assign(graph.tensors.size(), -1);
   const Json& offsets = require(path, doc, "", "offsets");
-  if (!offsets.is_object()) fail("{}: /offsets: expected an object {{\"<tensor id>\": offset}}", path);
+  if (!offsets.is_object())
+    fail("{}: /offsets: expected an object {{\"<tensor id>\": offset}}", path);
   for (auto it = offsets.begin(); it != offsets.end(); ++it) {
     const std::string at = "/offsets/" + it.key();
     std::int64_t id = 0;
@@ -40,11 +43,17 @@ Plan plan_from_json(const Json& doc, const Graph& graph, const std::string& path
     auto t = tensor_index.find(id);
     if (t == tensor_index.end()) fail("{}: {}: unknown tensor id {}", path, at, id);
     const std::int64_t offset = as_int(path, it.value(), at);
-    if (offset < 0 || offset > kMaxBytes) fail("{}: {}: offset {} out of range [0, 2^62]", path, at, offset);
+    if (offset < 0 || offset > kMaxBytes)
+      fail("{}: {}: offset {} out of range [0, 2^62]", path, at, offset);
     plan.offsets[t->second] = offset;
   }
   plan.arena_bytes = get_int(path, doc, "", "arena_bytes");
   if (plan.arena_bytes < 0) fail("{}: /arena_bytes: negative", path);
+  if (doc.contains("alignment")) {
+    plan.alignment = get_int(path, doc, "", "alignment");
+    if (plan.alignment < 1 || plan.alignment > (std::int64_t{1} << 30))
+      fail("{}: /alignment: {} is not in [1, 2^30]", path, plan.alignment);
+  }
   return plan;
 }
 
@@ -58,8 +67,11 @@ Json plan_to_json(const Plan& plan, const Graph& graph) {
   Json offsets = Json::object();
   for (int t = 0; t < graph.num_tensors(); ++t)
     if (plan.offsets[t] >= 0) offsets[std::to_string(graph.tensors[t].id)] = plan.offsets[t];
-  return {{"format", kPlanFormat}, {"version", kPlanVersion}, {"graph", plan.graph},
-          {"order", order},        {"offsets", offsets},      {"arena_bytes", plan.arena_bytes}};
+  Json doc = {{"format", kPlanFormat}, {"version", kPlanVersion},
+              {"graph", plan.graph},   {"order", order},
+              {"offsets", offsets},    {"arena_bytes", plan.arena_bytes}};
+  if (plan.alignment > 1) doc["alignment"] = plan.alignment;
+  return doc;
 }
 
 void write_plan(const Plan& plan, const Graph& graph, const std::string& path) {

@@ -7,8 +7,9 @@
 #include "tensorplan/common/progress.h"
 #include "tensorplan/common/timer.h"
 #include "tensorplan/mem/check.h"
+#include "tensorplan/mem/joint_ilp.h"
 #include "tensorplan/mem/lower_bound.h"
-#include "tensorplan/mem/place/placer.h"
+#include "tensorplan/mem/place/portfolio.h"
 #include "tensorplan/mem/place/problem.h"
 #include "tensorplan/mem/pytorch_allocator.h"
 #include "tensorplan/mem/schedule/exact_dp.h"
@@ -83,12 +84,16 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
   report.planned_max_live = order.max_live;
   progress.update(2, fmt::format("max-live {}, placing", format_bytes(order.max_live)));
 
-  // Locations: place the tensors of that order in one arena. The greedy placers can take seconds
-  // on huge graphs, so they share the time limit; the sweep placer always completes.
+  // Locations: place the tensors of that order in one arena: the portfolio (heuristics, then the
+  // exact search unless they meet the bound) within its share of the time left. The heuristics
+  // always complete, so there is a placement even when no time is left.
   const double placement_start = deadline.elapsed();
   const place::Problem problem = place::problem_from_graph(graph, order.order, options.alignment);
-  const auto placers = place::heuristic_placers();
-  const place::BestPlacement placed = place::place_best(problem, placers, deadline);
+  place::PortfolioOptions portfolio;
+  portfolio.use_ilp = options.placement_ilp;
+  const place::PortfolioResult placed = place::place_with_portfolio(
+      problem, portfolio,
+      Deadline(std::max(0.0, std::min(options.placement_time_limit, deadline.remaining()))));
   report.placement_method = placed.method;
   report.placement_seconds = deadline.elapsed() - placement_start;
 
@@ -97,9 +102,31 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
   plan.order = std::move(order.order);
   plan.offsets.assign(graph.tensors.size(), -1);
   for (std::size_t b = 0; b < problem.buffers.size(); ++b)
-    plan.offsets[problem.buffers[b].id] = placed.placement.offsets[b];
-  plan.arena_bytes = placed.placement.height;
+    plan.offsets[problem.buffers[b].id] = placed.placement->offsets[b];
+  plan.arena_bytes = placed.placement->height;
+  plan.alignment = options.alignment;
+  report.alignment = options.alignment;
   require_valid(graph, plan, options.alignment);
+  report.placed_max_live = place::max_live(problem);
+  report.two_phase_arena_bytes = plan.arena_bytes;
+
+  // The joint ILP (asked for, small graphs): order and offsets at once, from the two-phase plan.
+  if (options.joint && graph.num_nodes() <= kJointIlpMaxNodes && !deadline.expired()) {
+    progress.update(2, "joint order and placement ILP");
+    JointIlpOptions joint;
+    joint.time_limit = deadline.remaining();
+    joint.alignment = options.alignment;
+    joint.start = plan;
+    JointIlpResult solved = solve_joint_ilp(graph, joint);
+    if (solved.from_solver && solved.arena_bytes < plan.arena_bytes) {
+      plan = std::move(solved.plan);
+      require_valid(graph, plan, options.alignment);
+      report.order_method = report.placement_method = "joint-ilp";
+      report.planned_max_live = max_live(graph, plan.order);
+      report.placed_max_live =
+          place::max_live(place::problem_from_graph(graph, plan.order, options.alignment));
+    }
+  }
 
   report.arena_bytes = plan.arena_bytes;
   report.planned_total = plan.arena_bytes;
@@ -107,13 +134,15 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
                       ? 1.0 - static_cast<double>(report.planned_total) /
                                   static_cast<double>(report.reference_reserved)
                       : 0.0;
+  // Against the rounded sizes' peak: the rounding itself is the alignment's cost, not the placer's.
   report.fragmentation =
-      report.planned_max_live > 0
-          ? static_cast<double>(report.arena_bytes) / static_cast<double>(report.planned_max_live) -
+      report.placed_max_live > 0
+          ? static_cast<double>(report.arena_bytes) / static_cast<double>(report.placed_max_live) -
                 1.0
           : 0.0;
   report.seconds = deadline.elapsed();
-  progress.finish(fmt::format("arena {} ({})", format_bytes(report.arena_bytes), placed.method));
+  progress.finish(
+      fmt::format("arena {} ({})", format_bytes(report.arena_bytes), report.placement_method));
   return report;
 }
 
@@ -125,6 +154,8 @@ Json report_to_json(const PlanReport& r, const Graph& graph) {
           {"reference_allocated", r.reference_allocated},
           {"reference_max_live", r.reference_max_live},
           {"planned_max_live", r.planned_max_live},
+          {"placed_max_live", r.placed_max_live},
+          {"alignment", r.alignment},
           {"arena_bytes", r.arena_bytes},
           {"planned_total", r.planned_total},
           {"lower_bound", r.lower_bound},
@@ -134,7 +165,8 @@ Json report_to_json(const PlanReport& r, const Graph& graph) {
           {"order_seconds", r.order_seconds},
           {"placement_seconds", r.placement_seconds},
           {"order_method", r.order_method},
-          {"placement_method", r.placement_method}};
+          {"placement_method", r.placement_method},
+          {"two_phase_arena_bytes", r.two_phase_arena_bytes}};
 }
 
 }  // namespace tensorplan::mem

@@ -13,9 +13,18 @@
 namespace tensorplan::mem {
 
 struct PlanOptions {
-  double time_limit = 60;      // wall-clock seconds for the whole plan
-  std::int64_t alignment = 1;  // every offset a multiple of it; sizes rounded up to it
-  bool quiet = true;           // no progress on stderr
+  double time_limit = 60;  // wall-clock seconds for the whole plan
+  // Every offset a multiple of it; sizes rounded up to it. 512 bytes, as PyTorch's caching
+  // allocator rounds every block, so plans compare with what it would really hold.
+  std::int64_t alignment = 512;
+  // Of the time left after ordering, at most this many seconds go to placing: the heuristics and,
+  // unless they already meet the max-live bound, the exact placement search from the best of them.
+  double placement_time_limit = 5;
+  bool placement_ilp = false;  // also try the address ILP on small placement problems
+  // After the two-phase plan (order, then offsets), the joint ILP for order and offsets at once,
+  // on graphs of at most kJointIlpMaxNodes operators, in the time left.
+  bool joint = false;
+  bool quiet = true;  // no progress on stderr
 };
 
 struct PlanReport {
@@ -24,16 +33,19 @@ struct PlanReport {
   std::int64_t reference_allocated = 0;  // same, peak allocated
   std::int64_t reference_max_live = 0;   // peak live bytes of the reference order
   std::int64_t planned_max_live = 0;     // peak live bytes of the planned order
-  std::int64_t arena_bytes = 0;          // the plan's arena: it holds every tensor
-  std::int64_t planned_total = 0;        // all memory the planned step needs (= arena_bytes)
-  std::int64_t lower_bound = 0;          // proven lower bound on max-live over all orders
-  double saving = 0;                     // 1 - planned_total / reference_reserved
-  double fragmentation = 0;              // arena_bytes / planned_max_live - 1
-  double seconds = 0;                    // wall-clock time of plan_memory
-  double order_seconds = 0;              // of which choosing the order (heuristics or ILP)
-  double placement_seconds = 0;          // of which placing the tensors
-  std::string order_method;              // which scheduler's order was kept
-  std::string placement_method;          // which placer's offsets were kept
+  std::int64_t placed_max_live = 0;  // same, sizes rounded up to the alignment: no arena is lower
+  std::int64_t alignment = 1;        // offsets are multiples of it, sizes rounded up to it
+  std::int64_t arena_bytes = 0;      // the plan's arena: it holds every tensor
+  std::int64_t two_phase_arena_bytes = 0;  // the arena of order-then-place (before the joint ILP)
+  std::int64_t planned_total = 0;          // all memory the planned step needs (= arena_bytes)
+  std::int64_t lower_bound = 0;            // proven lower bound on max-live over all orders
+  double saving = 0;                       // 1 - planned_total / reference_reserved
+  double fragmentation = 0;                // arena_bytes / placed_max_live - 1
+  double seconds = 0;                      // wall-clock time of plan_memory
+  double order_seconds = 0;                // of which choosing the order (heuristics or ILP)
+  double placement_seconds = 0;            // of which placing the tensors
+  std::string order_method;                // which scheduler's order was kept
+  std::string placement_method;            // which placer's offsets were kept
 };
 
 PlanReport plan_memory(const Graph& graph, const PlanOptions& options);

@@ -29,6 +29,7 @@ struct BenchSummary {
   int within_2pct_of_bound = 0;       // bound_gap <= 2%
   double max_bound_gap = 0;
   double max_fragmentation = 0;
+  int fragmentation_within_half_pct = 0;  // fragmentation <= 0.5% (the issue-5 target)
   double median_seconds = 0, max_seconds = 0;
   double max_placement_seconds = 0;
 };

@@ -1,0 +1,72 @@
+#include "tensorplan/mem/place/portfolio.h"
+
+#include <algorithm>
+
+#include "tensorplan/mem/place/ilp.h"
+#include "tensorplan/mem/place/placer.h"
+
+namespace tensorplan::mem::place {
+
+PortfolioResult place_with_portfolio(const Problem& problem, const PortfolioOptions& options,
+                                     const Deadline& deadline) {
+  Stopwatch clock;
+  PortfolioResult result;
+  result.lower_bound = max_live(problem);
+  bool infeasible = false;
+  auto offer = [&](const std::optional<Placement>& placement, const std::string& method) {
+    if (!placement || placement->offsets.size() != problem.buffers.size()) return;
+    if (options.capacity && placement->height > *options.capacity) return;
+    if (!result.placement || placement->height < result.placement->height) {
+      result.placement = placement;
+      result.method = method;
+    }
+  };
+  auto settled = [&] {
+    if (infeasible) return true;
+    if (!result.placement) return false;
+    return result.placement->height <= result.lower_bound || !options.minimize;
+  };
+
+  // The heuristics: always, even past the deadline (the first of them at least; milliseconds).
+  const BestPlacement heuristic = place_best(problem, heuristic_placers(), deadline);
+  offer(heuristic.placement, heuristic.method);
+  if (options.capacity && result.lower_bound > *options.capacity) infeasible = true;
+  // Without a capacity and without minimising, the heuristics' placement is the answer.
+  const bool want_more = options.minimize || (options.capacity && !result.placement);
+
+  if (want_more && !settled() && !deadline.expired()) {
+    const bool ilp_next = options.use_ilp && overlapping_pairs(problem) <= options.ilp_max_pairs;
+    SearchOptions search;
+    search.capacity = options.capacity;
+    search.minimize = options.minimize;
+    search.deadline =
+        Deadline(deadline.remaining() * (ilp_next ? options.search_share_before_ilp : 1.0));
+    search.incumbent = result.placement ? *result.placement : heuristic.placement;
+    SearchResult searched = search_placement(problem, search);
+    result.lower_bound = std::max(result.lower_bound, searched.lower_bound);
+    if (searched.status == SearchStatus::kInfeasible) infeasible = true;
+    offer(searched.placement, "search");
+
+    if (ilp_next && !settled() && !deadline.expired()) {
+      AddressIlpOptions ilp;
+      ilp.capacity = options.capacity;
+      ilp.minimize = options.minimize;
+      ilp.deadline = Deadline(deadline.remaining());
+      ilp.start = result.placement ? *result.placement : heuristic.placement;
+      AddressIlpResult solved = solve_address_ilp(problem, ilp);
+      result.lower_bound = std::max(result.lower_bound, solved.lower_bound);
+      if (solved.status == SearchStatus::kInfeasible) infeasible = true;
+      offer(solved.placement, "ilp");
+    }
+  }
+
+  if (result.placement)
+    result.status = result.placement->height <= result.lower_bound ? SearchStatus::kOptimal
+                                                                   : SearchStatus::kFeasible;
+  else
+    result.status = infeasible ? SearchStatus::kInfeasible : SearchStatus::kUnknown;
+  result.seconds = clock.seconds();
+  return result;
+}
+
+}  // namespace tensorplan::mem::place
