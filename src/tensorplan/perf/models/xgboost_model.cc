@@ -169,6 +169,7 @@ double fastest_seconds(const PipelineSamples& p) {
 struct Table {
   std::vector<float> rows;
   std::vector<int> pack;             // kind "xgboost": schedule index of each row
+  std::vector<int> rows_of;          // kind "xgboost": per schedule, its number of rows
   std::vector<float> label;          // per schedule: normalised throughput
   std::vector<double> seconds;       // per schedule: measured
   std::vector<unsigned> group_size;  // per pipeline: its number of schedules
@@ -183,6 +184,7 @@ Table make_table(const std::vector<PipelineSamples>& pipelines, bool per_stage) 
       if (per_stage) {
         append_stage_rows(p, s.schedule_features, t.rows);
         t.pack.insert(t.pack.end(), static_cast<std::size_t>(p.stages()), schedule);
+        t.rows_of.push_back(p.stages());
       } else {
         append_schedule_row(p, s.schedule_features, t.rows);
       }
@@ -281,14 +283,16 @@ class XgboostModel final : public CostModel {
         xgb_check(XGBoosterUpdateOneIter(main_.get(), round, dtrain.get()));
       } else {
         // Ansor's pack-sum squared error: every row of a schedule gets the gradient of
-        // w * (sum of the schedule's rows - label)^2 / 2.
+        // w * (sum of the schedule's rows - label)^2 / 2. The hessian is scaled by the schedule's
+        // row count: all its rows move together, so a plain Newton step (hessian w) overshoots
+        // n-fold and, with more than 1/eta stages, diverges (our pipelines have up to 17).
         const std::vector<double> sums =
             pack_sums(main_.margins(dtrain, true), tr.pack, tr.label.size());
         for (std::size_t r = 0; r < grad.size(); ++r) {
           const auto s = static_cast<std::size_t>(tr.pack[r]);
           const double w = tr.label[s];
           grad[r] = static_cast<float>(w * (sums[s] - tr.label[s]));
-          hess[r] = static_cast<float>(w);
+          hess[r] = static_cast<float>(w * tr.rows_of[s]);
         }
         for (std::size_t s = 0; s < sums.size(); ++s)
           loss += (sums[s] - tr.label[s]) * (sums[s] - tr.label[s]);
