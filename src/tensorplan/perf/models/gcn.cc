@@ -15,8 +15,10 @@
 //
 // Training minimises, on batches of whole pipelines (all their schedules, packed as one
 // block-diagonal graph), the mean squared error of ln(predicted) - ln(measured) — a loss on ratios,
-// so fast and slow pipelines count alike — plus a pairwise logistic ranking term over the pairs of
-// schedules of one pipeline whose measured times differ by more than the timing noise. After each
+// so fast and slow pipelines count alike — plus the same error centred on each pipeline's mean
+// (only the ratios within a pipeline, which the error of a pipeline's overall scale otherwise
+// dominates) and a pairwise logistic ranking term over the pairs of schedules of one pipeline
+// whose measured times differ by more than the timing noise. After each
 // epoch the validation pipelines are scored (Kendall tau, RMSE of ln time); the best epoch's
 // weights are kept (early stopping).
 //
@@ -60,9 +62,11 @@ struct GcnHyper {
   double learning_rate = 2e-3;             // Adam
   double weight_decay = 1e-5;              // Adam's L2 term
   double rank_weight = 1.0;                // weight of the pairwise ranking term
-  int batch_pipelines = 8;                 // pipelines (with all their schedules) per step
-  int epochs = 150;                        // default when TrainOptions::epochs is 0
-  int patience = 30;                       // epochs without validation improvement before stopping
+  double center_weight = 3.0;  // weight of the squared error of ln time relative to the mean of
+                               // the pipeline's schedules (ratios within a pipeline only)
+  int batch_pipelines = 8;     // pipelines (with all their schedules) per step
+  int epochs = 150;            // default when TrainOptions::epochs is 0
+  int patience = 30;           // epochs without validation improvement before stopping
 
   Json to_json() const {
     return Json{{"hidden", hidden},
@@ -71,6 +75,7 @@ struct GcnHyper {
                 {"learning_rate", learning_rate},
                 {"weight_decay", weight_decay},
                 {"rank_weight", rank_weight},
+                {"center_weight", center_weight},
                 {"batch_pipelines", batch_pipelines},
                 {"epochs", epochs},
                 {"patience", patience}};
@@ -85,6 +90,7 @@ struct GcnHyper {
       learning_rate = j.value("learning_rate", learning_rate);
       weight_decay = j.value("weight_decay", weight_decay);
       rank_weight = j.value("rank_weight", rank_weight);
+      center_weight = j.value("center_weight", center_weight);
       batch_pipelines = j.value("batch_pipelines", batch_pipelines);
       epochs = j.value("epochs", epochs);
       patience = j.value("patience", patience);
@@ -319,11 +325,14 @@ PipelineBlock make_block(const PipelineSamples& p, const Normaliser& norm) {
 struct TrainBatch {
   GraphBatch graph;
   torch::Tensor log_seconds, faster, slower;
+  torch::Tensor schedule_pipeline;  // [S] which block each schedule belongs to
+  torch::Tensor inv_block_size;     // [blocks] 1 / schedules of the block
 };
 
 TrainBatch concat_blocks(const std::vector<const PipelineBlock*>& blocks) {
   std::vector<torch::Tensor> nodes, src, dst, inv_in, inv_out, node_schedule, inv_stages, logs,
-      faster, slower;
+      faster, slower, schedule_pipeline;
+  std::vector<float> inv_block_size;
   int64_t node_offset = 0, schedule_offset = 0;
   auto i64 = torch::TensorOptions().dtype(torch::kInt64);
   for (const PipelineBlock* b : blocks) {
@@ -338,6 +347,9 @@ TrainBatch concat_blocks(const std::vector<const PipelineBlock*>& blocks) {
     logs.push_back(b->log_seconds);
     faster.push_back(torch::tensor(b->faster, i64) + schedule_offset);
     slower.push_back(torch::tensor(b->slower, i64) + schedule_offset);
+    schedule_pipeline.push_back(
+        torch::full({g.schedules}, static_cast<int64_t>(inv_block_size.size()), i64));
+    inv_block_size.push_back(1.0f / static_cast<float>(g.schedules));
     node_offset += g.nodes.size(0);
     schedule_offset += g.schedules;
   }
@@ -353,6 +365,8 @@ TrainBatch concat_blocks(const std::vector<const PipelineBlock*>& blocks) {
   t.log_seconds = torch::cat(logs);
   t.faster = torch::cat(faster);
   t.slower = torch::cat(slower);
+  t.schedule_pipeline = torch::cat(schedule_pipeline);
+  t.inv_block_size = torch::tensor(inv_block_size);
   return t;
 }
 
@@ -421,7 +435,16 @@ class GcnModel final : public CostModel {
           blocks.push_back(&train_blocks[order[i]]);
         const TrainBatch batch = concat_blocks(blocks);
         torch::Tensor predicted = net_->forward(batch.graph) + log_unit_;
-        torch::Tensor loss = torch::mse_loss(predicted, batch.log_seconds);
+        torch::Tensor error = predicted - batch.log_seconds;
+        torch::Tensor loss = error.square().mean();
+        if (hyper_.center_weight > 0) {
+          // The error minus its pipeline's mean error: what is left is wrong ratios.
+          torch::Tensor block_mean = torch::zeros({batch.inv_block_size.size(0)})
+                                         .index_add_(0, batch.schedule_pipeline, error) *
+                                     batch.inv_block_size;
+          torch::Tensor centered = error - block_mean.index_select(0, batch.schedule_pipeline);
+          loss = loss + hyper_.center_weight * centered.square().mean();
+        }
         if (hyper_.rank_weight > 0 && batch.faster.numel() > 0) {
           // Logistic loss on the predicted log-ratio of each (faster, slower) pair.
           torch::Tensor margin =
