@@ -31,6 +31,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <memory>
 #include <numeric>
 #include <random>
@@ -110,12 +111,19 @@ struct Normaliser {
   std::vector<float> pipeline_mean, pipeline_std;  // kPipelineFeatureCount each
   std::vector<float> schedule_mean, schedule_std;  // kScheduleFeatureCount each
 
-  // One node row: normalised pipeline features, then normalised schedule features.
-  void write_row(const float* pipeline, const float* schedule, float* out) const {
-    for (int f = 0; f < kPipelineFeatureCount; ++f)
-      out[f] = (slog(pipeline[f]) - pipeline_mean[f]) / pipeline_std[f];
+  // The normalised pipeline features of all of p's stages (stages x kPipelineFeatureCount).
+  std::vector<float> pipeline_rows(const PipelineSamples& p) const {
+    std::vector<float> out(p.pipeline_features.size());
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      const std::size_t f = i % kPipelineFeatureCount;
+      out[i] = (slog(p.pipeline_features[i]) - pipeline_mean[f]) / pipeline_std[f];
+    }
+    return out;
+  }
+  // One stage's normalised schedule features.
+  void write_schedule(const float* schedule, float* out) const {
     for (int f = 0; f < kScheduleFeatureCount; ++f)
-      out[kPipelineFeatureCount + f] = (slog(schedule[f]) - schedule_mean[f]) / schedule_std[f];
+      out[f] = (slog(schedule[f]) - schedule_mean[f]) / schedule_std[f];
   }
 };
 
@@ -155,16 +163,20 @@ Normaliser fit_normaliser(const std::vector<PipelineSamples>& train) {
   return n;
 }
 
-// A set of schedules as one block-diagonal graph: node rows, edges, and which schedule each node
-// belongs to. Built on the CPU side as plain vectors, then turned into tensors.
+// A set of schedules as one block-diagonal graph: node features, edges, and which schedule each
+// node belongs to. Built on the CPU side as plain vectors, then turned into tensors. A node's
+// pipeline features are the same in every schedule of its pipeline, so they are stored (and
+// embedded) once per pipeline stage and gathered per node.
 struct GraphBatch {
-  torch::Tensor nodes;          // [N, kNodeFeatures]
-  torch::Tensor edge_src;       // [E] producer node
-  torch::Tensor edge_dst;       // [E] consumer node
-  torch::Tensor inv_in;         // [N, 1] 1 / number of producers (1 if none)
-  torch::Tensor inv_out;        // [N, 1] 1 / number of consumers (1 if none)
-  torch::Tensor node_schedule;  // [N] schedule index of each node
-  torch::Tensor inv_stages;     // [S, 1] 1 / stages of each schedule
+  torch::Tensor pipeline_rows;   // [U, kPipelineFeatureCount] one per distinct pipeline stage
+  torch::Tensor schedule_rows;   // [N, kScheduleFeatureCount]
+  torch::Tensor node_stage_row;  // [N] the node's row of pipeline_rows
+  torch::Tensor edge_src;        // [E] producer node
+  torch::Tensor edge_dst;        // [E] consumer node
+  torch::Tensor inv_in;          // [N, 1] 1 / number of producers (1 if none)
+  torch::Tensor inv_out;         // [N, 1] 1 / number of consumers (1 if none)
+  torch::Tensor node_schedule;   // [N] schedule index of each node
+  torch::Tensor inv_stages;      // [S, 1] 1 / stages of each schedule
   int64_t schedules = 0;
 };
 
@@ -180,14 +192,25 @@ class GraphBuilder {
         schedule_features.size() != static_cast<std::size_t>(stages) * kScheduleFeatureCount)
       fail("gcn: features of pipeline {} do not match its {} stages", p.pipeline, stages);
     const auto first = static_cast<int64_t>(node_schedule_.size());
-    rows_.resize(rows_.size() + static_cast<std::size_t>(stages) * kNodeFeatures);
-    float* out = rows_.data() + first * kNodeFeatures;
+    // The pipeline part once per pipeline (the batch's pipelines outlive the builder, so their
+    // addresses are stable keys).
+    auto base = pipeline_base_.find(&p);
+    if (base == pipeline_base_.end()) {
+      const std::vector<float> rows = norm_.pipeline_rows(p);
+      base = pipeline_base_
+                 .emplace(&p, static_cast<int64_t>(pipeline_rows_.size() / kPipelineFeatureCount))
+                 .first;
+      pipeline_rows_.insert(pipeline_rows_.end(), rows.begin(), rows.end());
+    }
+    schedule_rows_.resize(schedule_rows_.size() +
+                          static_cast<std::size_t>(stages) * kScheduleFeatureCount);
+    float* out = schedule_rows_.data() + first * kScheduleFeatureCount;
     for (int s = 0; s < stages; ++s) {
-      norm_.write_row(
-          p.pipeline_features.data() + static_cast<std::size_t>(s) * kPipelineFeatureCount,
+      norm_.write_schedule(
           schedule_features.data() + static_cast<std::size_t>(s) * kScheduleFeatureCount,
-          out + static_cast<std::size_t>(s) * kNodeFeatures);
+          out + static_cast<std::size_t>(s) * kScheduleFeatureCount);
       node_schedule_.push_back(schedules_);
+      node_stage_row_.push_back(base->second + s);
     }
     in_degree_.resize(node_schedule_.size(), 0);
     out_degree_.resize(node_schedule_.size(), 0);
@@ -208,7 +231,16 @@ class GraphBuilder {
     const auto n = static_cast<int64_t>(node_schedule_.size());
     auto i64 = torch::TensorOptions().dtype(torch::kInt64);
     GraphBatch b;
-    b.nodes = torch::from_blob(const_cast<float*>(rows_.data()), {n, kNodeFeatures}).clone();
+    b.pipeline_rows =
+        torch::from_blob(const_cast<float*>(pipeline_rows_.data()),
+                         {static_cast<int64_t>(pipeline_rows_.size() / kPipelineFeatureCount),
+                          kPipelineFeatureCount})
+            .clone();
+    b.schedule_rows =
+        torch::from_blob(const_cast<float*>(schedule_rows_.data()), {n, kScheduleFeatureCount})
+            .clone();
+    b.node_stage_row =
+        torch::from_blob(const_cast<int64_t*>(node_stage_row_.data()), {n}, i64).clone();
     b.edge_src = torch::from_blob(const_cast<int64_t*>(src_.data()),
                                   {static_cast<int64_t>(src_.size())}, i64)
                      .clone();
@@ -232,8 +264,9 @@ class GraphBuilder {
 
  private:
   const Normaliser& norm_;
-  std::vector<float> rows_;
-  std::vector<int64_t> src_, dst_, node_schedule_;
+  std::map<const PipelineSamples*, int64_t> pipeline_base_;  // row of the pipeline's stage 0
+  std::vector<float> pipeline_rows_, schedule_rows_;
+  std::vector<int64_t> src_, dst_, node_schedule_, node_stage_row_;
   std::vector<int> in_degree_, out_degree_;
   std::vector<float> inv_stages_;
   int64_t schedules_ = 0;
@@ -262,7 +295,14 @@ struct GcnNet : torch::nn::Module {
 
   // ln(run time / unit) of each schedule of the batch: [S].
   torch::Tensor forward(const GraphBatch& b) {
-    torch::Tensor h = torch::relu(embed->forward(b.nodes));
+    // The embedding of [pipeline features, schedule features], with the pipeline half computed
+    // once per pipeline stage.
+    const torch::Tensor& w = embed->weight;
+    torch::Tensor h = torch::relu(
+        torch::linear(b.pipeline_rows, w.narrow(1, 0, kPipelineFeatureCount))
+            .index_select(0, b.node_stage_row) +
+        torch::linear(b.schedule_rows, w.narrow(1, kPipelineFeatureCount, kScheduleFeatureCount),
+                      embed->bias));
     for (std::size_t l = 0; l < self_weights.size(); ++l) {
       // Mean over producers (messages along edges) and over consumers (against them).
       torch::Tensor from_producers =
@@ -330,14 +370,16 @@ struct TrainBatch {
 };
 
 TrainBatch concat_blocks(const std::vector<const PipelineBlock*>& blocks) {
-  std::vector<torch::Tensor> nodes, src, dst, inv_in, inv_out, node_schedule, inv_stages, logs,
-      faster, slower, schedule_pipeline;
+  std::vector<torch::Tensor> pipeline_rows, schedule_rows, node_stage_row, src, dst, inv_in,
+      inv_out, node_schedule, inv_stages, logs, faster, slower, schedule_pipeline;
   std::vector<float> inv_block_size;
-  int64_t node_offset = 0, schedule_offset = 0;
+  int64_t node_offset = 0, schedule_offset = 0, stage_row_offset = 0;
   auto i64 = torch::TensorOptions().dtype(torch::kInt64);
   for (const PipelineBlock* b : blocks) {
     const GraphBatch& g = b->graph;
-    nodes.push_back(g.nodes);
+    pipeline_rows.push_back(g.pipeline_rows);
+    schedule_rows.push_back(g.schedule_rows);
+    node_stage_row.push_back(g.node_stage_row + stage_row_offset);
     src.push_back(g.edge_src + node_offset);
     dst.push_back(g.edge_dst + node_offset);
     inv_in.push_back(g.inv_in);
@@ -350,11 +392,14 @@ TrainBatch concat_blocks(const std::vector<const PipelineBlock*>& blocks) {
     schedule_pipeline.push_back(
         torch::full({g.schedules}, static_cast<int64_t>(inv_block_size.size()), i64));
     inv_block_size.push_back(1.0f / static_cast<float>(g.schedules));
-    node_offset += g.nodes.size(0);
+    node_offset += g.schedule_rows.size(0);
+    stage_row_offset += g.pipeline_rows.size(0);
     schedule_offset += g.schedules;
   }
   TrainBatch t;
-  t.graph.nodes = torch::cat(nodes);
+  t.graph.pipeline_rows = torch::cat(pipeline_rows);
+  t.graph.schedule_rows = torch::cat(schedule_rows);
+  t.graph.node_stage_row = torch::cat(node_stage_row);
   t.graph.edge_src = torch::cat(src);
   t.graph.edge_dst = torch::cat(dst);
   t.graph.inv_in = torch::cat(inv_in);
