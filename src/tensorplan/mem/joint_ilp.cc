@@ -79,7 +79,8 @@ JointIlpResult solve_joint_ilp(const Graph& graph, const JointIlpOptions& option
     largest = std::max(largest, size[t]);
   }
   const std::int64_t upper = start_ok ? options.start.arena_bytes / unit : total;
-  const std::int64_t bound_units = std::max((best_lower_bound(graph) + unit - 1) / unit, largest);
+  const std::int64_t known = std::max(options.lower_bound, best_lower_bound(graph));
+  const std::int64_t bound_units = std::max((known + unit - 1) / unit, largest);
   result.lower_bound = bound_units * unit;
   if (start_ok && upper <= bound_units) {  // the start is already optimal
     result.seconds = clock.seconds();

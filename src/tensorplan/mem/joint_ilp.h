@@ -27,6 +27,9 @@ struct JointIlpOptions {
   // A MIP start and upper bound (e.g. the two-phase plan): a valid plan with this alignment, or
   // empty. Without it the bound is every tensor stacked.
   Plan start;
+  // A known lower bound on max-live over all orders (bytes), e.g. the planner's; the arena is at
+  // least that. The graph's own simple bounds are used as well.
+  std::int64_t lower_bound = 0;
 };
 
 struct JointIlpResult {

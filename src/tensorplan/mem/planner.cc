@@ -117,6 +117,7 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
     joint.time_limit = deadline.remaining();
     joint.alignment = options.alignment;
     joint.start = plan;
+    joint.lower_bound = report.lower_bound;
     JointIlpResult solved = solve_joint_ilp(graph, joint);
     if (solved.from_solver && solved.arena_bytes < plan.arena_bytes) {
       plan = std::move(solved.plan);

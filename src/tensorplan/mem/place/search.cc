@@ -260,7 +260,7 @@ class PartSearch {
   bool solve(const std::vector<int>& group, std::int64_t level, int depth) {
     if (group.empty()) return true;
     ++nodes_;
-    if (++probe_nodes_ > node_budget_ || ((probe_nodes_ & 255) == 0 && deadline_->expired())) {
+    if (++probe_nodes_ > node_budget_ || ((probe_nodes_ & 15) == 0 && deadline_->expired())) {
       stopped_ = true;
       return false;
     }

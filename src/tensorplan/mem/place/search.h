@@ -48,7 +48,7 @@ struct SearchOptions {
   std::optional<Placement> incumbent;
   // Parts (after splitting) whose search nodes would cost more than this many steps each are not
   // searched: they keep the incumbent's (or a greedy skyline's) layout. Guards huge graphs.
-  std::int64_t max_work_per_node = 400000;
+  std::int64_t max_work_per_node = 3000000;
 };
 
 struct SearchResult {
