@@ -50,8 +50,6 @@ namespace tensorplan::perf {
 namespace {
 
 constexpr int kNodeFeatures = kPipelineFeatureCount + kScheduleFeatureCount;
-// Measured times closer than this ratio are a tie for the ranking loss (timing noise).
-constexpr double kRankTieLog = 0.03;
 
 // The hyper-parameters; saved in the model's header. The environment variable
 // TENSORPLAN_GCN_OPTIONS (a JSON object with any of these keys) overrides the defaults when
@@ -67,7 +65,11 @@ struct GcnHyper {
                                // the pipeline's schedules (ratios within a pipeline only)
   int batch_pipelines = 8;     // pipelines (with all their schedules) per step
   int epochs = 150;            // default when TrainOptions::epochs is 0
-  int patience = 30;           // epochs without validation improvement before stopping
+  double rank_tie_log = 0.03;  // measured ln-times closer than this are a tie for the ranking
+                               // term (timing noise)
+  double select_rmse_weight = 0.1;  // early stopping keeps the epoch of the best validation
+                                    // tau - this x rmse-log
+  int patience = 30;                // epochs without validation improvement before stopping
 
   Json to_json() const {
     return Json{{"hidden", hidden},
@@ -77,6 +79,8 @@ struct GcnHyper {
                 {"weight_decay", weight_decay},
                 {"rank_weight", rank_weight},
                 {"center_weight", center_weight},
+                {"rank_tie_log", rank_tie_log},
+                {"select_rmse_weight", select_rmse_weight},
                 {"batch_pipelines", batch_pipelines},
                 {"epochs", epochs},
                 {"patience", patience}};
@@ -92,6 +96,8 @@ struct GcnHyper {
       weight_decay = j.value("weight_decay", weight_decay);
       rank_weight = j.value("rank_weight", rank_weight);
       center_weight = j.value("center_weight", center_weight);
+      rank_tie_log = j.value("rank_tie_log", rank_tie_log);
+      select_rmse_weight = j.value("select_rmse_weight", select_rmse_weight);
       batch_pipelines = j.value("batch_pipelines", batch_pipelines);
       epochs = j.value("epochs", epochs);
       patience = j.value("patience", patience);
@@ -340,7 +346,7 @@ struct PipelineBlock {
   std::vector<double> seconds;
 };
 
-PipelineBlock make_block(const PipelineSamples& p, const Normaliser& norm) {
+PipelineBlock make_block(const PipelineSamples& p, const Normaliser& norm, double rank_tie_log) {
   GraphBuilder builder(norm);
   PipelineBlock block;
   std::vector<float> log_seconds;
@@ -354,7 +360,7 @@ PipelineBlock make_block(const PipelineSamples& p, const Normaliser& norm) {
       torch::from_blob(log_seconds.data(), {static_cast<int64_t>(log_seconds.size())}).clone();
   for (std::size_t i = 0; i < log_seconds.size(); ++i)
     for (std::size_t j = 0; j < log_seconds.size(); ++j)
-      if (log_seconds[i] + kRankTieLog < log_seconds[j]) {
+      if (log_seconds[i] + rank_tie_log < log_seconds[j]) {
         block.faster.push_back(static_cast<int64_t>(i));
         block.slower.push_back(static_cast<int64_t>(j));
       }
@@ -450,8 +456,10 @@ class GcnModel final : public CostModel {
     log_unit_ = std::log(median(per_stage));
 
     std::vector<PipelineBlock> train_blocks, validation_blocks;
-    for (const PipelineSamples& p : train) train_blocks.push_back(make_block(p, norm_));
-    for (const PipelineSamples& p : validation) validation_blocks.push_back(make_block(p, norm_));
+    for (const PipelineSamples& p : train)
+      train_blocks.push_back(make_block(p, norm_, hyper_.rank_tie_log));
+    for (const PipelineSamples& p : validation)
+      validation_blocks.push_back(make_block(p, norm_, hyper_.rank_tie_log));
 
     net_ = std::make_shared<GcnNet>(hyper_);
     torch::optim::Adam adam(
@@ -510,7 +518,7 @@ class GcnModel final : public CostModel {
       double score = epoch;
       if (!validation_blocks.empty()) {
         m = evaluate(validation_blocks);
-        score = selection_score(m);
+        score = selection_score(m, hyper_.select_rmse_weight);
       }
       if (score > best_score) {
         best_score = score;
@@ -621,12 +629,12 @@ class GcnModel final : public CostModel {
   }
 
  private:
-  // Validation Kendall tau, with the log error as a small tie-breaker: ranking is what an
-  // autotuner needs, but of two equally good rankers the one with right seconds is better.
-  static double selection_score(const Metrics& m) {
+  // Validation Kendall tau, with the log error as a tie-breaker: ranking is what an autotuner
+  // needs, but of two equally good rankers the one with right seconds is better.
+  static double selection_score(const Metrics& m, double rmse_weight) {
     const double tau = std::isnan(m.kendall_tau) ? -1.0 : m.kendall_tau;
     const double rmse = std::isnan(m.rmse_log) ? 10.0 : m.rmse_log;
-    return tau - 0.1 * rmse;
+    return tau - rmse_weight * rmse;
   }
 
   Metrics evaluate(const std::vector<PipelineBlock>& blocks) {
