@@ -62,6 +62,9 @@ void add_mem_plan(CLI::App& mem) {
       "one arena (its location), checks the plan independently, and compares it with PyTorch's\n"
       "caching allocator running the reference (eager) order. Small graphs (up to 120 operators)\n"
       "get the OLLA ordering ILP within the time limit; larger ones the best order heuristic.\n"
+      "Offsets: the greedy placers, then (unless they already reach the max-live bound of the\n"
+      "order) the exact placement search for at most 5 s; offsets are multiples of --alignment\n"
+      "(512 bytes by default, as PyTorch's allocator rounds) and the plan records it.\n"
       "\nExample: tensorplan mem plan models/resnet50-b32-sgd.json.gz -o plan.json --svg plan.svg");
   cmd->add_option("GRAPH", args->graph, "training graph (tensorplan.graph JSON, .json or .json.gz)")
       ->required();
