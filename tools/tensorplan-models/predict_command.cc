@@ -39,7 +39,13 @@ void run(const PredictArgs& args) {
   for (const auto& p : all)
     if (selected(args, p)) pipelines.push_back(p);
   if (pipelines.empty()) {
-    if (args.pipeline) fail("{}: no pipeline {} with timed schedules", args.data, *args.pipeline);
+    if (args.pipeline) {
+      std::string known;  // a few that do exist, to help pick one
+      for (std::size_t i = 0; i < all.size() && i < 8; ++i)
+        known += (i ? ", " : "") + std::to_string(all[i].pipeline);
+      fail("{}: no pipeline {} with timed schedules (there are {}{}{})", args.data, *args.pipeline,
+           all.size(), all.empty() ? "" : ": ", known + (all.size() > 8 ? ", ..." : ""));
+    }
     fail("{}: no pipelines with timed schedules{}", args.data,
          args.split == "all" ? "" : " in the " + args.split + " split");
   }
@@ -82,10 +88,10 @@ void run(const PredictArgs& args) {
     return;
   }
   std::printf(
-      "%s on %d pipelines: MAPE %.1f%%, rmse-log %.3f, tau %.3f, pairwise %.3f, top-1 %.1f%%, "
+      "%s on %d pipeline%s: MAPE %.1f%%, rmse-log %.3f, tau %.3f, pairwise %.3f, top-1 %.1f%%, "
       "top-5 %.1f%%\n",
-      model->name().c_str(), m.pipelines, 100 * m.mape, m.rmse_log, m.kendall_tau,
-      m.pairwise_accuracy, 100 * m.top1_slowdown, 100 * m.top5_slowdown);
+      model->name().c_str(), m.pipelines, m.pipelines == 1 ? "" : "s", 100 * m.mape, m.rmse_log,
+      m.kendall_tau, m.pairwise_accuracy, 100 * m.top1_slowdown, 100 * m.top5_slowdown);
 }
 
 }  // namespace

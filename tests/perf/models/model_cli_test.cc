@@ -88,7 +88,7 @@ TEST(ModelCli, TrainThenPredict) {
   const int first = j.at("predictions")[0].at("pipeline").get<int>();
   r = run("perf predict --pipeline " + std::to_string(first) + " " + model + " " + kShard, false);
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_NE(r.out.find("gcn on 1 pipelines"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("gcn on 1 pipeline:"), std::string::npos) << r.out;
   std::filesystem::remove(model);
 }
 
