@@ -165,8 +165,11 @@ void run(const EvalArgs& args) {
   const std::string title = fmt::format("{} split of {}: {} pipelines, {} schedules", args.split,
                                         data, pipelines.size(), schedules);
   if (!args.plot.empty())
-    write_file_atomic(args.plot, perf::prediction_scatter_svg(
-                                     evaluations, "Predicted vs measured run time, " + title));
+    write_file_atomic(args.plot,
+                      perf::prediction_scatter_svg(
+                          evaluations, fmt::format("Predicted vs measured run time, {} "
+                                                   "split: {} pipelines, {} schedules",
+                                                   args.split, pipelines.size(), schedules)));
   if (!args.markdown.empty()) write_file_atomic(args.markdown, markdown_table(evaluations));
   if (args.json) {
     std::printf(
