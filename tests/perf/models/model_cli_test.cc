@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "tensorplan/common/json.h"
 
@@ -90,6 +91,46 @@ TEST(ModelCli, TrainThenPredict) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("gcn on 1 pipeline:"), std::string::npos) << r.out;
   std::filesystem::remove(model);
+}
+
+TEST(ModelCli, EvalOfTheShippedModelsPrintsOneObjectWithEveryKind) {
+  const std::string data = std::string(TENSORPLAN_SOURCE_DIR) + "/data/perf";
+  if (!std::filesystem::exists(data + "/gcn.tpmodel")) GTEST_SKIP() << "no shipped models";
+  const CliRun r = run("perf eval --json " + data, false);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const Json j = Json::parse(r.out);
+  std::vector<std::string> names;
+  for (const Json& m : j.at("models")) {
+    names.push_back(m.at("model").get<std::string>());
+    for (const char* field :
+         {"mape", "rmse_log", "kendall_tau", "pairwise_accuracy", "top1_slowdown", "top5_slowdown"})
+      EXPECT_TRUE(m.contains(field)) << field;
+    EXPECT_GE(m.at("pairwise_accuracy").get<double>(), 0.0);
+    EXPECT_LE(m.at("pairwise_accuracy").get<double>(), 1.0);
+  }
+  // The GCN first: the table states every baseline's error as a multiple of its.
+  EXPECT_EQ(names, (std::vector<std::string>{"gcn", "halide", "halide-retrained", "xgboost",
+                                             "xgboost-rank"}));
+  EXPECT_TRUE(j.at("models")[4].at("mape").is_null());  // a ranker has no error in seconds
+  EXPECT_GT(j.at("pipelines").get<int>(), 0);
+}
+
+TEST(ModelCli, EvalAndTuneRejectBadInput) {
+  const std::string empty = temp_path("empty-dir");
+  std::filesystem::create_directory(empty);
+  CliRun r = run("perf eval " + empty);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.out,
+            "tensorplan: error: " + empty + ": no model files (*.tpmodel) in this directory\n");
+  std::filesystem::remove(empty);
+
+  r = run("perf eval --split nonsense /nonexistent/model.tpmodel " + kShard);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("--split must be train, validation or test"), std::string::npos) << r.out;
+
+  r = run("perf tune /nonexistent/model.tpmodel --pipeline 8");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("/nonexistent/model.tpmodel"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -1,0 +1,84 @@
+#include "tensorplan/perf/models/autotune.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "tensorplan/common/error.h"
+
+namespace tensorplan::perf {
+namespace {
+
+// Scores a schedule by the sum of its features: any fixed, deterministic ranking will do here.
+class FeatureSumModel final : public CostModel {
+ public:
+  std::string name() const override { return "feature-sum"; }
+  void train(const std::vector<PipelineSamples>&, const std::vector<PipelineSamples>&,
+             const TrainOptions&) override {}
+  std::vector<double> predict(const std::vector<CostQuery>& batch) override {
+    std::vector<double> out;
+    for (const CostQuery& q : batch) {
+      double sum = 0;
+      for (float x : *q.schedule_features) sum += x;
+      out.push_back(sum);
+    }
+    return out;
+  }
+  void save(const std::string&) const override {}
+};
+
+TuneOptions tiny(int samples, int top) {
+  TuneOptions o;
+  o.pipeline_options = tiny_pipeline_options();
+  o.pipeline = 3;
+  o.samples = samples;
+  o.top = top;
+  o.timing.budget_seconds = 0.05;
+  return o;
+}
+
+TEST(Autotune, RanksDistinctSamplesAndTimesTheFavourites) {
+  FeatureSumModel model;
+  const TuneResult r = autotune(model, tiny(6, 2));
+  EXPECT_GT(r.beam.seconds, 0.0);
+  EXPECT_FALSE(r.beam.schedule_source.empty());
+  EXPECT_EQ(r.sampled, 6);
+  EXPECT_EQ(static_cast<int>(r.ranked.size()) + r.duplicates, r.sampled);
+  std::set<std::string> sources = {r.beam.schedule_source};
+  for (std::size_t i = 0; i < r.ranked.size(); ++i) {
+    EXPECT_TRUE(sources.insert(r.ranked[i].schedule_source).second) << "duplicate ranked";
+    if (i > 0) {
+      EXPECT_LE(r.ranked[i - 1].predicted, r.ranked[i].predicted);
+    }
+  }
+  // Picks are timed in rank order; at most `top` of them ran.
+  int ok = 0;
+  for (std::size_t i = 0; i < r.timed.size(); ++i) {
+    EXPECT_EQ(r.timed[i].sample, r.ranked[i].sample);
+    if (r.timed[i].status == "ok") {
+      ++ok;
+      EXPECT_GT(r.timed[i].seconds, 0.0);
+    }
+  }
+  EXPECT_LE(ok, 2);
+  EXPECT_GT(ok, 0) << "no pick of tiny pipeline 3 could be timed";
+  if (ok > 0) {
+    ASSERT_GE(r.best, 0);
+    for (const auto& t : r.timed) {
+      if (t.status == "ok") {
+        EXPECT_LE(r.timed[static_cast<std::size_t>(r.best)].seconds, t.seconds);
+      }
+    }
+    EXPECT_DOUBLE_EQ(r.speedup(),
+                     r.beam.seconds / r.timed[static_cast<std::size_t>(r.best)].seconds);
+  }
+}
+
+TEST(Autotune, RejectsEmptySettings) {
+  FeatureSumModel model;
+  EXPECT_THROW(autotune(model, tiny(0, 1)), Error);
+  EXPECT_THROW(autotune(model, tiny(4, 0)), Error);
+}
+
+}  // namespace
+}  // namespace tensorplan::perf
