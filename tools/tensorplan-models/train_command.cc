@@ -66,8 +66,9 @@ void add_train_command(CLI::App& perf) {
   train->add_option("data", args->data, "A shard file or a directory of shards")->required();
   train->add_option("-o,--output", args->output, "The model file to write")->required();
   train
-      ->add_option("--epochs", args->options.epochs,
-                   "Epochs (gcn) or boosting rounds (xgboost); 0 = the model's default")
+      ->add_option(
+          "--epochs", args->options.epochs,
+          "Epochs (gcn, halide-retrained) or boosting rounds (xgboost); 0 = the model's default")
       ->check(CLI::NonNegativeNumber);
   train->add_option("--seed", args->options.seed, "Seed for everything random");
   train

@@ -49,7 +49,7 @@ void add_forwarded(CLI::App& perf, const std::string& name, const std::string& s
 
 void add_perf_model_commands(CLI::App& perf) {
   add_forwarded(perf, "train",
-                "Train a cost model (gcn, halide, xgboost, xgboost-rank) on a dataset");
+                "Train a cost model (gcn, halide-retrained, xgboost, xgboost-rank) on a dataset");
   add_forwarded(perf, "eval", "Evaluate cost models on a dataset's test pipelines, side by side");
   add_forwarded(perf, "predict", "Predict the run time of schedules with a trained cost model");
   add_forwarded(perf, "tune",
