@@ -39,6 +39,8 @@ void report(const TuneOptions& options, const std::string& status) {
 TuneResult autotune(CostModel& model, const TuneOptions& options) {
   if (options.samples < 1) fail("--samples must be at least 1 (got {})", options.samples);
   if (options.top < 1) fail("--top must be at least 1 (got {})", options.top);
+  if (options.pipeline < 0) fail("--pipeline must be 0 or more (got {})", options.pipeline);
+  if (options.threads < 1) fail("--threads must be at least 1 (got {})", options.threads);
   Stopwatch clock;
   TuneResult result;
 
