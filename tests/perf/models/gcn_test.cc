@@ -13,6 +13,7 @@
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/perf/halide/featurizer.h"
 #include "tensorplan/perf/models/cost_model.h"
+#include "tensorplan/perf/models/evaluate.h"
 #include "tensorplan/perf/models/metrics.h"
 
 namespace tensorplan::perf {
@@ -61,21 +62,6 @@ std::vector<CostQuery> queries_of(const std::vector<PipelineSamples>& pipelines)
   return q;
 }
 
-Metrics evaluate(CostModel& model, const std::vector<PipelineSamples>& pipelines) {
-  const std::vector<double> predicted = model.predict(queries_of(pipelines));
-  std::vector<Metrics> per;
-  std::size_t i = 0;
-  for (const auto& p : pipelines) {
-    std::vector<double> pr, me;
-    for (const auto& s : p.schedules) {
-      pr.push_back(predicted[i++]);
-      me.push_back(s.seconds);
-    }
-    per.push_back(pipeline_metrics(pr, me, model.predicts_seconds()));
-  }
-  return average_metrics(per);
-}
-
 TrainOptions quick_options(int epochs) {
   TrainOptions o;
   o.epochs = epochs;
@@ -99,7 +85,7 @@ TEST(Gcn, LearnsTheSyntheticRelation) {
   EXPECT_EQ(model->name(), "gcn");
   EXPECT_TRUE(model->predicts_seconds());
   model->train(train, validation, quick_options(60));
-  const Metrics m = evaluate(*model, test);
+  const Metrics m = evaluate_model(*model, test).metrics;
   // The times span a factor of ~100 within a pipeline and ~10 between pipelines.
   EXPECT_GT(m.kendall_tau, 0.8);
   EXPECT_LT(m.mape, 0.2);

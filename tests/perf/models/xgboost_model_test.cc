@@ -12,6 +12,7 @@
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/perf/halide/featurizer.h"
 #include "tensorplan/perf/models/cost_model.h"
+#include "tensorplan/perf/models/evaluate.h"
 #include "tensorplan/perf/models/metrics.h"
 
 namespace tensorplan::perf {
@@ -56,21 +57,6 @@ std::vector<CostQuery> queries_of(const std::vector<PipelineSamples>& pipelines)
   return q;
 }
 
-Metrics evaluate(CostModel& model, const std::vector<PipelineSamples>& pipelines) {
-  const std::vector<double> predicted = model.predict(queries_of(pipelines));
-  std::vector<Metrics> per;
-  std::size_t i = 0;
-  for (const auto& p : pipelines) {
-    std::vector<double> pr, me;
-    for (const auto& s : p.schedules) {
-      pr.push_back(predicted[i++]);
-      me.push_back(s.seconds);
-    }
-    per.push_back(pipeline_metrics(pr, me, model.predicts_seconds()));
-  }
-  return average_metrics(per);
-}
-
 TrainOptions quick_options() {
   TrainOptions o;
   o.epochs = 80;
@@ -94,7 +80,7 @@ TEST_P(XgboostKinds, LearnsTheSyntheticRelation) {
   auto model = make_cost_model(GetParam());
   EXPECT_EQ(model->name(), GetParam());
   model->train(train, validation, quick_options());
-  const Metrics m = evaluate(*model, test);
+  const Metrics m = evaluate_model(*model, test).metrics;
   EXPECT_GT(m.kendall_tau, 0.6);
   EXPECT_LT(m.top1_slowdown, 0.5);
   if (model->predicts_seconds()) {
