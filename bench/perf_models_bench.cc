@@ -33,11 +33,7 @@ void BM_Predict(benchmark::State& state, const std::string& file) {
   const std::unique_ptr<CostModel> model = load_cost_model(file);
   const std::vector<PipelineSamples>& pipelines = test_pipelines();
   std::vector<std::vector<CostQuery>> batches;
-  for (const PipelineSamples& p : pipelines) {
-    std::vector<CostQuery> batch;
-    for (const ScheduleSample& s : p.schedules) batch.push_back({&p, &s.schedule_features});
-    batches.push_back(std::move(batch));
-  }
+  for (const PipelineSamples& p : pipelines) batches.push_back(schedule_queries(p));
   std::size_t next = 0;
   int64_t predicted = 0;
   for (auto _ : state) {

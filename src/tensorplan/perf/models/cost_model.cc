@@ -2,6 +2,7 @@
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
+#include "tensorplan/perf/halide/featurizer.h"
 
 namespace tensorplan::perf {
 
@@ -55,6 +56,22 @@ std::string kinds_list() {
 }
 
 }  // namespace
+
+std::vector<CostQuery> schedule_queries(const PipelineSamples& p) {
+  std::vector<CostQuery> queries;
+  for (const ScheduleSample& s : p.schedules) queries.push_back({&p, &s.schedule_features});
+  return queries;
+}
+
+void check_query(const std::string& kind, const CostQuery& q) {
+  if (!q.pipeline || !q.schedule_features ||
+      q.schedule_features->size() !=
+          static_cast<std::size_t>(q.pipeline->stages()) * kScheduleFeatureCount ||
+      q.pipeline->pipeline_features.size() !=
+          static_cast<std::size_t>(q.pipeline->stages()) * kPipelineFeatureCount)
+    fail("{}: query features do not match the pipeline's {} stages", kind,
+         q.pipeline ? q.pipeline->stages() : 0);
+}
 
 std::vector<std::string> known_model_kinds() {
   std::vector<std::string> names;

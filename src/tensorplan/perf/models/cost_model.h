@@ -25,6 +25,12 @@ struct CostQuery {
   const std::vector<float>* schedule_features = nullptr;  // stages x 39
 };
 
+// One query per timed schedule of `p`, in order (what evaluation and benchmarks ask).
+std::vector<CostQuery> schedule_queries(const PipelineSamples& p);
+
+// Throws Error (naming `kind`) unless the query's features have one row per stage of its pipeline.
+void check_query(const std::string& kind, const CostQuery& q);
+
 struct TrainOptions {
   int epochs = 0;         // 0: the model's default
   int seed = 1;           // everything random (init, shuffling) derives from it

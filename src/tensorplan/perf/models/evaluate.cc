@@ -11,12 +11,9 @@ ModelEvaluation evaluate_model(CostModel& model, const std::vector<PipelineSampl
   result.predicts_seconds = model.predicts_seconds();
   std::vector<Metrics> per_pipeline;
   for (const PipelineSamples& p : pipelines) {
-    std::vector<CostQuery> batch;
+    const std::vector<CostQuery> batch = schedule_queries(p);
     std::vector<double> measured;
-    for (const ScheduleSample& s : p.schedules) {
-      batch.push_back({&p, &s.schedule_features});
-      measured.push_back(s.seconds);
-    }
+    for (const ScheduleSample& s : p.schedules) measured.push_back(s.seconds);
     Stopwatch clock;
     const std::vector<double> predicted = model.predict(batch);
     result.predict_seconds += clock.seconds();

@@ -329,7 +329,7 @@ class XgboostModel final : public CostModel {
     std::vector<int> pack;
     for (std::size_t q = 0; q < batch.size(); ++q) {
       const CostQuery& query = batch[q];
-      check_query(query);
+      check_query(kind_, query);
       if (rank_) {
         append_schedule_row(*query.pipeline, *query.schedule_features, rows);
       } else {
@@ -393,16 +393,6 @@ class XgboostModel final : public CostModel {
   }
 
  private:
-  void check_query(const CostQuery& q) const {
-    if (!q.pipeline || !q.schedule_features ||
-        q.schedule_features->size() !=
-            static_cast<std::size_t>(q.pipeline->stages()) * kScheduleFeatureCount ||
-        q.pipeline->pipeline_features.size() !=
-            static_cast<std::size_t>(q.pipeline->stages()) * kPipelineFeatureCount)
-      fail("{}: query features do not match the pipeline's {} stages", kind_,
-           q.pipeline ? q.pipeline->stages() : 0);
-  }
-
   // Predicted normalised throughput of every schedule of `t` (kind "xgboost"), or the ranking
   // score (kind "xgboost-rank"); higher = faster either way.
   std::vector<double> throughputs(const DMatrix& data, const Table& t) const {
