@@ -125,12 +125,6 @@ const std::vector<PipelineSamples>& dataset_pipelines() {
   return pipelines;
 }
 
-std::vector<CostQuery> queries_of(const PipelineSamples& p) {
-  std::vector<CostQuery> q;
-  for (const auto& s : p.schedules) q.push_back({&p, &s.schedule_features});
-  return q;
-}
-
 std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() /
           ("tp-halide-" + std::to_string(getpid()) + "-" + name))
@@ -146,7 +140,7 @@ void expect_same_as_plugin(CostModel& model, const HalideWeights& weights) {
   double worst = 0;
   for (const PipelineSamples& p : dataset_pipelines()) {
     const std::vector<float> expected = plugin_predictions(cost_model, p, weights, 1);
-    std::vector<double> got = model.predict(queries_of(p));
+    std::vector<double> got = model.predict(schedule_queries(p));
     for (double& seconds : got) seconds *= 1e3;  // the network's unit is Halide's milliseconds
     ASSERT_EQ(got.size(), expected.size());
     for (std::size_t i = 0; i < got.size(); ++i) {
@@ -214,10 +208,10 @@ TEST_F(HalidePlugin, RetrainingMovesTheWeightsDeterministicallyAndRoundTrips) {
   options.quiet = true;
   auto a = make_cost_model("halide-retrained");
   auto b = make_cost_model("halide-retrained");
-  const auto before = a->predict(queries_of(train[0]));
+  const auto before = a->predict(schedule_queries(train[0]));
   a->train(train, validation, options);
   b->train(train, validation, options);
-  const auto queries = queries_of(train[0]);
+  const auto queries = schedule_queries(train[0]);
   EXPECT_EQ(a->predict(queries), b->predict(queries));  // deterministic
   EXPECT_NE(a->predict(queries), before);
 
@@ -241,18 +235,18 @@ TEST_F(HalidePlugin, ShippedModelFileHoldsTheBuiltInWeights) {
   auto shipped = load_cost_model(std::string(TENSORPLAN_SOURCE_DIR) + "/data/perf/halide.tpmodel");
   EXPECT_EQ(shipped->name(), "halide");
   auto fresh = make_cost_model("halide");
-  const auto queries = queries_of(dataset_pipelines().front());
+  const auto queries = schedule_queries(dataset_pipelines().front());
   EXPECT_EQ(shipped->predict(queries), fresh->predict(queries));
 }
 
 TEST_F(HalidePlugin, ShippedKindIgnoresTraining) {
   auto model = make_cost_model("halide");
   const auto& p = dataset_pipelines().front();
-  const auto before = model->predict(queries_of(p));
+  const auto before = model->predict(schedule_queries(p));
   TrainOptions options;
   options.quiet = true;
   model->train(dataset_pipelines(), {}, options);
-  EXPECT_EQ(model->predict(queries_of(p)), before);
+  EXPECT_EQ(model->predict(schedule_queries(p)), before);
 }
 
 }  // namespace
