@@ -1,11 +1,12 @@
-// tensorplan perf tune: autotune one random pipeline with a cost model — sample schedules, rank
-// them with the model, time the favourites, and print the fastest with its speed-up over
-// Adams2019's default beam-search schedule.
+// tensorplan perf tune: autotune one random pipeline, or a user's Halide generator, with a cost
+// model — sample schedules, rank them with the model, time the favourites, and print the fastest
+// with its speed-up over Adams2019's default beam-search schedule.
 #include <unistd.h>
 
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "model_commands.h"
 #include "tensorplan/common/error.h"
@@ -20,6 +21,8 @@ namespace {
 struct TuneArgs {
   std::string model;
   perf::TuneOptions options;
+  perf::GeneratorSpec generator;    // used when generator.library is set
+  std::vector<std::string> params;  // -p key=value
   std::string out;
   bool json = false;
   bool quiet = false;
@@ -34,7 +37,24 @@ Json schedule_json(const perf::TunedSchedule& s) {
           {"status", s.status}};
 }
 
+// --generator-library LIB --generator NAME -p key=value ...: the generator to tune, if any.
+void set_generator(TuneArgs& args) {
+  if (args.generator.library.empty()) {
+    if (!args.generator.name.empty() || !args.params.empty())
+      fail("--generator and -p need --generator-library");
+    return;
+  }
+  for (const std::string& p : args.params) {
+    const auto eq = p.find('=');
+    if (eq == std::string::npos || eq == 0)
+      fail("-p {}: expected key=value (a generator param)", p);
+    args.generator.params[p.substr(0, eq)] = p.substr(eq + 1);
+  }
+  args.options.generator = args.generator;
+}
+
 void run(TuneArgs& args) {
+  set_generator(args);
   std::unique_ptr<perf::CostModel> model = perf::load_cost_model(args.model);
   // The status line rewrites itself, so it is only shown on a terminal.
   const bool show_progress = !args.quiet && isatty(STDERR_FILENO);
@@ -58,7 +78,11 @@ void run(TuneArgs& args) {
     for (const auto& s : r.timed) timed.push_back(schedule_json(s));
     const Json j = {
         {"model", model->name()},
-        {"pipeline", args.options.pipeline},
+        {"pipeline", args.options.generator ? Json(nullptr) : Json(args.options.pipeline)},
+        {"generator", args.options.generator ? Json(args.generator.name) : Json(nullptr)},
+        {"generator_library",
+         args.options.generator ? Json(args.generator.library) : Json(nullptr)},
+        {"generator_params", args.generator.params},
         {"run_seed", args.options.run_seed},
         {"beam_seconds", r.beam.seconds},
         {"sampled", r.sampled},
@@ -74,8 +98,13 @@ void run(TuneArgs& args) {
     std::printf("%s\n", j.dump().c_str());
     return;
   }
-  std::printf("pipeline %d of run seed %llu\n", args.options.pipeline,
-              static_cast<unsigned long long>(args.options.run_seed));
+  if (args.options.generator) {
+    std::printf("generator %s from %s\n", perf::generator_label(args.generator).c_str(),
+                args.generator.library.c_str());
+  } else {
+    std::printf("pipeline %d of run seed %llu\n", args.options.pipeline,
+                static_cast<unsigned long long>(args.options.run_seed));
+  }
   std::printf("Adams2019 beam search (default): %s\n", ms(r.beam.seconds).c_str());
   std::printf("sampled %d schedules (%d duplicates), ranked %zu with %s; its favourites:\n",
               r.sampled, r.duplicates, r.ranked.size(), model->name().c_str());
@@ -108,15 +137,35 @@ void add_tune_command(CLI::App& perf) {
   CLI::App* tune = perf.add_subcommand(
       "tune", "Autotune a pipeline: rank sampled schedules with a model, time the best");
   tune->description(
-      "Autotune a random pipeline with a cost model: sample --samples schedules with Adams2019's\n"
+      "Autotune a pipeline with a cost model: sample --samples schedules with Adams2019's\n"
       "randomised search, rank them with MODEL, compile and time the --top best, and print the\n"
       "fastest schedule's source with its speed-up over Adams2019's default beam search.\n"
-      "Pipelines are numbered as in `perf gen` (the shipped dataset: run seed 1; its test\n"
-      "pipelines are those with index % 10 >= 8).");
+      "The pipeline is a random one, numbered as in `perf gen` (the shipped dataset: run seed 1;\n"
+      "its test pipelines are those with index % 10 >= 8), or your own Halide generator:\n"
+      "--generator-library names a shared library that registers generators with\n"
+      "HALIDE_REGISTER_GENERATOR (built against Debian's Halide 14), --generator one of them,\n"
+      "-p sets its GeneratorParams. It is created for the host target with auto_schedule=true;\n"
+      "it must have one single-valued output, and estimates on every input (set_estimates;\n"
+      "set_estimate for scalar inputs) and on its output: they size the data it is timed on.\n"
+      "\nExample (the generators of examples/generators; see docs/perf-models.md):\n"
+      "  tensorplan perf tune data/perf/gcn.tpmodel --generator-library\n"
+      "    build/release/examples/libexample_generators.so --generator conv_relu -p size=32");
   tune->add_option("model", args->model, "A model file (e.g. data/perf/gcn.tpmodel)")->required();
-  tune->add_option("--pipeline", args->options.pipeline, "Pipeline index")->capture_default_str();
-  tune->add_option("--run-seed", args->options.run_seed, "Seed of the generation run")
+  auto* pipeline = tune->add_option("--pipeline", args->options.pipeline, "Random pipeline index")
+                       ->capture_default_str();
+  tune->add_option("--run-seed", args->options.run_seed,
+                   "Seed of the generation run (with --generator: seeds the sampled searches)")
       ->capture_default_str();
+  auto* library = tune->add_option("--generator-library", args->generator.library,
+                                   "Tune a Halide generator from this shared library (.so)");
+  tune->add_option("--generator", args->generator.name,
+                   "The registered name of the generator to tune (an unknown name lists the "
+                   "library's)")
+      ->needs(library);
+  tune->add_option("-p,--param", args->params,
+                   "A GeneratorParam of the generator, key=value (repeatable)")
+      ->needs(library);
+  pipeline->excludes(library);
   tune->add_option("--samples", args->options.samples, "Schedules to sample and rank")
       ->capture_default_str();
   tune->add_option("--top", args->options.top, "Schedules to compile and time")

@@ -211,14 +211,11 @@ GenerateSummary generate_shard(const GenerateOptions& options) {
       pr.ops = r.ops;
       pr.inputs = Json::array();
       for (std::size_t j = 0; j < r.input_shapes.size(); ++j) {
-        const TensorShape& s = r.input_shapes[j];
         pr.inputs.push_back({{"name", fmt::format("input{}", j)},
                              {"type", r.input_types[j]},
-                             {"shape", {s.width, s.height, s.channels}}});
+                             {"shape", r.input_shapes[j]}});
       }
-      pr.output = {
-          {"type", r.output_type},
-          {"shape", {r.output_shape.width, r.output_shape.height, r.output_shape.channels}}};
+      pr.output = {{"type", r.output_type}, {"shape", r.output_shape}};
       pr.graph = r.graph;
       writer->write(to_record(pr));
       pipelines_recorded.insert(p);

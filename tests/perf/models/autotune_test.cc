@@ -74,6 +74,37 @@ TEST(Autotune, RanksDistinctSamplesAndTimesTheFavourites) {
   }
 }
 
+// A user's generator (tests/generators/test_generators.cc) goes through the same steps.
+TEST(Autotune, TunesAGeneratorFromASharedLibrary) {
+  FeatureSumModel model;
+  TuneOptions o = tiny(3, 2);
+  o.generator = GeneratorSpec{TENSORPLAN_TEST_GENERATORS, "tiny_blur", {{"size", "48"}}};
+  const TuneResult r = autotune(model, o);
+  EXPECT_GT(r.beam.seconds, 0.0);
+  EXPECT_EQ(r.sampled, 3);
+  EXPECT_EQ(static_cast<int>(r.ranked.size()) + r.duplicates, r.sampled);
+  ASSERT_FALSE(r.timed.empty());
+  EXPECT_EQ(r.timed[0].sample, r.ranked[0].sample);
+  if (r.best >= 0) {
+    EXPECT_GT(r.speedup(), 0.0);
+  }
+}
+
+TEST(Autotune, ReportsAGeneratorItCannotBuild) {
+  FeatureSumModel model;
+  TuneOptions o = tiny(2, 1);
+  o.generator = GeneratorSpec{TENSORPLAN_TEST_GENERATORS, "tiny_sharpen", {}};
+  try {
+    autotune(model, o);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tiny_blur, tiny_gradient"), std::string::npos)
+        << e.what();
+  }
+  o.generator = GeneratorSpec{TENSORPLAN_TEST_GENERATORS, "tiny_blur", {{"estimate_input", "0"}}};
+  EXPECT_THROW(autotune(model, o), Error);
+}
+
 TEST(Autotune, RejectsEmptySettings) {
   FeatureSumModel model;
   EXPECT_THROW(autotune(model, tiny(0, 1)), Error);

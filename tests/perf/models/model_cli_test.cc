@@ -133,5 +133,25 @@ TEST(ModelCli, EvalAndTuneRejectBadInput) {
   EXPECT_NE(r.out.find("/nonexistent/model.tpmodel"), std::string::npos) << r.out;
 }
 
+// A generator that cannot be tuned: one error line naming what is wrong, exit code 2.
+TEST(ModelCli, TuneRejectsABadGenerator) {
+  const std::string tune = "perf tune " + std::string(TENSORPLAN_SOURCE_DIR) +
+                           "/data/perf/halide.tpmodel -q --generator-library ";
+  const std::string lib = TENSORPLAN_TEST_GENERATORS;
+  const auto one_error_line = [](const CliRun& r, const std::string& what) {
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_EQ(r.out.rfind("tensorplan: error: ", 0), 0u) << r.out;
+    EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << r.out;
+    EXPECT_NE(r.out.find(what), std::string::npos) << r.out;
+  };
+  one_error_line(run(tune + "/nonexistent/libgen.so --generator tiny_blur"),
+                 "cannot load generator library /nonexistent/libgen.so");
+  one_error_line(run(tune + lib + " --generator tiny_sharpen"),
+                 "no generator named 'tiny_sharpen'; it registers: tiny_blur, tiny_gradient");
+  one_error_line(run(tune + lib + " --generator tiny_blur -p size"), "-p size: expected key=value");
+  one_error_line(run(tune + lib + " --generator tiny_blur -p estimate_output=false"),
+                 "output 'output' has no estimate for dimension 0");
+}
+
 }  // namespace
 }  // namespace tensorplan::perf

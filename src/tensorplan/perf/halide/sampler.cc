@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <type_traits>
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/timer.h"
@@ -83,28 +85,98 @@ StageGraph stage_graph_from_json(const Json& j) {
 
 namespace {
 
-Json shape_json(const TensorShape& s) { return Json::array({s.width, s.height, s.channels}); }
+// Calls f(T{}) for the C++ type T of a Halide scalar type; fails for a type with none.
+template <typename F>
+void with_cpp_type(const Halide::Type& t, const char* what, F&& f) {
+  if (t == Halide::Float(32)) return f(float{});
+  if (t == Halide::Float(64)) return f(double{});
+  if (t == Halide::Bool()) return f(bool{});
+  if (t == Halide::UInt(8)) return f(std::uint8_t{});
+  if (t == Halide::UInt(16)) return f(std::uint16_t{});
+  if (t == Halide::UInt(32)) return f(std::uint32_t{});
+  if (t == Halide::UInt(64)) return f(std::uint64_t{});
+  if (t == Halide::Int(8)) return f(std::int8_t{});
+  if (t == Halide::Int(16)) return f(std::int16_t{});
+  if (t == Halide::Int(32)) return f(std::int32_t{});
+  if (t == Halide::Int(64)) return f(std::int64_t{});
+  fail("unsupported {} type {}", what, type_name(t));
+}
 
-// Deterministic input data: images-like values in [0, 1) for floats, [0, 255] for integers.
+// Deterministic input data: image-like values in [0, 1) for floats, [0, 255] for integers
+// ([0, 127] for int8; 0 or 1 for bool).
 void fill_input(Halide::Buffer<>& buffer, std::uint64_t seed) {
   Rng rng(seed);
-  const Halide::Type t = buffer.type();
   const std::size_t n = buffer.number_of_elements();
-  void* data = buffer.data();
-  for (std::size_t i = 0; i < n; ++i) {
-    const double u = rng.unit();
-    if (t == Halide::Float(32)) {
-      static_cast<float*>(data)[i] = static_cast<float>(u);
-    } else if (t == Halide::UInt(8)) {
-      static_cast<std::uint8_t*>(data)[i] = static_cast<std::uint8_t>(u * 256);
-    } else if (t == Halide::Int(16)) {
-      static_cast<std::int16_t*>(data)[i] = static_cast<std::int16_t>(u * 256);
-    } else if (t == Halide::Int(32)) {
-      static_cast<std::int32_t*>(data)[i] = static_cast<std::int32_t>(u * 256);
-    } else {
-      fail("unsupported input type {}", type_name(t));
+  with_cpp_type(buffer.type(), "input", [&](auto zero) {
+    using T = decltype(zero);
+    const double scale = std::is_floating_point_v<T>      ? 1
+                         : std::is_same_v<T, bool>        ? 2
+                         : std::is_same_v<T, std::int8_t> ? 128
+                                                          : 256;
+    T* data = static_cast<T*>(buffer.data());
+    for (std::size_t i = 0; i < n; ++i) {
+      const double x = rng.unit() * scale;  // integers (and bool) truncate it
+      data[i] = std::is_floating_point_v<T> ? static_cast<T>(x)
+                                            : static_cast<T>(static_cast<std::int64_t>(x));
     }
+  });
+}
+
+halide_scalar_value_t scalar_value(const Halide::Type& t, double v) {
+  halide_scalar_value_t out;
+  out.u.u64 = 0;
+  with_cpp_type(t, "scalar input", [&](auto zero) {
+    const auto value = static_cast<decltype(zero)>(v);
+    std::memcpy(&out.u, &value, sizeof value);  // every member of the union starts at its start
+  });
+  return out;
+}
+
+Halide::Buffer<> sized_buffer(const PipelineArgument& a) {
+  Halide::Buffer<> buffer(a.type, a.extents);
+  buffer.set_min(a.mins);
+  return buffer;
+}
+
+// The pipeline a sample schedules, whichever kind it is, with its arguments sized for timing.
+struct SamplePipeline {
+  Halide::Pipeline pipeline;
+  StageGraph graph;
+  std::vector<std::string> ops;
+  std::vector<PipelineArgument> inputs;
+  PipelineArgument output;
+  std::shared_ptr<Halide::Internal::GeneratorBase> generator;  // kept alive, if any
+};
+
+SamplePipeline sample_pipeline(const SampleSpec& spec, const Halide::Target& target) {
+  SamplePipeline p;
+  if (spec.generator) {
+    GeneratorPipeline g = build_generator_pipeline(*spec.generator, target);
+    p.pipeline = g.pipeline;
+    p.graph = build_stage_graph(g.output);  // op kinds unknown ("")
+    p.inputs = std::move(g.inputs);
+    p.output = std::move(g.output_shape);
+    p.generator = std::move(g.generator);
+    return p;
   }
+  const GeneratedPipeline g = generate_pipeline(spec.pipeline_seed, spec.pipeline);
+  p.pipeline = g.pipeline();
+  p.graph = build_stage_graph(g.output, g.func_op);
+  p.ops = g.ops;
+  const auto region = [](const TensorShape& s) {
+    return std::vector<int>{s.width, s.height, s.channels};
+  };
+  for (std::size_t i = 0; i < g.inputs.size(); ++i) {
+    p.inputs.push_back({g.inputs[i].name(),
+                        g.inputs[i].type(),
+                        true,
+                        {0, 0, 0},
+                        region(g.input_shapes[i]),
+                        0,
+                        g.inputs[i].parameter()});
+  }
+  p.output = {g.output.name(), g.output_type, true, {0, 0, 0}, region(g.output_shape), 0, {}};
+  return p;
 }
 
 }  // namespace
@@ -119,26 +191,23 @@ void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send)
   ::unsetenv("HL_DEBUG_AUTOSCHEDULE");
 
   const Halide::Target target = spec.target.empty() ? host_target() : Halide::Target(spec.target);
-  GeneratedPipeline generated = generate_pipeline(spec.pipeline_seed, spec.pipeline);
-  const StageGraph graph = build_stage_graph(generated.output, generated.func_op);
+  SamplePipeline sampled = sample_pipeline(spec, target);
+  const StageGraph& graph = sampled.graph;
   {
     Json inputs = Json::array();
-    for (std::size_t i = 0; i < generated.inputs.size(); ++i) {
-      inputs.push_back({{"name", generated.inputs[i].name()},
-                        {"type", type_name(generated.inputs[i].type())},
-                        {"shape", shape_json(generated.input_shapes[i])}});
+    for (const PipelineArgument& a : sampled.inputs) {
+      inputs.push_back({{"name", a.name}, {"type", type_name(a.type)}, {"shape", a.extents}});
     }
     send({{"type", "graph"},
           {"graph", stage_graph_to_json(graph)},
-          {"ops", generated.ops},
+          {"ops", sampled.ops},
           {"inputs", inputs},
           {"output",
-           {{"type", type_name(generated.output_type)},
-            {"shape", shape_json(generated.output_shape)}}}});
+           {{"type", type_name(sampled.output.type)}, {"shape", sampled.output.extents}}}});
   }
 
   Halide::load_plugin(adams2019_plugin_path());
-  Halide::Pipeline pipeline = generated.pipeline();
+  Halide::Pipeline& pipeline = sampled.pipeline;
   Stopwatch schedule_clock;
   // Last-level cache and balance as in MachineParams::generic(); parallelism = timing threads.
   const Halide::MachineParams params(spec.threads, 16 * 1024 * 1024, 40);
@@ -158,15 +227,18 @@ void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send)
   send({{"type", "compiled"}, {"compile_seconds", compile_clock.seconds()}});
 
   std::vector<Halide::Buffer<>> input_buffers;
-  for (std::size_t i = 0; i < generated.inputs.size(); ++i) {
-    const TensorShape& s = generated.input_shapes[i];
-    Halide::Buffer<> buffer(generated.inputs[i].type(), {s.width, s.height, s.channels});
+  for (std::size_t i = 0; i < sampled.inputs.size(); ++i) {
+    PipelineArgument& a = sampled.inputs[i];
+    if (!a.is_buffer) {
+      a.parameter.set_scalar(a.type, scalar_value(a.type, a.scalar));
+      continue;
+    }
+    Halide::Buffer<> buffer = sized_buffer(a);
     fill_input(buffer, derive_seed(spec.pipeline_seed, 1000 + i));
-    generated.inputs[i].set(buffer);
+    a.parameter.set_buffer(buffer);
     input_buffers.push_back(buffer);
   }
-  const TensorShape& o = generated.output_shape;
-  Halide::Buffer<> output(generated.output_type, {o.width, o.height, o.channels});
+  Halide::Buffer<> output = sized_buffer(sampled.output);
   const Timing timing = time_runs([&] { pipeline.realize(output); }, spec.timing);
   send({{"type", "timing"},
         {"min_seconds", timing.min_seconds},
@@ -195,13 +267,10 @@ SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits) {
         result.graph = stage_graph_from_json(m.at("graph"));
         result.ops = m.at("ops").get<std::vector<std::string>>();
         for (const Json& in : m.at("inputs")) {
-          const Json& s = in.at("shape");
-          result.input_shapes.push_back(
-              {s.at(0).get<int>(), s.at(1).get<int>(), s.at(2).get<int>()});
+          result.input_shapes.push_back(in.at("shape").get<std::vector<int>>());
           result.input_types.push_back(in.at("type").get<std::string>());
         }
-        const Json& s = m.at("output").at("shape");
-        result.output_shape = {s.at(0).get<int>(), s.at(1).get<int>(), s.at(2).get<int>()};
+        result.output_shape = m.at("output").at("shape").get<std::vector<int>>();
         result.output_type = m.at("output").at("type").get<std::string>();
         result.has_graph = true;
       } else if (type == "schedule") {

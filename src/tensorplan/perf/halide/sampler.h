@@ -1,16 +1,18 @@
-// One sample of the dataset: a generated pipeline scheduled by Adams2019 (with its beam search, or
-// randomised), featurized, compiled and timed. `run_sample` runs it in a child process with
-// per-phase time limits; `run_sample_in_this_process` is the child's body (it sets HL_* variables
-// and loads the autoscheduler plugin, so each process can run it only once).
+// One sample of the dataset: a generated pipeline (or a user's generator) scheduled by Adams2019
+// (with its beam search, or randomised), featurized, compiled and timed. `run_sample` runs it in a
+// child process with per-phase time limits; `run_sample_in_this_process` is the child's body (it
+// sets HL_* variables and loads the autoscheduler plugin, so each process can run it only once).
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "tensorplan/common/json.h"
 #include "tensorplan/perf/halide/benchmark.h"
 #include "tensorplan/perf/halide/featurizer.h"
+#include "tensorplan/perf/halide/generator_pipeline.h"
 #include "tensorplan/perf/halide/random_pipeline.h"
 #include "tensorplan/perf/halide/stage_graph.h"
 #include "tensorplan/perf/subprocess.h"
@@ -18,8 +20,11 @@
 namespace tensorplan::perf {
 
 struct SampleSpec {
+  // Which pipeline: the random pipeline of (pipeline_seed, pipeline), or, when `generator` is set,
+  // that generator's (pipeline_seed then only seeds the input data).
   std::uint64_t pipeline_seed = 0;
   PipelineOptions pipeline;
+  std::optional<GeneratorSpec> generator;
   int beam_size = 32;        // HL_BEAM_SIZE: 32 is Adams2019's default search
   int random_dropout = 100;  // HL_RANDOM_DROPOUT, percent of candidates kept; 100 = none dropped
   std::uint64_t search_seed = 0;  // HL_SEED
@@ -42,10 +47,10 @@ struct SampleResult {
   std::string detail;  // the error message, signal or limit; stderr tail for crashes
   bool has_graph = false;
   StageGraph graph;
-  std::vector<std::string> ops;
-  std::vector<TensorShape> input_shapes;
+  std::vector<std::string> ops;  // the random pipeline's op kinds; empty for generators
+  std::vector<std::vector<int>> input_shapes;  // per input, its extents (x first); [] for scalars
   std::vector<std::string> input_types;
-  TensorShape output_shape;
+  std::vector<int> output_shape;  // the output's extents (x first)
   std::string output_type;
   bool has_schedule = false;
   std::string schedule_source;

@@ -6,6 +6,7 @@
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/timer.h"
+#include "tensorplan/perf/halide/target.h"
 
 namespace tensorplan::perf {
 
@@ -27,7 +28,15 @@ SampleSpec spec_of(const TuneOptions& options, int k) {
   run.threads = options.threads;
   run.target = options.target;
   run.timing = options.timing;
-  return sample_spec(run, options.pipeline, k);
+  SampleSpec spec = sample_spec(run, options.pipeline, k);
+  spec.generator = options.generator;
+  return spec;
+}
+
+// The pipeline's name in messages.
+std::string pipeline_label(const TuneOptions& options) {
+  return options.generator ? fmt::format("generator {}", generator_label(*options.generator))
+                           : fmt::format("pipeline {}", options.pipeline);
 }
 
 void report(const TuneOptions& options, const std::string& status) {
@@ -43,12 +52,19 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
   if (options.threads < 1) fail("--threads must be at least 1 (got {})", options.threads);
   Stopwatch clock;
   TuneResult result;
+  if (options.generator) {
+    // Load and build it here once, so that what is wrong with it is the error (the children
+    // would only report a failed sample). Builds no code and starts no thread.
+    build_generator_pipeline(*options.generator, options.target.empty()
+                                                     ? host_target()
+                                                     : Halide::Target(options.target));
+  }
 
   // Adams2019's default: beam search 32, no dropout, timed.
   report(options, "beam search (Adams2019 default)");
   const SampleResult beam = run_sample(spec_of(options, 0), options.limits);
   if (beam.status != "ok" || !beam.has_timing)
-    fail("Adams2019's beam search failed on pipeline {}: {} {}", options.pipeline, beam.status,
+    fail("Adams2019's beam search failed on {}: {} {}", pipeline_label(options), beam.status,
          beam.detail);
   result.beam = {0, 0, beam.timing.min_seconds, "ok", beam.schedule_source};
 

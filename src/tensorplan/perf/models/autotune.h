@@ -1,11 +1,12 @@
 // Autotuning with a cost model, as a Halide user would use it: sample many schedules of a
-// pipeline with Adams2019's randomised greedy search, rank them with the model (cheap), compile
-// and time only the model's favourites (expensive), and compare the fastest with Adams2019's
-// default beam-search schedule.
+// pipeline (a random one, or a user's generator) with Adams2019's randomised greedy search, rank
+// them with the model (cheap), compile and time only the model's favourites (expensive), and
+// compare the fastest with Adams2019's default beam-search schedule.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@ struct TuneOptions {
   std::uint64_t run_seed = 1;
   int pipeline = 0;
   PipelineOptions pipeline_options;
+  // Set: tune this generator's pipeline instead (run_seed and pipeline then only seed the
+  // randomised searches and the input data, as they would for the random pipeline).
+  std::optional<GeneratorSpec> generator;
   int samples = 64;    // randomised schedules to sample and rank
   int top = 5;         // of those, how many to compile and time
   int threads = 1;     // HL_NUM_THREADS and autoscheduler parallelism
@@ -50,8 +54,10 @@ struct TuneResult {
   double speedup() const;
 };
 
-// Throws Error if the pipeline cannot be generated or the beam search fails, or no sample yields
-// a schedule. Sampling runs in child processes (one per schedule, as Adams2019 requires).
+// Throws Error if the pipeline cannot be generated (for a generator: checked in this process
+// first, so a bad library, name, param or missing estimate is reported as such) or the beam
+// search fails, or no sample yields a schedule. Sampling runs in child processes (one per schedule,
+// as Adams2019 requires).
 TuneResult autotune(CostModel& model, const TuneOptions& options);
 
 }  // namespace tensorplan::perf

@@ -1,0 +1,61 @@
+// Halide generators for the tests of perf/halide/generator_pipeline and `perf tune
+// --generator-library`: built into a shared library (tensorplan_test_generators) that registers
+// them when the tests dlopen it. Small on purpose: scheduling and timing them takes milliseconds.
+#include <Halide.h>
+
+namespace {
+
+using Halide::Buffer;
+using Halide::Func;
+using Halide::Generator;
+using Halide::GeneratorParam;
+using Halide::Var;
+
+// Three stages: a horizontal and a vertical 3-tap average of a 2-D float image, scaled by a scalar
+// input. The output covers the interior, so its estimated region starts at 1. The estimate_*
+// params leave out one estimate each, for the tests of the error messages.
+class TinyBlur : public Generator<TinyBlur> {
+ public:
+  GeneratorParam<int> size{"size", 32};  // output width and height
+  GeneratorParam<bool> estimate_input{"estimate_input", true};
+  GeneratorParam<bool> estimate_gain{"estimate_gain", true};
+  GeneratorParam<bool> estimate_output{"estimate_output", true};
+
+  Input<Buffer<float, 2>> input{"input"};
+  Input<float> gain{"gain"};
+  Output<Buffer<float, 2>> output{"output"};
+
+  void generate() {
+    Var x("x"), y("y");
+    Func across("across"), down("down");
+    across(x, y) = (input(x - 1, y) + input(x, y) + input(x + 1, y)) / 3;
+    down(x, y) = (across(x, y - 1) + across(x, y) + across(x, y + 1)) / 3;
+    output(x, y) = down(x, y) * gain;
+
+    const int n = size;
+    if (estimate_input) input.set_estimates({{0, n + 2}, {0, n + 2}});
+    if (estimate_gain) gain.set_estimate(1.5f);
+    if (estimate_output) output.set_estimates({{1, n}, {1, n}});
+  }
+};
+
+// Two stages on a 3-D uint8 image: a horizontal difference, then its square as float.
+class TinyGradient : public Generator<TinyGradient> {
+ public:
+  Input<Buffer<uint8_t, 3>> input{"input"};
+  Output<Buffer<float, 3>> output{"output"};
+
+  void generate() {
+    Var x("x"), y("y"), c("c");
+    Func dx("dx");
+    dx(x, y, c) = Halide::cast<float>(input(x + 1, y, c)) - Halide::cast<float>(input(x, y, c));
+    output(x, y, c) = dx(x, y, c) * dx(x, y, c);
+    input.set_estimates({{0, 25}, {0, 16}, {0, 3}});
+    output.set_estimates({{0, 24}, {0, 16}, {0, 3}});
+  }
+};
+
+}  // namespace
+
+HALIDE_REGISTER_GENERATOR(TinyBlur, tiny_blur)
+HALIDE_REGISTER_GENERATOR(TinyGradient, tiny_gradient)
