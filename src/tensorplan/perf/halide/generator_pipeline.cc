@@ -17,9 +17,9 @@ using Halide::Internal::GeneratorBase;
 namespace {
 
 // GeneratorBase::build_pipeline() (configure, generate, schedule, then the Pipeline of the
-// outputs) is protected in Halide 14, where only its generator_main calls it. A pointer to the
-// member formed through a derived class is a pointer to GeneratorBase's member, which can be
-// called on any generator; this class is never instantiated.
+// outputs) is protected in Halide 14; its public build_module() would also lower and compile the
+// pipeline. A pointer to the member formed through a derived class is a pointer to GeneratorBase's
+// member, which can be called on any generator; this class is never instantiated.
 struct BuildPipeline : GeneratorBase {
   static Halide::Pipeline on(GeneratorBase& generator) {
     Halide::Pipeline (GeneratorBase::*build)() = &BuildPipeline::build_pipeline;
