@@ -65,6 +65,28 @@ TEST(PlaceSearch, EightBuffersEqualBruteForce) {
   }
 }
 
+// Short lifetimes on a longer time axis: the problem falls apart while it is searched (pieces
+// searched on their own, buffers with nothing left above them), which the rules above must not
+// get wrong.
+TEST(PlaceSearch, FragmentedInstancesEqualBruteForce) {
+  Rng rng(23);
+  for (int trial = 0; trial < 20; ++trial) {
+    Problem problem;
+    for (int b = 0; b < 9; ++b) {
+      const std::int64_t lower = rng.uniform(0, 14);
+      problem.buffers.push_back({b, lower, lower + rng.uniform(1, 5), rng.uniform(1, 9)});
+    }
+    const std::int64_t optimum = brute_force_optimum(problem);
+    SCOPED_TRACE(trial);
+    const SearchResult result = search_placement(problem, minimize());
+    expect_valid(problem, result);
+    EXPECT_EQ(result.placement->height, optimum);
+    EXPECT_EQ(result.status, SearchStatus::kOptimal);
+    const SearchResult below = search_placement(problem, fit_under(optimum - 1));
+    EXPECT_EQ(below.status, SearchStatus::kInfeasible);
+  }
+}
+
 TEST(PlaceSearch, CapacityAtOptimumFitsAndBelowIsInfeasible) {
   Rng rng(23);
   for (int trial = 0; trial < 200; ++trial) {

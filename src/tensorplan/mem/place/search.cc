@@ -57,12 +57,16 @@ std::vector<std::vector<int>> priority_orders(const Part& part, const std::vecto
     peak[b] = std::max(table[k][part.first[b]], table[k][part.last[b] - (1 << k)]);
   }
   const auto& size = part.size;
-  using Key = std::tuple<std::int64_t, std::int64_t, std::int64_t>;
+  // Doubles: areas (size x lifetime) can exceed 64 bits; only the ordering matters.
+  using Key = std::tuple<double, double, double>;
+  auto area = [&](int b) { return static_cast<double>(size[b]) * static_cast<double>(life[b]); };
   const std::vector<std::function<Key(int)>> keys = {
-      [&](int b) { return Key{peak[b], life[b], size[b]}; },
-      [&](int b) { return Key{life[b], size[b], 0}; },
-      [&](int b) { return Key{peak[b], span[b], size[b]}; },
-      [&](int b) { return Key{size[b], life[b], 0}; },
+      [&](int b) { return Key(peak[b], life[b], size[b]); },
+      [&](int b) { return Key(life[b], size[b], 0); },
+      [&](int b) { return Key(peak[b], span[b], size[b]); },
+      [&](int b) { return Key(size[b], life[b], 0); },
+      [&](int b) { return Key(life[b], area(b), peak[b]); },  // MiniMalloc's "WAT"
+      [&](int b) { return Key(peak[b], area(b), life[b]); },  // and "TAW"
   };
   std::vector<std::vector<int>> orders;
   for (const auto& key : keys) {
@@ -196,17 +200,37 @@ std::int64_t part_max_live(const Part& part) {
 
 enum class ProbeResult { kFound, kInfeasible, kStopped };
 
+// How one search branches. Every strategy is complete; which finds a placement fastest varies
+// wildly from instance to instance (heavy tails), so probes go round the strategies.
+struct Strategy {
+  int order = 0;             // index into Part::orders: the static tie-break
+  bool dynamic = false;      // among the lowest, prefer the buffer in the most loaded section
+  bool tight_first = false;  // with a section without slack at the lowest offset, branch on its
+                             // buffers alone
+};
+
+// Chosen on the MiniMalloc challenging instances: each of A-D, F-H, K is solved within a few
+// thousand nodes by at least two of these (and by none, or by few, of the others).
+const std::vector<Strategy> kStrategies = {
+    {0, false, true}, {3, true, true},  {0, true, false}, {4, true, true},
+    {2, false, false}, {5, false, true}, {1, false, true}, {1, true, false},
+};
+
 // The branch-and-bound for one part: is there a canonical placement of height <= capacity?
 class PartSearch {
  public:
-  // `order`: the static branching priority, one of part.orders.
-  PartSearch(const Part& part, const std::vector<int>& order)
+  // `crossing`: per section of the part, the buffers crossing it.
+  PartSearch(const Part& part, const std::vector<std::vector<int>>& crossing,
+             const Strategy& strategy)
       : part_(part),
-        order_(order),
+        crossing_(crossing),
+        strategy_(strategy),
+        order_(part.orders[strategy.order]),
         n_(static_cast<int>(part.members.size())),
         floor_(part.sections, 0),
         remaining_(part.sections, 0),
         lowest_(part.sections, 0),
+        highest_(part.sections, 0),
         smallest_(part.sections),
         second_smallest_(part.sections, 0),
         skyline_(n_, 0),
@@ -219,8 +243,10 @@ class PartSearch {
     std::iota(all_.begin(), all_.end(), 0);
     std::stable_sort(all_.begin(), all_.end(),
                      [&](int x, int y) { return part.first[x] < part.first[y]; });
+    release_.assign(n_, 0);
+    load_.assign(n_, 0);
     by_priority_.resize(n_);
-    for (int b = 0; b < n_; ++b) by_priority_[order[b]] = b;
+    for (int b = 0; b < n_; ++b) by_priority_[order_[b]] = b;
     // Identical buffers (same sections and size) are interchangeable: place them in priority order.
     std::map<std::tuple<int, int, std::int64_t>, int> last_twin;
     for (int b : by_priority_) {
@@ -277,6 +303,7 @@ class PartSearch {
     // Each buffer's skyline, and per section the two smallest buffers crossing it.
     for (int s = first; s < last; ++s) {
       lowest_[s] = kInf;
+      highest_[s] = 0;
       smallest_[s] = {kInf, -1};
       second_smallest_[s] = kInf;
     }
@@ -303,8 +330,10 @@ class PartSearch {
     // Each buffer's lowest possible offset; the candidates are those that can be placed now.
     auto& candidates = candidates_[depth];
     candidates.clear();
+    std::int64_t lowest_top = kInf;  // of any unplaced buffer resting on its skyline
     for (int b : group) {
       const std::int64_t skyline = skyline_[b];
+      lowest_top = std::min(lowest_top, skyline + part_.size[b]);
       const std::int64_t offset = std::max(level, skyline);
       std::int64_t lowest = offset;
       if (skyline < level) {
@@ -324,7 +353,11 @@ class PartSearch {
         candidates.emplace_back(offset, b);
       }
       if (lowest + part_.size[b] > capacity_) return false;  // it can only rise
-      for (int s = part_.first[b]; s < part_.last[b]; ++s) lowest_[s] = std::min(lowest_[s], lowest);
+      release_[b] = lowest;
+      for (int s = part_.first[b]; s < part_.last[b]; ++s) {
+        lowest_[s] = std::min(lowest_[s], lowest);
+        highest_[s] = std::max(highest_[s], lowest);
+      }
     }
     // Sharper section bound: nothing unplaced in a section goes below the lowest such offset.
     int tight = -1;  // a section with no slack left
@@ -333,14 +366,55 @@ class PartSearch {
       if (lowest_[s] + remaining_[s] == capacity_ && (tight < 0 || lowest_[s] < lowest_[tight]))
         tight = s;
     }
+    // Each section alone is a one-machine schedule with release dates (the lowest offsets) and a
+    // deadline (the capacity): stacking its buffers in order of release is optimal, so it fails
+    // unless, for every release t, the buffers released at t or later fit between t and the top.
+    for (int s = first; s < last; ++s) {
+      if (highest_[s] + remaining_[s] <= capacity_) continue;  // holds for every t
+      auto& jobs = jobs_;
+      jobs.clear();
+      for (int b : crossing_[s])
+        if (!placed_[b]) jobs.emplace_back(release_[b], part_.size[b]);
+      std::sort(jobs.begin(), jobs.end(), std::greater<>());
+      std::int64_t above = 0;
+      for (const auto& [release, size] : jobs)
+        if (release + (above += size) > capacity_) return false;
+    }
     if (candidates.empty()) return false;
-    // Lowest first, ties in priority order.
+    // Lowest first; ties in priority order, or, dynamically, the buffer crossing the section
+    // with the most still to place first (fail first), then in priority order.
+    if (strategy_.dynamic) {
+      for (const auto& c : candidates) {
+        std::int64_t load = 0;
+        for (int s = part_.first[c.second]; s < part_.last[c.second]; ++s)
+          load = std::max(load, remaining_[s]);
+        load_[c.second] = load;
+      }
+    }
     std::sort(candidates.begin(), candidates.end(), [&](const auto& x, const auto& y) {
-      return std::tie(x.first, order_[x.second]) < std::tie(y.first, order_[y.second]);
+      const std::int64_t lx = strategy_.dynamic ? load_[x.second] : 0;
+      const std::int64_t ly = strategy_.dynamic ? load_[y.second] : 0;
+      return std::make_tuple(x.first, -lx, order_[x.second]) <
+             std::make_tuple(y.first, -ly, order_[y.second]);
     });
+    // A buffer placed at or above the top some unplaced buffer would have on its skyline leaves a
+    // gap that buffer fits in: moving it down there (below everything placed from now on) gives a
+    // valid placement with a smaller sum of offsets, so no completion of this branch is needed.
+    std::erase_if(candidates, [&](const auto& c) { return c.first >= lowest_top; });
+    if (candidates.empty()) return false;
+    // A lowest candidate that lives over the whole group can go there first, whatever follows:
+    // every other buffer of the group shares time with it, so in any completion the ones below it
+    // can be lifted by its size and it put under them. No alternatives to try.
+    for (const auto& c : candidates) {
+      if (c.first != candidates[0].first) break;
+      if (part_.first[c.second] == first && part_.last[c.second] == last) {
+        candidates = {c};
+        break;
+      }
+    }
     // A section without slack must be filled from its lowest point up, so if that point is the
     // lowest offset of all, the buffer placed there is a lowest one: branch on those alone.
-    if (tight >= 0 && lowest_[tight] == candidates[0].first) {
+    if (strategy_.tight_first && tight >= 0 && lowest_[tight] == candidates[0].first) {
       std::erase_if(candidates, [&](const auto& c) {
         return c.first != lowest_[tight] || part_.first[c.second] > tight ||
                part_.last[c.second] <= tight;
@@ -354,6 +428,10 @@ class PartSearch {
     for (std::size_t k = 0; k < candidates_[depth].size() && !found && !stopped_; ++k) {
       const auto [offset, b] = candidates_[depth][k];
       const std::size_t placed_mark = placed_stack_.size();
+      // Nothing unplaced shares time with b: the rest does not depend on where b goes.
+      bool hatless = true;
+      for (int s = part_.first[b]; s < part_.last[b] && hatless; ++s)
+        hatless = remaining_[s] == part_.size[b];
       place(b, offset);
       // The rest may fall apart into groups that no buffer joins: each is solved on its own, and
       // one that fails dooms this branch whatever the others do.
@@ -368,14 +446,35 @@ class PartSearch {
         reach = std::max(reach, part_.last[c]);
       }
       found = true;
-      for (const auto& piece : pieces)
-        if (!solve(piece, offset, depth + 1)) {
+      // Pieces that fall apart are independent problems given what is placed: each is searched
+      // from offset 0 with its own canonical order (its buffers may go below `offset`, and the
+      // no-goods of this search do not apply to it), so a piece that fails proves that nothing
+      // completes b at `offset`, not just this order.
+      const bool fresh = pieces.size() > 1;
+      bool independent_failure = false;
+      for (const auto& piece : pieces) {
+        std::vector<std::int64_t> saved;
+        if (fresh)
+          for (int c : piece) saved.push_back(std::exchange(excluded_at_[c], -1));
+        const bool solved = solve(piece, fresh ? 0 : offset, depth + 1);
+        if (fresh)
+          for (std::size_t k = 0; k < piece.size(); ++k) excluded_at_[piece[k]] = saved[k];
+        if (!solved) {
           found = false;
+          // Searched from offset 0, a piece that shares no time with b fails whatever b does.
+          independent_failure =
+              fresh && std::none_of(piece.begin(), piece.end(), [&](int c) {
+                return part_.first[c] < part_.last[b] && part_.first[b] < part_.last[c];
+              });
           break;
         }
+      }
       if (found) break;
       while (placed_stack_.size() > placed_mark) unplace(placed_stack_.back());
       if (stopped_) break;
+      // The siblings still to try place something else at `offset` or higher first, so what
+      // failed here (everything but b, from `offset` up; or a piece apart from b) fails there too.
+      if (hatless || independent_failure) break;
       // No placement has b lowest from here, so deeper down b is not placed at this offset again.
       excluded_undo_.emplace_back(b, excluded_at_[b]);
       excluded_at_[b] = offset;
@@ -409,12 +508,15 @@ class PartSearch {
   }
 
   const Part& part_;
+  const std::vector<std::vector<int>>& crossing_;
+  Strategy strategy_;
   const std::vector<int>& order_;
   int n_;
   std::vector<int> by_priority_;
   std::vector<std::int64_t> floor_;      // per section: top of the placed buffers crossing it
   std::vector<std::int64_t> remaining_;  // per section: units of unplaced buffers crossing it
   std::vector<std::int64_t> lowest_;     // scratch: per section, lowest offset still possible
+  std::vector<std::int64_t> highest_;    // scratch: per section, highest such lowest offset
   std::vector<std::pair<std::int64_t, int>> smallest_;  // scratch: per section, (size, buffer)
   std::vector<std::int64_t> second_smallest_;           // scratch: per section
   std::vector<std::int64_t> skyline_;                   // scratch: per buffer
@@ -425,6 +527,9 @@ class PartSearch {
   std::vector<std::vector<std::pair<std::int64_t, int>>> candidates_;  // per depth
   std::vector<std::int64_t> floor_undo_;
   std::vector<std::pair<int, std::int64_t>> excluded_undo_;
+  std::vector<std::int64_t> release_;  // scratch: per buffer, lowest offset still possible
+  std::vector<std::int64_t> load_;     // scratch: per buffer, most still to place in its sections
+  std::vector<std::pair<std::int64_t, std::int64_t>> jobs_;  // scratch: (release, size)
   std::vector<std::int64_t> solution_;
   std::vector<int> placed_stack_;  // buffers placed, in order (unplace pops the last)
   std::vector<int> all_;           // every buffer, by first section
@@ -469,11 +574,14 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
   std::int64_t work_per_node = static_cast<std::int64_t>(part.members.size()) + part.sections;
   for (std::size_t b = 0; b < part.members.size(); ++b) work_per_node += part.last[b] - part.first[b];
   if (work_per_node > options.max_work_per_node || part.members.size() > 10000) return out;
+  std::vector<std::vector<int>> crossing(part.sections);
+  for (std::size_t b = 0; b < part.members.size(); ++b)
+    for (int s = part.first[b]; s < part.last[b]; ++s) crossing[s].push_back(static_cast<int>(b));
   std::vector<PartSearch> searches;
-  for (const auto& order : part.orders) searches.emplace_back(part, order);
+  for (const Strategy& strategy : kStrategies) searches.emplace_back(part, crossing, strategy);
   const Deadline& deadline = options.deadline;
-  // One probe: each static order in turn with `budget` nodes (heavy tails: a different order
-  // often succeeds at once where one is stuck). A proof of infeasibility from any order holds.
+  // One probe: each strategy in turn with `budget` nodes (heavy tails: a different strategy
+  // often succeeds at once where one is stuck). A proof of infeasibility from any of them holds.
   auto probe = [&](std::int64_t capacity, std::int64_t budget) {
     for (PartSearch& search : searches) {
       const ProbeResult r = search.probe(capacity, budget, deadline);

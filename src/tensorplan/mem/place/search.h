@@ -7,10 +7,19 @@
 // - Time sections (cut at every lower and upper) carry the current floor and the bytes of the
 //   unplaced buffers that cross them; a node is pruned when some section cannot hold what is left
 //   above the lowest offset any of its unplaced buffers can still take.
+// - Each section on its own is a one-machine schedule with release dates (the lowest offsets its
+//   buffers can still take): a node is pruned when stacking them in release order overflows.
+// - Dominance: no buffer is placed at or above the top another unplaced buffer would have on its
+//   skyline (that one could drop into the gap); a lowest buffer that lives over the whole group
+//   goes first without alternatives; after a failure that did not depend on the buffer just
+//   placed (nothing unplaced above it, or a failed piece apart from it) no sibling is tried.
 // - Branching on the lowest candidates first; a buffer tried first at a node and failed is not
 //   tried first again at that same offset deeper down (no-good), and identical buffers are placed
 //   in one fixed order (symmetry).
-// - The problem splits where no buffer crosses a time boundary; the parts are solved apart.
+// - The problem splits where no buffer crosses a time boundary, before and during the search; the
+//   pieces are solved apart, each from offset 0.
+// - Several branching strategies (static priority orders, a dynamic fail-first tie-break, tight
+//   sections first) take turns with growing node budgets, since search times are heavy-tailed.
 // - Minimising probes capacities between the proven lower bound (max live bytes, raised by every
 //   capacity proven infeasible) and the best height found, with growing node budgets.
 #pragma once
