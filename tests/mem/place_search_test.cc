@@ -87,6 +87,30 @@ TEST(PlaceSearch, FragmentedInstancesEqualBruteForce) {
   }
 }
 
+// Each branching strategy alone is complete: the same optima and the same infeasibility proofs.
+TEST(PlaceSearch, EveryStrategyAloneEqualsBruteForce) {
+  for (int strategy = 0; strategy < search_strategy_count(); ++strategy) {
+    Rng rng(31);
+    for (int trial = 0; trial < 60; ++trial) {
+      const Problem problem = random_problem(rng, 8, 1);
+      const std::int64_t optimum = brute_force_optimum(problem);
+      SCOPED_TRACE(::testing::Message() << "strategy " << strategy << ", trial " << trial);
+      SearchOptions options = minimize();
+      options.strategy = strategy;
+      const SearchResult result = search_placement(problem, options);
+      expect_valid(problem, result);
+      EXPECT_EQ(result.placement->height, optimum);
+      SearchOptions below = fit_under(optimum - 1);
+      below.strategy = strategy;
+      EXPECT_EQ(search_placement(problem, below).status, SearchStatus::kInfeasible);
+    }
+  }
+  Rng rng(1);
+  SearchOptions bad;
+  bad.strategy = search_strategy_count();
+  EXPECT_THROW(search_placement(random_problem(rng, 3, 1), bad), Error);
+}
+
 TEST(PlaceSearch, CapacityAtOptimumFitsAndBelowIsInfeasible) {
   Rng rng(23);
   for (int trial = 0; trial < 200; ++trial) {

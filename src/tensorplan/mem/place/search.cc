@@ -8,6 +8,7 @@
 #include <numeric>
 #include <queue>
 #include <tuple>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -209,11 +210,12 @@ struct Strategy {
                              // buffers alone
 };
 
-// Chosen on the MiniMalloc challenging instances: each of A-D, F-H, K is solved within a few
-// thousand nodes by at least two of these (and by none, or by few, of the others).
+// Chosen on the MiniMalloc challenging instances (measured one at a time): each of A-H, J, K
+// has a part that only one or two of these solve within seconds, and each is solved within a
+// few thousand nodes by at least one of them.
 const std::vector<Strategy> kStrategies = {
-    {0, false, true}, {3, true, true},  {0, true, false}, {4, true, true},
-    {2, false, false}, {5, false, true}, {1, false, true}, {1, true, false},
+    {0, false, false}, {3, true, true}, {5, false, false},
+    {0, true, true},   {2, false, false}, {1, false, true},
 };
 
 // The branch-and-bound for one part: is there a canonical placement of height <= capacity?
@@ -402,12 +404,20 @@ class PartSearch {
     // valid placement with a smaller sum of offsets, so no completion of this branch is needed.
     std::erase_if(candidates, [&](const auto& c) { return c.first >= lowest_top; });
     if (candidates.empty()) return false;
-    // A lowest candidate that lives over the whole group can go there first, whatever follows:
-    // every other buffer of the group shares time with it, so in any completion the ones below it
-    // can be lifted by its size and it put under them. No alternatives to try.
+    // A lowest candidate b that no unplaced buffer crosses the start or end of can go there
+    // first, whatever follows: in any completion, the buffers below b that share time with it lie
+    // within its lifetime, so they can be lifted by its size and b put under them, touching nobody
+    // else. No alternatives to try. (Every buffer of the group qualifies if it spans the group.)
+    auto encloses = [&](int b) {
+      if (part_.first[b] == first && part_.last[b] == last) return true;
+      return std::none_of(group.begin(), group.end(), [&](int c) {
+        return c != b && part_.first[c] < part_.last[b] && part_.first[b] < part_.last[c] &&
+               (part_.first[c] < part_.first[b] || part_.last[c] > part_.last[b]);
+      });
+    };
     for (const auto& c : candidates) {
       if (c.first != candidates[0].first) break;
-      if (part_.first[c.second] == first && part_.last[c.second] == last) {
+      if (encloses(c.second)) {
         candidates = {c};
         break;
       }
@@ -456,7 +466,14 @@ class PartSearch {
         std::vector<std::int64_t> saved;
         if (fresh)
           for (int c : piece) saved.push_back(std::exchange(excluded_at_[c], -1));
-        const bool solved = solve(piece, fresh ? 0 : offset, depth + 1);
+        // A fresh piece depends only on its buffers, the floors of its sections and the
+        // capacity: one that failed once (a proof, not a budget stop) fails again.
+        if (fresh) piece_state(piece);
+        const bool known_failure = fresh && failed_pieces_.contains(piece_key_);
+        const bool solved = !known_failure && solve(piece, fresh ? 0 : offset, depth + 1);
+        if (fresh && !solved && !stopped_ && !known_failure &&
+            failed_pieces_.size() < kMaxFailedPieces)
+          failed_pieces_.insert(piece_key_);
         if (fresh)
           for (std::size_t k = 0; k < piece.size(); ++k) excluded_at_[piece[k]] = saved[k];
         if (!solved) {
@@ -486,6 +503,20 @@ class PartSearch {
     return found;
   }
 
+  // piece_key_ := (capacity, the piece's buffers, the floors of the sections they span).
+  void piece_state(const std::vector<int>& piece) {
+    piece_key_.clear();
+    piece_key_.push_back(capacity_);
+    int first = part_.sections, last = 0;
+    for (int c : piece) {
+      piece_key_.push_back(c);
+      first = std::min(first, part_.first[c]);
+      last = std::max(last, part_.last[c]);
+    }
+    piece_key_.push_back(-1);
+    piece_key_.insert(piece_key_.end(), floor_.begin() + first, floor_.begin() + last);
+  }
+
   void place(int b, std::int64_t offset) {
     for (int s = part_.first[b]; s < part_.last[b]; ++s) {
       floor_undo_.push_back(floor_[s]);
@@ -506,6 +537,15 @@ class PartSearch {
     placed_[b] = false;
     placed_stack_.pop_back();
   }
+
+  struct KeyHash {
+    std::size_t operator()(const std::vector<std::int64_t>& key) const {
+      std::uint64_t h = 1469598103934665603ULL;  // FNV-1a over the values
+      for (std::int64_t v : key) h = (h ^ static_cast<std::uint64_t>(v)) * 1099511628211ULL;
+      return static_cast<std::size_t>(h);
+    }
+  };
+  static constexpr std::size_t kMaxFailedPieces = 200000;  // bounds the memory (~tens of MB)
 
   const Part& part_;
   const std::vector<std::vector<int>>& crossing_;
@@ -531,6 +571,8 @@ class PartSearch {
   std::vector<std::int64_t> load_;     // scratch: per buffer, most still to place in its sections
   std::vector<std::pair<std::int64_t, std::int64_t>> jobs_;  // scratch: (release, size)
   std::vector<std::int64_t> solution_;
+  std::unordered_set<std::vector<std::int64_t>, KeyHash> failed_pieces_;  // kept across probes
+  std::vector<std::int64_t> piece_key_;                                  // scratch
   std::vector<int> placed_stack_;  // buffers placed, in order (unplace pops the last)
   std::vector<int> all_;           // every buffer, by first section
   std::int64_t capacity_ = 0;
@@ -578,7 +620,11 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
   for (std::size_t b = 0; b < part.members.size(); ++b)
     for (int s = part.first[b]; s < part.last[b]; ++s) crossing[s].push_back(static_cast<int>(b));
   std::vector<PartSearch> searches;
-  for (const Strategy& strategy : kStrategies) searches.emplace_back(part, crossing, strategy);
+  if (options.strategy) {
+    searches.emplace_back(part, crossing, kStrategies[static_cast<std::size_t>(*options.strategy)]);
+  } else {
+    for (const Strategy& strategy : kStrategies) searches.emplace_back(part, crossing, strategy);
+  }
   const Deadline& deadline = options.deadline;
   // One probe: each strategy in turn with `budget` nodes (heavy tails: a different strategy
   // often succeeds at once where one is stuck). A proof of infeasibility from any of them holds.
@@ -640,6 +686,8 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
 
 }  // namespace
 
+int search_strategy_count() { return static_cast<int>(kStrategies.size()); }
+
 std::string to_string(SearchStatus status) {
   switch (status) {
     case SearchStatus::kOptimal: return "optimal";
@@ -652,6 +700,8 @@ std::string to_string(SearchStatus status) {
 
 SearchResult search_placement(const Problem& problem, const SearchOptions& options) {
   Stopwatch clock;
+  if (options.strategy && (*options.strategy < 0 || *options.strategy >= search_strategy_count()))
+    fail("search: strategy {} out of range [0, {})", *options.strategy, search_strategy_count());
   const std::int64_t a = std::max<std::int64_t>(1, problem.alignment);
   const std::size_t n = problem.buffers.size();
   std::vector<std::int64_t> units(n, 0);

@@ -58,7 +58,13 @@ struct SearchOptions {
   // Parts (after splitting) whose search nodes would cost more than this many steps each are not
   // searched: they keep the incumbent's (or a greedy skyline's) layout. Guards huge graphs.
   std::int64_t max_work_per_node = 3000000;
+  // Only this one of the built-in branching strategies, in [0, search_strategy_count()), instead
+  // of all of them in turn (for tests and experiments: each one alone is complete).
+  std::optional<int> strategy;
 };
+
+// How many branching strategies the search takes turns with.
+int search_strategy_count();
 
 struct SearchResult {
   // The best placement found; absent if none was found under the capacity.
@@ -72,7 +78,7 @@ struct SearchResult {
 };
 
 // The exact search. Never throws on a valid Problem; throws Error if a buffer has a negative
-// size or an empty lifetime, or sizes overflow 2^62.
+// size or an empty lifetime, sizes overflow 2^62, or options.strategy is out of range.
 SearchResult search_placement(const Problem& problem, const SearchOptions& options);
 
 // The search as a portfolio member: minimises until the deadline and returns the best placement
