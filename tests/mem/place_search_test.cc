@@ -84,6 +84,12 @@ TEST(PlaceSearch, FragmentedInstancesEqualBruteForce) {
     EXPECT_EQ(result.status, SearchStatus::kOptimal);
     const SearchResult below = search_placement(problem, fit_under(optimum - 1));
     EXPECT_EQ(below.status, SearchStatus::kInfeasible);
+    // Each strategy alone too: pieces re-ranked, and failures remembered across probes.
+    for (int strategy = 0; strategy < search_strategy_count(); ++strategy) {
+      SearchOptions options = minimize();
+      options.strategy = strategy;
+      EXPECT_EQ(search_placement(problem, options).placement->height, optimum) << strategy;
+    }
   }
 }
 
@@ -208,6 +214,40 @@ TEST(PlaceSearch, ExpiredDeadlineStillReturnsAPlacement) {
   EXPECT_TRUE(is_valid(problem, placement.offsets));
   EXPECT_EQ(placement.height, height(problem, placement.offsets));
   EXPECT_GE(placement.height, max_live(problem));
+}
+
+// Strategies run their turns on several threads, but the outcome is read in a fixed order: the
+// thread count changes nothing but the speed.
+TEST(PlaceSearch, ThreadCountDoesNotChangeTheResult) {
+  Rng rng(41);
+  for (int trial = 0; trial < 10; ++trial) {
+    const Problem problem = random_problem(rng, 12, 1);
+    std::vector<std::vector<std::int64_t>> offsets;
+    for (int threads : {1, 2, 3}) {
+      SearchOptions options = minimize();
+      options.threads = threads;
+      offsets.push_back(search_placement(problem, options).placement->offsets);
+    }
+    EXPECT_EQ(offsets[0], offsets[1]) << trial;
+    EXPECT_EQ(offsets[0], offsets[2]) << trial;
+  }
+  // Instances where the first strategy's turns do not decide, so turns run side by side.
+  for (const char* name : {"B", "D"}) {
+    const std::string path = std::string("/work/shared/external/minimalloc-challenging/") + name +
+                             ".csv";
+    if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not found";
+    const Problem problem = read_csv(path).problem;
+    std::vector<std::vector<std::int64_t>> offsets;
+    for (int threads : {1, 2}) {
+      SearchOptions options = fit_under(1048576);
+      options.deadline = Deadline(60);
+      options.threads = threads;
+      const SearchResult result = search_placement(problem, options);
+      expect_valid(problem, result);
+      offsets.push_back(result.placement->offsets);
+    }
+    EXPECT_EQ(offsets[0], offsets[1]) << name;
+  }
 }
 
 TEST(PlaceSearch, MiniMallocInstanceAFitsItsCapacity) {

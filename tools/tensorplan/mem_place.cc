@@ -28,6 +28,7 @@ struct PlaceOptions {
   std::optional<std::int64_t> capacity;  // fit under it, or say it cannot be done
   bool minimize = false;                 // search for the smallest height
   bool ilp = false;                      // also try the address ILP (small instances)
+  int threads = 0;                       // search threads; 0: one per core
   bool json = false;
 };
 
@@ -45,6 +46,7 @@ void run_place(const PlaceOptions& options) {
   portfolio.capacity = options.capacity;
   portfolio.minimize = options.minimize;
   portfolio.use_ilp = options.ilp;
+  portfolio.search_threads = options.threads;
   const PortfolioResult placed = place_with_portfolio(problem, portfolio, deadline);
   const bool searched = options.capacity || options.minimize;
   if (!placed.placement) {
@@ -154,6 +156,12 @@ void add_mem_place(CLI::App& mem) {
   command->add_flag("--ilp", options->ilp,
                     "After the search, also try the OLLA address ILP (CBC) if the instance has at\n"
                     "most 5000 pairs of buffers live at the same time");
+  command
+      ->add_option("--threads", options->threads,
+                   "Search strategies run at the same time (0: one per core); the result does\n"
+                   "not depend on it, only the speed")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
   command->add_flag("--json", options->json,
                     "Print one JSON object: buffers, lower_bound, height, method, seconds\n"
                     "(and search_status, capacity when searching)");

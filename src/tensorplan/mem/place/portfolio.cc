@@ -39,6 +39,7 @@ PortfolioResult place_with_portfolio(const Problem& problem, const PortfolioOpti
     SearchOptions search;
     search.capacity = options.capacity;
     search.minimize = options.minimize;
+    search.threads = options.search_threads;
     search.deadline =
         Deadline(deadline.remaining() * (ilp_next ? options.search_share_before_ilp : 1.0));
     search.incumbent = result.placement ? *result.placement : heuristic.placement;

@@ -24,6 +24,8 @@ struct PortfolioOptions {
   std::int64_t ilp_max_pairs = 5000;
   // The share of the remaining time the search may use when the ILP runs after it.
   double search_share_before_ilp = 0.5;
+  // Threads for the search (SearchOptions::threads; 0: one per core).
+  int search_threads = 0;
 };
 
 struct PortfolioResult {

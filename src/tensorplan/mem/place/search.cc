@@ -2,13 +2,18 @@
 
 #include <algorithm>
 #include <bit>
+#include <condition_variable>
+#include <exception>
 #include <functional>
 #include <limits>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <numeric>
 #include <queue>
+#include <thread>
 #include <tuple>
-#include <unordered_set>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -18,6 +23,10 @@ namespace tensorplan::mem::place {
 namespace {
 
 constexpr std::int64_t kInf = std::numeric_limits<std::int64_t>::max() / 4;
+// Search budgets count steps: a node costs one plus its group's buffers and their sections, which
+// keeps the time of a step about the same across strategies and instances (~10 ns here).
+// Steps a strategy runs before the next one takes its turn (~2.5 ms).
+constexpr std::int64_t kSlice = std::int64_t{1} << 18;
 
 // One independent part of the problem in alignment units: buffer b lives on time sections
 // [first[b], last[b]) and takes size[b] units.
@@ -25,23 +34,37 @@ struct Part {
   std::vector<int> members;  // indices into Problem::buffers
   std::vector<int> first, last;
   std::vector<std::int64_t> size;
+  std::vector<std::int64_t> life;  // upper - lower, in time units
   int sections = 0;
   // Static branching priorities: per order, the position of each buffer (lower first).
   std::vector<std::vector<int>> orders;
 };
 
-// Static branching priorities, each a position per buffer (lower first). Buffers in the most
-// loaded sections go first, then long-lived and large ones: they are the hardest to fit late. Which
-// order finds a placement fastest varies from instance to instance, so the search restarts
-// through several.
-std::vector<std::vector<int>> priority_orders(const Part& part, const std::vector<Buffer>& buffers) {
+// The static branching priorities: a key per buffer from the peak load over its sections, its
+// lifetime, its number of sections and its size (higher key first). Buffers in the most loaded
+// sections go first, then long-lived and large ones: they are the hardest to fit late. Which order
+// finds a placement fastest varies from instance to instance, so the search restarts through
+// several. Doubles: areas (size x lifetime) can exceed 64 bits; only the ordering matters.
+using PriorityKey = std::tuple<double, double, double>;
+constexpr int kOrderCount = 6;
+PriorityKey priority_key(int order, double peak, double life, double span, double size) {
+  switch (order) {
+    case 0: return {peak, life, size};
+    case 1: return {life, size, 0};
+    case 2: return {peak, span, size};
+    case 3: return {size, life, 0};
+    case 4: return {life, size * life, peak};  // MiniMalloc's "WAT"
+    default: return {peak, size * life, life};  // and "TAW"
+  }
+}
+
+// Per order, the position of each buffer (lower first).
+std::vector<std::vector<int>> priority_orders(const Part& part) {
   const int n = static_cast<int>(part.members.size());
-  std::vector<std::int64_t> load(part.sections + 1, 0), peak(n, 0), life(n), span(n);
+  std::vector<std::int64_t> load(part.sections + 1, 0), peak(n, 0);
   for (int b = 0; b < n; ++b) {
     load[part.first[b]] += part.size[b];
     load[part.last[b]] -= part.size[b];
-    life[b] = buffers[part.members[b]].upper - buffers[part.members[b]].lower;
-    span[b] = part.last[b] - part.first[b];
   }
   for (int s = 1; s <= part.sections; ++s) load[s] += load[s - 1];
   // Peak load over each buffer's sections from a sparse table: O(1) a buffer, however long-lived.
@@ -57,24 +80,16 @@ std::vector<std::vector<int>> priority_orders(const Part& part, const std::vecto
     const int k = std::bit_width(static_cast<unsigned>(len)) - 1;
     peak[b] = std::max(table[k][part.first[b]], table[k][part.last[b] - (1 << k)]);
   }
-  const auto& size = part.size;
-  // Doubles: areas (size x lifetime) can exceed 64 bits; only the ordering matters.
-  using Key = std::tuple<double, double, double>;
-  auto area = [&](int b) { return static_cast<double>(size[b]) * static_cast<double>(life[b]); };
-  const std::vector<std::function<Key(int)>> keys = {
-      [&](int b) { return Key(peak[b], life[b], size[b]); },
-      [&](int b) { return Key(life[b], size[b], 0); },
-      [&](int b) { return Key(peak[b], span[b], size[b]); },
-      [&](int b) { return Key(size[b], life[b], 0); },
-      [&](int b) { return Key(life[b], area(b), peak[b]); },  // MiniMalloc's "WAT"
-      [&](int b) { return Key(peak[b], area(b), life[b]); },  // and "TAW"
-  };
   std::vector<std::vector<int>> orders;
-  for (const auto& key : keys) {
+  for (int o = 0; o < kOrderCount; ++o) {
+    std::vector<PriorityKey> key(n);
+    for (int b = 0; b < n; ++b)
+      key[b] = priority_key(o, static_cast<double>(peak[b]), static_cast<double>(part.life[b]),
+                            part.last[b] - part.first[b], static_cast<double>(part.size[b]));
     std::vector<int> by_priority(n);
     std::iota(by_priority.begin(), by_priority.end(), 0);
     std::stable_sort(by_priority.begin(), by_priority.end(),
-                     [&](int x, int y) { return key(x) > key(y); });
+                     [&](int x, int y) { return key[x] > key[y]; });
     std::vector<int> order(n);
     for (int r = 0; r < n; ++r) order[by_priority[r]] = r;
     orders.push_back(std::move(order));
@@ -115,8 +130,9 @@ std::vector<Part> split_into_parts(const Problem& problem, const std::vector<std
       part.first.push_back(section(buffers[b].lower));
       part.last.push_back(section(buffers[b].upper));
       part.size.push_back(units[b]);
+      part.life.push_back(buffers[b].upper - buffers[b].lower);
     }
-    part.orders = priority_orders(part, buffers);
+    part.orders = priority_orders(part);
   }
   return parts;
 }
@@ -208,14 +224,16 @@ struct Strategy {
   bool dynamic = false;      // among the lowest, prefer the buffer in the most loaded section
   bool tight_first = false;  // with a section without slack at the lowest offset, branch on its
                              // buffers alone
+  bool reorder_pieces = false;  // rank a fresh piece's buffers by the loads left in its sections
 };
 
-// Chosen on the MiniMalloc challenging instances (measured one at a time): each of A-H, J, K
-// has a part that only one or two of these solve within seconds, and each is solved within a
-// few thousand nodes by at least one of them.
+// Chosen on the MiniMalloc challenging instances, measuring 30 combinations one at a time (with
+// --capacity 1048576): every instance is solved within 0.6 s by at least one of these three, B and
+// C only by order 3 or 5, F only without tight-first, H only with it or with order 1, 2 or 4.
 const std::vector<Strategy> kStrategies = {
-    {0, false, false}, {3, true, true}, {5, false, false},
-    {0, true, true},   {2, false, false}, {1, false, true},
+    {0, false, false, true},
+    {3, true, true, true},
+    {0, false, true, true},
 };
 
 // The branch-and-bound for one part: is there a canonical placement of height <= capacity?
@@ -257,12 +275,12 @@ class PartSearch {
     }
   }
 
-  ProbeResult probe(std::int64_t capacity, std::int64_t node_budget, const Deadline& deadline) {
+  ProbeResult probe(std::int64_t capacity, std::int64_t step_budget, const Deadline& deadline) {
     capacity_ = capacity;
-    node_budget_ = node_budget;
+    step_budget_ = step_budget;
     deadline_ = &deadline;
     stopped_ = false;
-    probe_nodes_ = 0;
+    probe_steps_ = 0;
     std::fill(floor_.begin(), floor_.end(), 0);
     std::fill(remaining_.begin(), remaining_.end(), 0);
     for (int b = 0; b < n_; ++b)
@@ -279,6 +297,10 @@ class PartSearch {
 
   const std::vector<std::int64_t>& solution() const { return solution_; }
   std::int64_t nodes() const { return nodes_; }
+  // Called when a probe's budget is used up; returns how many more steps it may take (0: stop).
+  void set_more_steps(std::function<std::int64_t()> more_steps) {
+    more_steps_ = std::move(more_steps);
+  }
 
  private:
   // Places every buffer of `group` (unplaced buffers sorted by first section, no other unplaced
@@ -288,15 +310,26 @@ class PartSearch {
   bool solve(const std::vector<int>& group, std::int64_t level, int depth) {
     if (group.empty()) return true;
     ++nodes_;
-    if (++probe_nodes_ > node_budget_ || ((probe_nodes_ & 15) == 0 && deadline_->expired())) {
-      stopped_ = true;
-      return false;
-    }
     // The group's sections: every one is crossed by some buffer of the group.
     int first = part_.sections, last = 0;
+    std::int64_t steps = 1 + static_cast<std::int64_t>(group.size());  // this node's work
     for (int b : group) {
       first = std::min(first, part_.first[b]);
       last = std::max(last, part_.last[b]);
+      steps += part_.last[b] - part_.first[b];
+    }
+    if ((probe_steps_ += steps) > step_budget_) {
+      // Out of budget: stop, unless the runner pauses this search and grants more.
+      const std::int64_t more = more_steps_ ? more_steps_() : 0;
+      if (more <= 0) {
+        stopped_ = true;
+        return false;
+      }
+      step_budget_ = probe_steps_ + more;
+    }
+    if ((nodes_ & 15) == 0 && deadline_->expired()) {
+      stopped_ = true;
+      return false;
     }
     // Section bound: what is still to come in a section lies above its floor and above `level`.
     for (int s = first; s < last; ++s)
@@ -467,13 +500,14 @@ class PartSearch {
         if (fresh)
           for (int c : piece) saved.push_back(std::exchange(excluded_at_[c], -1));
         // A fresh piece depends only on its buffers, the floors of its sections and the
-        // capacity: one that failed once (a proof, not a budget stop) fails again.
-        if (fresh) piece_state(piece);
-        const bool known_failure = fresh && failed_pieces_.contains(piece_key_);
+        // capacity: one that failed once (a proof, not a budget stop) fails again, and so does
+        // any harder one.
+        const bool known_failure = fresh && known_to_fail(piece);
+        std::vector<int> saved_ranks;
+        if (fresh && !known_failure && strategy_.reorder_pieces) saved_ranks = rerank(piece);
         const bool solved = !known_failure && solve(piece, fresh ? 0 : offset, depth + 1);
-        if (fresh && !solved && !stopped_ && !known_failure &&
-            failed_pieces_.size() < kMaxFailedPieces)
-          failed_pieces_.insert(piece_key_);
+        for (std::size_t k = 0; k < saved_ranks.size(); ++k) order_[piece[k]] = saved_ranks[k];
+        if (fresh && !solved && !stopped_ && !known_failure) remember_failure(piece);
         if (fresh)
           for (std::size_t k = 0; k < piece.size(); ++k) excluded_at_[piece[k]] = saved[k];
         if (!solved) {
@@ -503,18 +537,71 @@ class PartSearch {
     return found;
   }
 
-  // piece_key_ := (capacity, the piece's buffers, the floors of the sections they span).
-  void piece_state(const std::vector<int>& piece) {
-    piece_key_.clear();
-    piece_key_.push_back(capacity_);
+  // Ranks the piece's buffers by the strategy's key with the loads still to place in their
+  // sections (as MiniMalloc re-preorders each sub-partition); ties keep the old ranks, so identical
+  // buffers keep their order. Returns the old ranks.
+  std::vector<int> rerank(const std::vector<int>& piece) {
+    std::vector<int> saved(piece.size());
+    std::vector<std::pair<PriorityKey, int>> keyed;  // (key, old rank)
+    for (std::size_t k = 0; k < piece.size(); ++k) {
+      const int c = piece[k];
+      saved[k] = order_[c];
+      std::int64_t peak = 0;
+      for (int s = part_.first[c]; s < part_.last[c]; ++s) peak = std::max(peak, remaining_[s]);
+      keyed.emplace_back(priority_key(strategy_.order, static_cast<double>(peak),
+                                      static_cast<double>(part_.life[c]),
+                                      part_.last[c] - part_.first[c],
+                                      static_cast<double>(part_.size[c])),
+                         order_[c]);
+    }
+    std::vector<int> by_rank(piece.size());
+    std::iota(by_rank.begin(), by_rank.end(), 0);
+    std::sort(by_rank.begin(), by_rank.end(), [&](int x, int y) {
+      if (keyed[x].first != keyed[y].first) return keyed[x].first > keyed[y].first;
+      return keyed[x].second < keyed[y].second;
+    });
+    // New ranks reuse the piece's old rank values, so they stay comparable with nothing else's.
+    std::vector<int> ranks(saved);
+    std::sort(ranks.begin(), ranks.end());
+    for (std::size_t r = 0; r < by_rank.size(); ++r) order_[piece[by_rank[r]]] = ranks[r];
+    return saved;
+  }
+
+  // The floors of the sections a piece spans (its sections are contiguous).
+  void piece_floors(const std::vector<int>& piece, std::vector<std::int64_t>& floors) const {
     int first = part_.sections, last = 0;
     for (int c : piece) {
-      piece_key_.push_back(c);
       first = std::min(first, part_.first[c]);
       last = std::max(last, part_.last[c]);
     }
-    piece_key_.push_back(-1);
-    piece_key_.insert(piece_key_.end(), floor_.begin() + first, floor_.begin() + last);
+    floors.assign(floor_.begin() + first, floor_.begin() + last);
+  }
+
+  // Whether the piece, with the current floors and capacity, is at least as hard as one that
+  // failed: shifting floors and capacity by the same t gives the same problem, and higher floors
+  // or a lower capacity only take placements away. So it fails if for some failed (D, G):
+  // capacity - D <= min over its sections of (floor - G).
+  bool known_to_fail(const std::vector<int>& piece) {
+    const auto it = failed_pieces_.find(piece);
+    if (it == failed_pieces_.end()) return false;
+    piece_floors(piece, floors_scratch_);
+    for (const FailedPiece& failed : it->second) {
+      std::int64_t slack = kInf;  // how far everything can be lowered and stay above G
+      for (std::size_t s = 0; s < floors_scratch_.size(); ++s)
+        slack = std::min(slack, floors_scratch_[s] - failed.floors[s]);
+      if (capacity_ - failed.capacity <= slack) return true;
+    }
+    return false;
+  }
+
+  void remember_failure(const std::vector<int>& piece) {
+    if (failed_count_ >= kMaxFailedPieces) return;
+    auto& failures = failed_pieces_[piece];
+    if (failures.size() >= kMaxFailuresPerPiece) return;
+    FailedPiece failed{capacity_, {}};
+    piece_floors(piece, failed.floors);
+    failures.push_back(std::move(failed));
+    ++failed_count_;
   }
 
   void place(int b, std::int64_t offset) {
@@ -539,18 +626,20 @@ class PartSearch {
   }
 
   struct KeyHash {
-    std::size_t operator()(const std::vector<std::int64_t>& key) const {
+    template <typename T>
+    std::size_t operator()(const std::vector<T>& key) const {
       std::uint64_t h = 1469598103934665603ULL;  // FNV-1a over the values
-      for (std::int64_t v : key) h = (h ^ static_cast<std::uint64_t>(v)) * 1099511628211ULL;
+      for (T v : key) h = (h ^ static_cast<std::uint64_t>(v)) * 1099511628211ULL;
       return static_cast<std::size_t>(h);
     }
   };
   static constexpr std::size_t kMaxFailedPieces = 200000;  // bounds the memory (~tens of MB)
+  static constexpr std::size_t kMaxFailuresPerPiece = 16;   // bounds the time of a look-up
 
   const Part& part_;
   const std::vector<std::vector<int>>& crossing_;
   Strategy strategy_;
-  const std::vector<int>& order_;
+  std::vector<int> order_;  // per buffer: its rank, lower first (pieces may be re-ranked)
   int n_;
   std::vector<int> by_priority_;
   std::vector<std::int64_t> floor_;      // per section: top of the placed buffers crossing it
@@ -571,16 +660,123 @@ class PartSearch {
   std::vector<std::int64_t> load_;     // scratch: per buffer, most still to place in its sections
   std::vector<std::pair<std::int64_t, std::int64_t>> jobs_;  // scratch: (release, size)
   std::vector<std::int64_t> solution_;
-  std::unordered_set<std::vector<std::int64_t>, KeyHash> failed_pieces_;  // kept across probes
-  std::vector<std::int64_t> piece_key_;                                  // scratch
+  // Pieces proven to fail, by their buffers: the capacity and floors they failed with. Kept
+  // across probes.
+  struct FailedPiece {
+    std::int64_t capacity;
+    std::vector<std::int64_t> floors;
+  };
+  std::unordered_map<std::vector<int>, std::vector<FailedPiece>, KeyHash> failed_pieces_;
+  std::size_t failed_count_ = 0;
+  std::vector<std::int64_t> floors_scratch_;
   std::vector<int> placed_stack_;  // buffers placed, in order (unplace pops the last)
   std::vector<int> all_;           // every buffer, by first section
   std::int64_t capacity_ = 0;
-  std::int64_t node_budget_ = 0;
-  std::int64_t probe_nodes_ = 0;
+  std::int64_t step_budget_ = 0;
+  std::int64_t probe_steps_ = 0;
   std::int64_t nodes_ = 0;
   const Deadline* deadline_ = nullptr;
+  std::function<std::int64_t()> more_steps_;
   bool stopped_ = false;
+};
+
+// The lock and the signal that the strategies' runs of one probe and their caller share.
+struct Turns {
+  std::mutex mutex;
+  std::condition_variable changed;
+};
+
+// Runs one strategy's probe on a thread of its own, a slice of steps at a time: the search pauses
+// when its slice is used up and goes on from there when given the next. So strategies take turns
+// without starting over (a restart would repeat the same deterministic search); slices are counted
+// in steps, not time, so the outcome does not depend on timing.
+class SlicedProbe {
+ public:
+  SlicedProbe(PartSearch& search, std::int64_t capacity, const Deadline& deadline, Turns& turns)
+      : search_(search), capacity_(capacity), deadline_(deadline), turns_(turns) {}
+  SlicedProbe(const SlicedProbe&) = delete;
+  SlicedProbe& operator=(const SlicedProbe&) = delete;
+  // A paused search is told to stop, unwinds and ends.
+  ~SlicedProbe() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard lock(turns_.mutex);
+      abort_ = true;
+      worker_turn_ = true;
+    }
+    turns_.changed.notify_all();
+    thread_.join();
+  }
+
+  // Lets the search take `steps` more steps, or run to its end, while the caller goes on.
+  void start(std::int64_t steps) {
+    {
+      std::lock_guard lock(turns_.mutex);
+      granted_ = steps;
+      worker_turn_ = true;
+    }
+    if (thread_.joinable()) {
+      turns_.changed.notify_all();
+    } else {
+      thread_ = std::thread([this] { work(); });
+    }
+  }
+
+  // With turns.mutex held: whether the slice given by start() is still running.
+  bool running() const { return worker_turn_; }
+  // With turns.mutex held: whether the search has ended.
+  bool done() const { return done_; }
+  // With turns.mutex held, once not running: kStopped while the search is paused (or if it ended
+  // at the deadline); otherwise its outcome.
+  ProbeResult outcome() {
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+    return done_ ? result_ : ProbeResult::kStopped;
+  }
+
+ private:
+  void work() {
+    search_.set_more_steps([this]() -> std::int64_t {
+      std::unique_lock lock(turns_.mutex);
+      worker_turn_ = false;
+      turns_.changed.notify_all();
+      turns_.changed.wait(lock, [&] { return worker_turn_; });
+      return abort_ ? 0 : granted_;
+    });
+    std::int64_t first_slice;
+    {
+      std::lock_guard lock(turns_.mutex);
+      first_slice = granted_;
+    }
+    ProbeResult result = ProbeResult::kStopped;
+    std::exception_ptr error;
+    try {
+      result = search_.probe(capacity_, first_slice, deadline_);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    search_.set_more_steps(nullptr);
+    {
+      std::lock_guard lock(turns_.mutex);
+      result_ = result;
+      error_ = error;
+      done_ = true;
+      worker_turn_ = false;
+    }
+    turns_.changed.notify_all();
+  }
+
+  PartSearch& search_;
+  std::int64_t capacity_;
+  const Deadline& deadline_;
+  Turns& turns_;
+  std::thread thread_;
+  // Guarded by turns_.mutex:
+  bool worker_turn_ = false;  // the search runs; the caller waits for it
+  bool abort_ = false;
+  bool done_ = false;
+  std::int64_t granted_ = 0;
+  ProbeResult result_ = ProbeResult::kStopped;
+  std::exception_ptr error_;
 };
 
 // What one part's solve established, in alignment units.
@@ -626,29 +822,77 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
     for (const Strategy& strategy : kStrategies) searches.emplace_back(part, crossing, strategy);
   }
   const Deadline& deadline = options.deadline;
-  // One probe: each strategy in turn with `budget` nodes (heavy tails: a different strategy
+  // One probe: the strategies take turns, a slice of steps each, until one finds a placement or
+  // proves there is none, or each has taken `budget` steps (heavy tails: a different strategy
   // often succeeds at once where one is stuck). A proof of infeasibility from any of them holds.
+  // The turns form one sequence (round 0: strategies 0, 1, ...; round 1: ...); up to `threads`
+  // of them run at the same time, a strategy's next turn after its last, and the outcome is the
+  // first turn's in that sequence that decides: the one a single thread reaches.
+  const std::size_t threads = static_cast<std::size_t>(
+      options.threads > 0 ? options.threads
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
   auto probe = [&](std::int64_t capacity, std::int64_t budget) {
-    for (PartSearch& search : searches) {
-      const ProbeResult r = search.probe(capacity, budget, deadline);
-      if (r == ProbeResult::kFound) offer(search.solution());
-      if (r != ProbeResult::kStopped || deadline.expired()) return r;
+    Turns turns;
+    const std::size_t m = searches.size();
+    std::vector<std::unique_ptr<SlicedProbe>> runs;
+    for (PartSearch& search : searches)
+      runs.push_back(std::make_unique<SlicedProbe>(search, capacity, deadline, turns));
+    std::vector<std::int64_t> spent(m, 0);
+    std::vector<std::int64_t> turn_of(m, -1);  // the turn a strategy runs now, or -1
+    std::vector<bool> ended(m, false);         // its search ended (or its budget is spent)
+    std::int64_t next = 0;                     // the next turn to start: round * m + strategy
+    std::int64_t decided = kInf;               // the first turn that decided
+    ProbeResult decision = ProbeResult::kStopped;
+    std::size_t flying = 0;
+    for (;;) {
+      // Start turns in order while threads are free; a strategy's turn waits for its last.
+      while (flying < threads && next < decided && !deadline.expired()) {
+        const std::size_t k = static_cast<std::size_t>(next % static_cast<std::int64_t>(m));
+        if (std::all_of(ended.begin(), ended.end(), [](bool e) { return e; })) break;
+        if (ended[k]) {
+          ++next;
+          continue;
+        }
+        if (turn_of[k] >= 0) break;
+        const std::int64_t slice = std::min(kSlice, budget - spent[k]);
+        spent[k] += slice;
+        turn_of[k] = next++;
+        ++flying;
+        runs[k]->start(slice);
+      }
+      if (flying == 0) break;
+      std::unique_lock lock(turns.mutex);
+      turns.changed.wait(lock, [&] {
+        for (std::size_t k = 0; k < m; ++k)
+          if (turn_of[k] >= 0 && !runs[k]->running()) return true;
+        return false;
+      });
+      for (std::size_t k = 0; k < m; ++k) {
+        if (turn_of[k] < 0 || runs[k]->running()) continue;
+        const ProbeResult r = runs[k]->outcome();
+        if (r != ProbeResult::kStopped && turn_of[k] < decided) {
+          decided = turn_of[k];
+          decision = r;
+        }
+        ended[k] = runs[k]->done() || spent[k] >= budget;
+        turn_of[k] = -1;
+        --flying;
+      }
     }
-    return ProbeResult::kStopped;
+    if (decision == ProbeResult::kFound)
+      offer(searches[static_cast<std::size_t>(decided % static_cast<std::int64_t>(m))].solution());
+    return decision;
   };
   auto total_nodes = [&] {
     std::int64_t nodes = 0;
     for (const PartSearch& search : searches) nodes += search.nodes();
     return nodes;
   };
-  constexpr std::int64_t kFirstBudget = 2000;
+  constexpr std::int64_t kFirstBudget = std::int64_t{1} << 19;  // steps
 
   if (!minimize) {
     if (out.offsets || capacity == kInf) return out;
-    ProbeResult r = ProbeResult::kStopped;
-    for (std::int64_t budget = kFirstBudget; r == ProbeResult::kStopped && !deadline.expired();
-         budget = std::min(kInf, budget * 2))
-      r = probe(capacity, budget);
+    const ProbeResult r = probe(capacity, kInf);
     out.nodes = total_nodes();
     if (r == ProbeResult::kInfeasible) {
       out.infeasible = true;
@@ -658,7 +902,7 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
   }
 
   // Minimise: look for heights in [lo, hi); hi is the best height found (or one past capacity).
-  // Each round probes the proven bound first, then bisects, each probe with a node budget; probes
+  // Each round probes the proven bound first, then bisects, each probe with a step budget; probes
   // that run out only move the bisection, and the next round retries with twice the budget.
   std::int64_t lo = out.lower_bound;
   auto hi = [&] { return std::min(out.height, capacity == kInf ? kInf : capacity + 1); };

@@ -17,11 +17,16 @@
 //   tried first again at that same offset deeper down (no-good), and identical buffers are placed
 //   in one fixed order (symmetry).
 // - The problem splits where no buffer crosses a time boundary, before and during the search; the
-//   pieces are solved apart, each from offset 0.
+//   pieces are solved apart, each from offset 0 with its buffers ranked afresh by the loads left
+//   in their sections (as MiniMalloc re-preorders sub-partitions). A piece proven infeasible is
+//   remembered with its floors and capacity; any piece of the same buffers that is at least as
+//   hard (floors as high, relative to the capacity) fails at once.
 // - Several branching strategies (static priority orders, a dynamic fail-first tie-break, tight
-//   sections first) take turns with growing node budgets, since search times are heavy-tailed.
+//   sections first) take turns, since search times are heavy-tailed: each runs a slice of steps,
+//   pauses, and goes on where it stopped at its next turn. Turns run on several threads at once,
+//   and the outcome is the first deciding turn in a fixed order, so it does not depend on them.
 // - Minimising probes capacities between the proven lower bound (max live bytes, raised by every
-//   capacity proven infeasible) and the best height found, with growing node budgets.
+//   capacity proven infeasible) and the best height found, with growing step budgets.
 #pragma once
 
 #include <cstdint>
@@ -61,6 +66,9 @@ struct SearchOptions {
   // Only this one of the built-in branching strategies, in [0, search_strategy_count()), instead
   // of all of them in turn (for tests and experiments: each one alone is complete).
   std::optional<int> strategy;
+  // How many strategies run their turns at the same time, each on a thread (0: one per core).
+  // Only the speed depends on it: the outcomes are read in a fixed order.
+  int threads = 0;
 };
 
 // How many branching strategies the search takes turns with.
