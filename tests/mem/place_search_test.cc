@@ -51,6 +51,24 @@ TEST(PlaceSearch, MinimizeEqualsBruteForceOnRandomInstances) {
   }
 }
 
+// Sizes with a common factor: the minimiser only probes its multiples, and still reaches the
+// optimum (the brute force's on the unscaled sizes, times the factor), with an incumbent or not.
+TEST(PlaceSearch, MinimizeWithACommonFactorEqualsBruteForce) {
+  Rng rng(17);
+  for (int trial = 0; trial < 60; ++trial) {
+    Problem problem = random_problem(rng, 7, 1);
+    const std::int64_t optimum = brute_force_optimum(problem);
+    for (Buffer& buffer : problem.buffers) buffer.size *= 1000;
+    SCOPED_TRACE(trial);
+    const SearchResult result = search_placement(problem, minimize());
+    expect_valid(problem, result);
+    EXPECT_EQ(result.placement->height, 1000 * optimum);
+    EXPECT_EQ(result.lower_bound, 1000 * optimum);
+    SearchOptions below = fit_under(1000 * optimum - 1);
+    EXPECT_EQ(search_placement(problem, below).status, SearchStatus::kInfeasible);
+  }
+}
+
 TEST(PlaceSearch, EightBuffersEqualBruteForce) {
   Rng rng(11);
   for (int trial = 0; trial < 12; ++trial) {

@@ -779,6 +779,95 @@ class SlicedProbe {
   std::exception_ptr error_;
 };
 
+// One probe of all strategies at one capacity: they take turns, a slice of steps each, until
+// one finds a placement or proves there is none (heavy tails: a different strategy often succeeds
+// at once where one is stuck; a proof from any of them holds). The turns form one sequence
+// (round 0: strategies 0, 1, ...; round 1: ...); up to `threads` of them run at the same time, a
+// strategy's next turn after its last, and the outcome is that of the first turn in the sequence
+// that decides: the one a single thread reaches. A probe that ran out of budget can go on.
+class StrategyTurns {
+ public:
+  StrategyTurns(std::vector<PartSearch>& searches, std::int64_t capacity,
+                const Deadline& deadline, std::size_t threads)
+      : searches_(searches),
+        capacity_(capacity),
+        deadline_(deadline),
+        threads_(std::max<std::size_t>(1, threads)),
+        spent_(searches.size(), 0),
+        finished_(searches.size(), false),
+        ended_(searches.size(), false) {
+    for (PartSearch& search : searches)
+      runs_.push_back(std::make_unique<SlicedProbe>(search, capacity, deadline, turns_));
+  }
+
+  std::int64_t capacity() const { return capacity_; }
+
+  // Runs turns until one decides, or each strategy has taken `budget` steps since the probe
+  // began. kFound (then solution() holds the placement), kInfeasible, or kStopped.
+  ProbeResult run(std::int64_t budget) {
+    if (decision_ != ProbeResult::kStopped) return decision_;
+    const std::size_t m = runs_.size();
+    for (std::size_t k = 0; k < m; ++k) ended_[k] = finished_[k] || spent_[k] >= budget;
+    std::vector<std::int64_t> turn_of(m, -1);  // the turn a strategy runs now, or -1
+    std::int64_t decided = kInf;               // the first turn that decided
+    std::size_t flying = 0;
+    for (;;) {
+      // Start turns in order while threads are free; a strategy's turn waits for its last.
+      while (flying < threads_ && next_ < decided && !deadline_.expired() &&
+             !std::all_of(ended_.begin(), ended_.end(), [](bool e) { return e; })) {
+        const std::size_t k = static_cast<std::size_t>(next_ % static_cast<std::int64_t>(m));
+        if (ended_[k]) {
+          ++next_;
+          continue;
+        }
+        if (turn_of[k] >= 0) break;
+        const std::int64_t slice = std::min(kSlice, budget - spent_[k]);
+        spent_[k] += slice;
+        turn_of[k] = next_++;
+        ++flying;
+        runs_[k]->start(slice);
+      }
+      if (flying == 0) break;
+      std::unique_lock lock(turns_.mutex);
+      turns_.changed.wait(lock, [&] {
+        for (std::size_t k = 0; k < m; ++k)
+          if (turn_of[k] >= 0 && !runs_[k]->running()) return true;
+        return false;
+      });
+      for (std::size_t k = 0; k < m; ++k) {
+        if (turn_of[k] < 0 || runs_[k]->running()) continue;
+        const ProbeResult r = runs_[k]->outcome();
+        if (r != ProbeResult::kStopped && turn_of[k] < decided) {
+          decided = turn_of[k];
+          decision_ = r;
+          decider_ = k;
+        }
+        finished_[k] = runs_[k]->done();
+        ended_[k] = finished_[k] || spent_[k] >= budget;
+        turn_of[k] = -1;
+        --flying;
+      }
+    }
+    return decision_;
+  }
+
+  const std::vector<std::int64_t>& solution() const { return searches_[decider_].solution(); }
+
+ private:
+  std::vector<PartSearch>& searches_;
+  std::int64_t capacity_;
+  const Deadline& deadline_;
+  std::size_t threads_;
+  Turns turns_;  // before runs_: they use it until they are destroyed
+  std::vector<std::unique_ptr<SlicedProbe>> runs_;
+  std::vector<std::int64_t> spent_;  // steps given to each strategy
+  std::vector<bool> finished_;       // its search ended
+  std::vector<bool> ended_;          // that, or its budget is spent
+  std::int64_t next_ = 0;            // the next turn to start: round * strategies + strategy
+  ProbeResult decision_ = ProbeResult::kStopped;
+  std::size_t decider_ = 0;
+};
+
 // What one part's solve established, in alignment units.
 struct PartOutcome {
   std::optional<std::vector<std::int64_t>> offsets;  // best found under the capacity
@@ -815,77 +904,32 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
   std::vector<std::vector<int>> crossing(part.sections);
   for (std::size_t b = 0; b < part.members.size(); ++b)
     for (int s = part.first[b]; s < part.last[b]; ++s) crossing[s].push_back(static_cast<int>(b));
-  std::vector<PartSearch> searches;
-  if (options.strategy) {
-    searches.emplace_back(part, crossing, kStrategies[static_cast<std::size_t>(*options.strategy)]);
-  } else {
-    for (const Strategy& strategy : kStrategies) searches.emplace_back(part, crossing, strategy);
-  }
+  auto make_searches = [&] {
+    std::vector<PartSearch> searches;
+    if (options.strategy) {
+      searches.emplace_back(part, crossing,
+                            kStrategies[static_cast<std::size_t>(*options.strategy)]);
+    } else {
+      for (const Strategy& strategy : kStrategies) searches.emplace_back(part, crossing, strategy);
+    }
+    return searches;
+  };
+  std::vector<PartSearch> searches = make_searches();
   const Deadline& deadline = options.deadline;
-  // One probe: the strategies take turns, a slice of steps each, until one finds a placement or
-  // proves there is none, or each has taken `budget` steps (heavy tails: a different strategy
-  // often succeeds at once where one is stuck). A proof of infeasibility from any of them holds.
-  // The turns form one sequence (round 0: strategies 0, 1, ...; round 1: ...); up to `threads`
-  // of them run at the same time, a strategy's next turn after its last, and the outcome is the
-  // first turn's in that sequence that decides: the one a single thread reaches.
   const std::size_t threads = static_cast<std::size_t>(
       options.threads > 0 ? options.threads
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
   auto probe = [&](std::int64_t capacity, std::int64_t budget) {
-    Turns turns;
-    const std::size_t m = searches.size();
-    std::vector<std::unique_ptr<SlicedProbe>> runs;
-    for (PartSearch& search : searches)
-      runs.push_back(std::make_unique<SlicedProbe>(search, capacity, deadline, turns));
-    std::vector<std::int64_t> spent(m, 0);
-    std::vector<std::int64_t> turn_of(m, -1);  // the turn a strategy runs now, or -1
-    std::vector<bool> ended(m, false);         // its search ended (or its budget is spent)
-    std::int64_t next = 0;                     // the next turn to start: round * m + strategy
-    std::int64_t decided = kInf;               // the first turn that decided
-    ProbeResult decision = ProbeResult::kStopped;
-    std::size_t flying = 0;
-    for (;;) {
-      // Start turns in order while threads are free; a strategy's turn waits for its last.
-      while (flying < threads && next < decided && !deadline.expired()) {
-        const std::size_t k = static_cast<std::size_t>(next % static_cast<std::int64_t>(m));
-        if (std::all_of(ended.begin(), ended.end(), [](bool e) { return e; })) break;
-        if (ended[k]) {
-          ++next;
-          continue;
-        }
-        if (turn_of[k] >= 0) break;
-        const std::int64_t slice = std::min(kSlice, budget - spent[k]);
-        spent[k] += slice;
-        turn_of[k] = next++;
-        ++flying;
-        runs[k]->start(slice);
-      }
-      if (flying == 0) break;
-      std::unique_lock lock(turns.mutex);
-      turns.changed.wait(lock, [&] {
-        for (std::size_t k = 0; k < m; ++k)
-          if (turn_of[k] >= 0 && !runs[k]->running()) return true;
-        return false;
-      });
-      for (std::size_t k = 0; k < m; ++k) {
-        if (turn_of[k] < 0 || runs[k]->running()) continue;
-        const ProbeResult r = runs[k]->outcome();
-        if (r != ProbeResult::kStopped && turn_of[k] < decided) {
-          decided = turn_of[k];
-          decision = r;
-        }
-        ended[k] = runs[k]->done() || spent[k] >= budget;
-        turn_of[k] = -1;
-        --flying;
-      }
-    }
-    if (decision == ProbeResult::kFound)
-      offer(searches[static_cast<std::size_t>(decided % static_cast<std::int64_t>(m))].solution());
-    return decision;
+    StrategyTurns turns(searches, capacity, deadline, threads);
+    const ProbeResult r = turns.run(budget);
+    if (r == ProbeResult::kFound) offer(turns.solution());
+    return r;
   };
+  std::vector<PartSearch> bound_searches;  // minimising: those of the probe at the bound
   auto total_nodes = [&] {
     std::int64_t nodes = 0;
     for (const PartSearch& search : searches) nodes += search.nodes();
+    for (const PartSearch& search : bound_searches) nodes += search.nodes();
     return nodes;
   };
   constexpr std::int64_t kFirstBudget = std::int64_t{1} << 19;  // steps
@@ -903,17 +947,37 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
 
   // Minimise: look for heights in [lo, hi); hi is the best height found (or one past capacity).
   // Each round probes the proven bound first, then bisects, each probe with a step budget; probes
-  // that run out only move the bisection, and the next round retries with twice the budget.
-  std::int64_t lo = out.lower_bound;
+  // that run out only move the bisection, and the next round retries with twice the budget. The
+  // probe at the bound goes on where it stopped (its own searches; it is the one that matters
+  // most), the bisection probes start over with a quarter of the budget (they are many: without
+  // that they took most of the time).
+  bound_searches = make_searches();
+  std::unique_ptr<StrategyTurns> at_bound;
+  auto probe_bound = [&](std::int64_t target, std::int64_t budget) {
+    if (!at_bound || at_bound->capacity() != target)
+      at_bound = std::make_unique<StrategyTurns>(bound_searches, target, deadline, threads);
+    const ProbeResult r = at_bound->run(budget);
+    if (r == ProbeResult::kFound) offer(at_bound->solution());
+    return r;
+  };
+  // Searched heights are sums of sizes, so only multiples of their gcd need probing.
+  std::int64_t g = 0;
+  for (std::int64_t size : part.size) g = std::gcd(g, size);
+  g = std::max<std::int64_t>(g, 1);
+  auto down = [&](std::int64_t x) { return x / g * g; };
+  auto up = [&](std::int64_t x) { return (x + g - 1) / g * g; };
+  std::int64_t lo = up(out.lower_bound);
   auto hi = [&] { return std::min(out.height, capacity == kInf ? kInf : capacity + 1); };
-  auto done = [&] { return hi() <= std::max(lo, good_enough) || deadline.expired(); };
+  auto done = [&] { return up(std::max(lo, good_enough)) >= hi() || deadline.expired(); };
   for (std::int64_t budget = kFirstBudget; !done(); budget = std::min(kInf, budget * 2)) {
     bool first = true;
-    for (std::int64_t soft_lo = lo; !done() && soft_lo < hi();) {
-      const std::int64_t target = first ? std::max(lo, std::min(good_enough, hi() - 1))
-                                        : soft_lo + (hi() - 1 - soft_lo) / 2;
+    for (std::int64_t soft_lo = lo; !done() && up(soft_lo) < hi();) {
+      const std::int64_t target =
+          first ? std::max(up(lo), down(std::min(good_enough, hi() - 1)))
+                : std::max(up(soft_lo), down(soft_lo + (hi() - 1 - soft_lo) / 2));
+      const ProbeResult r =
+          first ? probe_bound(target, budget) : probe(target, std::max(kFirstBudget, budget / 4));
       first = false;
-      const ProbeResult r = probe(target, budget);
       if (r == ProbeResult::kInfeasible) {
         lo = target + 1;
         soft_lo = std::max(soft_lo, lo);
