@@ -787,12 +787,14 @@ class SlicedProbe {
 // that decides: the one a single thread reaches. A probe that ran out of budget can go on.
 class StrategyTurns {
  public:
+  // `lead`: the steps of the first turn (strategy 0's), enough for a dive to the bottom.
   StrategyTurns(std::vector<PartSearch>& searches, std::int64_t capacity,
-                const Deadline& deadline, std::size_t threads)
+                const Deadline& deadline, std::size_t threads, std::int64_t lead)
       : searches_(searches),
         capacity_(capacity),
         deadline_(deadline),
         threads_(std::max<std::size_t>(1, threads)),
+        lead_(std::max(kSlice, lead)),
         spent_(searches.size(), 0),
         finished_(searches.size(), false),
         ended_(searches.size(), false) {
@@ -821,7 +823,7 @@ class StrategyTurns {
           continue;
         }
         if (turn_of[k] >= 0) break;
-        const std::int64_t slice = std::min(kSlice, budget - spent_[k]);
+        const std::int64_t slice = std::min(next_ == 0 ? lead_ : kSlice, budget - spent_[k]);
         spent_[k] += slice;
         turn_of[k] = next_++;
         ++flying;
@@ -858,6 +860,7 @@ class StrategyTurns {
   std::int64_t capacity_;
   const Deadline& deadline_;
   std::size_t threads_;
+  std::int64_t lead_;
   Turns turns_;  // before runs_: they use it until they are destroyed
   std::vector<std::unique_ptr<SlicedProbe>> runs_;
   std::vector<std::int64_t> spent_;  // steps given to each strategy
@@ -901,6 +904,9 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
   std::int64_t work_per_node = static_cast<std::int64_t>(part.members.size()) + part.sections;
   for (std::size_t b = 0; b < part.members.size(); ++b) work_per_node += part.last[b] - part.first[b];
   if (work_per_node > options.max_work_per_node || part.members.size() > 10000) return out;
+  // Most parts are placed by the first dive of the first strategy, if it gets the steps to reach
+  // the bottom (a node costs at most work_per_node): it goes first, alone in its turn.
+  const std::int64_t lead = static_cast<std::int64_t>(part.members.size()) * work_per_node;
   std::vector<std::vector<int>> crossing(part.sections);
   for (std::size_t b = 0; b < part.members.size(); ++b)
     for (int s = part.first[b]; s < part.last[b]; ++s) crossing[s].push_back(static_cast<int>(b));
@@ -920,7 +926,7 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
       options.threads > 0 ? options.threads
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
   auto probe = [&](std::int64_t capacity, std::int64_t budget) {
-    StrategyTurns turns(searches, capacity, deadline, threads);
+    StrategyTurns turns(searches, capacity, deadline, threads, lead);
     const ProbeResult r = turns.run(budget);
     if (r == ProbeResult::kFound) offer(turns.solution());
     return r;
@@ -932,7 +938,8 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
     for (const PartSearch& search : bound_searches) nodes += search.nodes();
     return nodes;
   };
-  constexpr std::int64_t kFirstBudget = std::int64_t{1} << 19;  // steps
+  // The first probes get at least the lead.
+  const std::int64_t kFirstBudget = std::max<std::int64_t>(std::int64_t{1} << 19, lead);
 
   if (!minimize) {
     if (out.offsets || capacity == kInf) return out;
@@ -955,7 +962,7 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
   std::unique_ptr<StrategyTurns> at_bound;
   auto probe_bound = [&](std::int64_t target, std::int64_t budget) {
     if (!at_bound || at_bound->capacity() != target)
-      at_bound = std::make_unique<StrategyTurns>(bound_searches, target, deadline, threads);
+      at_bound = std::make_unique<StrategyTurns>(bound_searches, target, deadline, threads, lead);
     const ProbeResult r = at_bound->run(budget);
     if (r == ProbeResult::kFound) offer(at_bound->solution());
     return r;
