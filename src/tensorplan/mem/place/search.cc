@@ -25,8 +25,8 @@ namespace {
 constexpr std::int64_t kInf = std::numeric_limits<std::int64_t>::max() / 4;
 // Search budgets count steps: a node costs one plus its group's buffers and their sections, which
 // keeps the time of a step about the same across strategies and instances (~10 ns here).
-// Steps a strategy runs before the next one takes its turn (~2.5 ms).
-constexpr std::int64_t kSlice = std::int64_t{1} << 18;
+// Steps a strategy runs before the next one takes its turn (~10 ms).
+constexpr std::int64_t kSlice = std::int64_t{1} << 20;
 
 // One independent part of the problem in alignment units: buffer b lives on time sections
 // [first[b], last[b]) and takes size[b] units.
@@ -680,10 +680,12 @@ class PartSearch {
   bool stopped_ = false;
 };
 
-// The lock and the signal that the strategies' runs of one probe and their caller share.
+// The lock that the strategies' runs of one probe and their caller share, and the signal that a
+// run's slice has ended (the caller waits for it; each run waits for its own turn signal, so
+// handing a turn to one wakes no other thread).
 struct Turns {
   std::mutex mutex;
-  std::condition_variable changed;
+  std::condition_variable slice_ended;
 };
 
 // Runs one strategy's probe on a thread of its own, a slice of steps at a time: the search pauses
@@ -704,7 +706,7 @@ class SlicedProbe {
       abort_ = true;
       worker_turn_ = true;
     }
-    turns_.changed.notify_all();
+    your_turn_.notify_one();
     thread_.join();
   }
 
@@ -716,7 +718,7 @@ class SlicedProbe {
       worker_turn_ = true;
     }
     if (thread_.joinable()) {
-      turns_.changed.notify_all();
+      your_turn_.notify_one();
     } else {
       thread_ = std::thread([this] { work(); });
     }
@@ -738,8 +740,8 @@ class SlicedProbe {
     search_.set_more_steps([this]() -> std::int64_t {
       std::unique_lock lock(turns_.mutex);
       worker_turn_ = false;
-      turns_.changed.notify_all();
-      turns_.changed.wait(lock, [&] { return worker_turn_; });
+      turns_.slice_ended.notify_one();
+      your_turn_.wait(lock, [&] { return worker_turn_; });
       return abort_ ? 0 : granted_;
     });
     std::int64_t first_slice;
@@ -762,13 +764,14 @@ class SlicedProbe {
       done_ = true;
       worker_turn_ = false;
     }
-    turns_.changed.notify_all();
+    turns_.slice_ended.notify_one();
   }
 
   PartSearch& search_;
   std::int64_t capacity_;
   const Deadline& deadline_;
   Turns& turns_;
+  std::condition_variable your_turn_;
   std::thread thread_;
   // Guarded by turns_.mutex:
   bool worker_turn_ = false;  // the search runs; the caller waits for it
@@ -782,9 +785,10 @@ class SlicedProbe {
 // One probe of all strategies at one capacity: they take turns, a slice of steps each, until
 // one finds a placement or proves there is none (heavy tails: a different strategy often succeeds
 // at once where one is stuck; a proof from any of them holds). The turns form one sequence
-// (round 0: strategies 0, 1, ...; round 1: ...); up to `threads` of them run at the same time, a
-// strategy's next turn after its last, and the outcome is that of the first turn in the sequence
-// that decides: the one a single thread reaches. A probe that ran out of budget can go on.
+// (round 0: strategies 0, 1, ...; round 1: ...); up to `threads` of them run at the same time,
+// earliest first, a strategy's next turn after its last, and every turn before a deciding one is
+// run: the outcome is that of the first turn in the sequence that decides, the one a single
+// thread reaches. A probe that ran out of budget can go on.
 class StrategyTurns {
  public:
   // `lead`: the steps of the first turn (strategy 0's), enough for a dive to the bottom.
@@ -797,7 +801,8 @@ class StrategyTurns {
         lead_(std::max(kSlice, lead)),
         spent_(searches.size(), 0),
         finished_(searches.size(), false),
-        ended_(searches.size(), false) {
+        ended_(searches.size(), false),
+        round_(searches.size(), 0) {
     for (PartSearch& search : searches)
       runs_.push_back(std::make_unique<SlicedProbe>(search, capacity, deadline, turns_));
   }
@@ -808,41 +813,50 @@ class StrategyTurns {
   // began. kFound (then solution() holds the placement), kInfeasible, or kStopped.
   ProbeResult run(std::int64_t budget) {
     if (decision_ != ProbeResult::kStopped) return decision_;
-    const std::size_t m = runs_.size();
-    for (std::size_t k = 0; k < m; ++k) ended_[k] = finished_[k] || spent_[k] >= budget;
+    const std::int64_t m = static_cast<std::int64_t>(runs_.size());
+    for (std::int64_t k = 0; k < m; ++k) ended_[k] = finished_[k] || spent_[k] >= budget;
     std::vector<std::int64_t> turn_of(m, -1);  // the turn a strategy runs now, or -1
     std::int64_t decided = kInf;               // the first turn that decided
     std::size_t flying = 0;
+    auto next_turn = [&](std::int64_t k) { return round_[k] * m + k; };
     for (;;) {
-      // Start turns in order while threads are free; a strategy's turn waits for its last.
-      while (flying < threads_ && next_ < decided && !deadline_.expired() &&
-             !std::all_of(ended_.begin(), ended_.end(), [](bool e) { return e; })) {
-        const std::size_t k = static_cast<std::size_t>(next_ % static_cast<std::int64_t>(m));
-        if (ended_[k]) {
-          ++next_;
-          continue;
+      // Start the earliest turns while threads are free: a strategy's turn waits for its last,
+      // and none runs more than kMaxLead rounds ahead of the slowest (which all turns before
+      // the deciding one must wait for).
+      while (flying < threads_ && !deadline_.expired()) {
+        std::int64_t slowest = kInf;
+        for (std::int64_t k = 0; k < m; ++k)
+          if (!ended_[k]) slowest = std::min(slowest, turn_of[k] >= 0 ? turn_of[k] : next_turn(k));
+        std::int64_t pick = -1;
+        for (std::int64_t k = 0; k < m; ++k) {
+          if (ended_[k] || turn_of[k] >= 0 || next_turn(k) >= decided ||
+              next_turn(k) >= slowest + kMaxLead * m)
+            continue;
+          if (pick < 0 || next_turn(k) < next_turn(pick)) pick = k;
         }
-        if (turn_of[k] >= 0) break;
-        const std::int64_t slice = std::min(next_ == 0 ? lead_ : kSlice, budget - spent_[k]);
-        spent_[k] += slice;
-        turn_of[k] = next_++;
+        if (pick < 0) break;
+        const std::int64_t slice =
+            std::min(next_turn(pick) == 0 ? lead_ : kSlice, budget - spent_[pick]);
+        spent_[pick] += slice;
+        turn_of[pick] = next_turn(pick);
+        ++round_[pick];
         ++flying;
-        runs_[k]->start(slice);
+        runs_[pick]->start(slice);
       }
       if (flying == 0) break;
       std::unique_lock lock(turns_.mutex);
-      turns_.changed.wait(lock, [&] {
-        for (std::size_t k = 0; k < m; ++k)
+      turns_.slice_ended.wait(lock, [&] {
+        for (std::int64_t k = 0; k < m; ++k)
           if (turn_of[k] >= 0 && !runs_[k]->running()) return true;
         return false;
       });
-      for (std::size_t k = 0; k < m; ++k) {
+      for (std::int64_t k = 0; k < m; ++k) {
         if (turn_of[k] < 0 || runs_[k]->running()) continue;
         const ProbeResult r = runs_[k]->outcome();
         if (r != ProbeResult::kStopped && turn_of[k] < decided) {
           decided = turn_of[k];
           decision_ = r;
-          decider_ = k;
+          decider_ = static_cast<std::size_t>(k);
         }
         finished_[k] = runs_[k]->done();
         ended_[k] = finished_[k] || spent_[k] >= budget;
@@ -866,7 +880,9 @@ class StrategyTurns {
   std::vector<std::int64_t> spent_;  // steps given to each strategy
   std::vector<bool> finished_;       // its search ended
   std::vector<bool> ended_;          // that, or its budget is spent
-  std::int64_t next_ = 0;            // the next turn to start: round * strategies + strategy
+  std::vector<std::int64_t> round_;  // per strategy: turns started (its next turn's round)
+  // Turn r of strategy k is turn r * strategies + k of the sequence.
+  static constexpr std::int64_t kMaxLead = 4;  // rounds a strategy may run ahead of the slowest
   ProbeResult decision_ = ProbeResult::kStopped;
   std::size_t decider_ = 0;
 };
