@@ -229,7 +229,7 @@ struct Strategy {
 
 // Chosen on the MiniMalloc challenging instances, measuring 30 combinations one at a time (with
 // --capacity 1048576): every instance is solved within 0.6 s by at least one of these three, B and
-// C only by order 3 or 5, F only without tight-first, H only with it or with order 1, 2 or 4.
+// C only by orders 2, 3 or 5, F only without tight-first, H by no order-0 strategy without it.
 const std::vector<Strategy> kStrategies = {
     {0, false, false, true},
     {3, true, true, true},
