@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <string>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "../tools/cli_runner.h"
@@ -96,6 +98,20 @@ TEST(PlaceCli, BadInputExitsTwoWithOneLineAndNoOutput) {
   const std::string good = write_instance("good.csv", kInstance);
   expect_clean_failure(fmt::format("{} -o {} --alignment 0", good, out), out, "alignment");
   expect_clean_failure(fmt::format("{} -o {} --time-limit -1", good, out), out, "time-limit");
+  expect_clean_failure(fmt::format("{} -o {} --threads -1", good, out), out, "threads");
+}
+
+TEST(PlaceCli, ThreadsChangeNothingButTheSpeed) {
+  const std::string in = write_instance("in.csv", kInstance);
+  std::vector<std::string> written;
+  for (int threads : {1, 3}) {
+    const std::string out = testing::temp_path(fmt::format("out{}.csv", threads));
+    const tensorplan::testing::CliResult r =
+        run_cli(fmt::format("{} --minimize --threads {} -o {}", in, threads, out));
+    ASSERT_EQ(r.status, 0) << r.err;
+    written.push_back(read_file(out));
+  }
+  EXPECT_EQ(written[0], written[1]);
 }
 
 TEST(PlaceCli, HelpExplainsTheFormat) {

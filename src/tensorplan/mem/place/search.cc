@@ -739,6 +739,7 @@ class SlicedProbe {
   void work() {
     search_.set_more_steps([this]() -> std::int64_t {
       std::unique_lock lock(turns_.mutex);
+      if (abort_) return 0;  // told to stop while running (the caller is unwinding)
       worker_turn_ = false;
       turns_.slice_ended.notify_one();
       your_turn_.wait(lock, [&] { return worker_turn_; });
@@ -954,8 +955,8 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
     for (const PartSearch& search : bound_searches) nodes += search.nodes();
     return nodes;
   };
-  // The first probes get at least the lead.
-  const std::int64_t kFirstBudget = std::max<std::int64_t>(std::int64_t{1} << 19, lead);
+  // The first probes get at least the lead (steps).
+  const std::int64_t first_budget = std::max<std::int64_t>(std::int64_t{1} << 19, lead);
 
   if (!minimize) {
     if (out.offsets || capacity == kInf) return out;
@@ -992,14 +993,14 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
   std::int64_t lo = up(out.lower_bound);
   auto hi = [&] { return std::min(out.height, capacity == kInf ? kInf : capacity + 1); };
   auto done = [&] { return up(std::max(lo, good_enough)) >= hi() || deadline.expired(); };
-  for (std::int64_t budget = kFirstBudget; !done(); budget = std::min(kInf, budget * 2)) {
+  for (std::int64_t budget = first_budget; !done(); budget = std::min(kInf, budget * 2)) {
     bool first = true;
     for (std::int64_t soft_lo = lo; !done() && up(soft_lo) < hi();) {
       const std::int64_t target =
           first ? std::max(up(lo), down(std::min(good_enough, hi() - 1)))
                 : std::max(up(soft_lo), down(soft_lo + (hi() - 1 - soft_lo) / 2));
       const ProbeResult r =
-          first ? probe_bound(target, budget) : probe(target, std::max(kFirstBudget, budget / 4));
+          first ? probe_bound(target, budget) : probe(target, std::max(first_budget, budget / 4));
       first = false;
       if (r == ProbeResult::kInfeasible) {
         lo = target + 1;
