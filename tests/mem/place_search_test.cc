@@ -52,7 +52,7 @@ TEST(PlaceSearch, MinimizeEqualsBruteForceOnRandomInstances) {
 }
 
 // Sizes with a common factor: the minimiser only probes its multiples, and still reaches the
-// optimum (the brute force's on the unscaled sizes, times the factor), with an incumbent or not.
+// optimum (the brute force's on the unscaled sizes, times the factor).
 TEST(PlaceSearch, MinimizeWithACommonFactorEqualsBruteForce) {
   Rng rng(17);
   for (int trial = 0; trial < 60; ++trial) {

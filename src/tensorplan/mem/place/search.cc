@@ -40,22 +40,14 @@ struct Part {
   std::vector<std::vector<int>> orders;
 };
 
-// The static branching priorities: a key per buffer from the peak load over its sections, its
-// lifetime, its number of sections and its size (higher key first). Buffers in the most loaded
-// sections go first, then long-lived and large ones: they are the hardest to fit late. Which order
-// finds a placement fastest varies from instance to instance, so the search restarts through
-// several. Doubles: areas (size x lifetime) can exceed 64 bits; only the ordering matters.
+// The static branching priorities: a key per buffer (higher first). Load first: buffers in the
+// most loaded sections, then long-lived and large ones, the hardest to fit late. Size first:
+// large, then long-lived ones. Which finds a placement fastest varies from instance to instance,
+// so the strategies use both. Doubles: only the ordering matters.
 using PriorityKey = std::tuple<double, double, double>;
-constexpr int kOrderCount = 6;
-PriorityKey priority_key(int order, double peak, double life, double span, double size) {
-  switch (order) {
-    case 0: return {peak, life, size};
-    case 1: return {life, size, 0};
-    case 2: return {peak, span, size};
-    case 3: return {size, life, 0};
-    case 4: return {life, size * life, peak};  // MiniMalloc's "WAT"
-    default: return {peak, size * life, life};  // and "TAW"
-  }
+enum Order { kLoadFirst = 0, kSizeFirst = 1, kOrderCount = 2 };
+PriorityKey priority_key(int order, double peak, double life, double size) {
+  return order == kLoadFirst ? PriorityKey(peak, life, size) : PriorityKey(size, life, 0);
 }
 
 // Per order, the position of each buffer (lower first).
@@ -85,7 +77,7 @@ std::vector<std::vector<int>> priority_orders(const Part& part) {
     std::vector<PriorityKey> key(n);
     for (int b = 0; b < n; ++b)
       key[b] = priority_key(o, static_cast<double>(peak[b]), static_cast<double>(part.life[b]),
-                            part.last[b] - part.first[b], static_cast<double>(part.size[b]));
+                            static_cast<double>(part.size[b]));
     std::vector<int> by_priority(n);
     std::iota(by_priority.begin(), by_priority.end(), 0);
     std::stable_sort(by_priority.begin(), by_priority.end(),
@@ -220,20 +212,21 @@ enum class ProbeResult { kFound, kInfeasible, kStopped };
 // How one search branches. Every strategy is complete; which finds a placement fastest varies
 // wildly from instance to instance (heavy tails), so probes go round the strategies.
 struct Strategy {
-  int order = 0;             // index into Part::orders: the static tie-break
+  int order = kLoadFirst;    // index into Part::orders: the static tie-break
   bool dynamic = false;      // among the lowest, prefer the buffer in the most loaded section
   bool tight_first = false;  // with a section without slack at the lowest offset, branch on its
                              // buffers alone
-  bool reorder_pieces = false;  // rank a fresh piece's buffers by the loads left in its sections
 };
 
-// Chosen on the MiniMalloc challenging instances, measuring 30 combinations one at a time (with
-// --capacity 1048576): every instance is solved within 0.6 s by at least one of these three, B and
-// C only by orders 2, 3 or 5, F only without tight-first, H by no order-0 strategy without it.
+// Chosen on the MiniMalloc challenging instances by measuring 30 combinations one at a time (six
+// static orders, MiniMalloc's WAT and TAW among them, x the tie-break x the tight-section filter
+// x re-ranking pieces; docs/results.md): every instance is solved within 0.6 s by at least one of
+// these three; B only by size-first orders (or TAW), F only without the tight-section filter, H
+// by no load-first strategy without it. Re-ranking pieces helped all of them, so it is always on.
 const std::vector<Strategy> kStrategies = {
-    {0, false, false, true},
-    {3, true, true, true},
-    {0, false, true, true},
+    {kLoadFirst, false, false},
+    {kSizeFirst, true, true},
+    {kLoadFirst, false, true},
 };
 
 // The branch-and-bound for one part: is there a canonical placement of height <= capacity?
@@ -504,7 +497,7 @@ class PartSearch {
         // any harder one.
         const bool known_failure = fresh && known_to_fail(piece);
         std::vector<int> saved_ranks;
-        if (fresh && !known_failure && strategy_.reorder_pieces) saved_ranks = rerank(piece);
+        if (fresh && !known_failure) saved_ranks = rerank(piece);
         const bool solved = !known_failure && solve(piece, fresh ? 0 : offset, depth + 1);
         for (std::size_t k = 0; k < saved_ranks.size(); ++k) order_[piece[k]] = saved_ranks[k];
         if (fresh && !solved && !stopped_ && !known_failure) remember_failure(piece);
@@ -550,7 +543,6 @@ class PartSearch {
       for (int s = part_.first[c]; s < part_.last[c]; ++s) peak = std::max(peak, remaining_[s]);
       keyed.emplace_back(priority_key(strategy_.order, static_cast<double>(peak),
                                       static_cast<double>(part_.life[c]),
-                                      part_.last[c] - part_.first[c],
                                       static_cast<double>(part_.size[c])),
                          order_[c]);
     }
@@ -802,7 +794,6 @@ class StrategyTurns {
         lead_(std::max(kSlice, lead)),
         spent_(searches.size(), 0),
         finished_(searches.size(), false),
-        ended_(searches.size(), false),
         round_(searches.size(), 0) {
     for (PartSearch& search : searches)
       runs_.push_back(std::make_unique<SlicedProbe>(search, capacity, deadline, turns_));
@@ -815,7 +806,8 @@ class StrategyTurns {
   ProbeResult run(std::int64_t budget) {
     if (decision_ != ProbeResult::kStopped) return decision_;
     const std::int64_t m = static_cast<std::int64_t>(runs_.size());
-    for (std::int64_t k = 0; k < m; ++k) ended_[k] = finished_[k] || spent_[k] >= budget;
+    // A strategy has ended when its search has, or its budget is spent.
+    auto ended = [&](std::int64_t k) { return finished_[k] || spent_[k] >= budget; };
     std::vector<std::int64_t> turn_of(m, -1);  // the turn a strategy runs now, or -1
     std::int64_t decided = kInf;               // the first turn that decided
     std::size_t flying = 0;
@@ -827,10 +819,10 @@ class StrategyTurns {
       while (flying < threads_ && !deadline_.expired()) {
         std::int64_t slowest = kInf;
         for (std::int64_t k = 0; k < m; ++k)
-          if (!ended_[k]) slowest = std::min(slowest, turn_of[k] >= 0 ? turn_of[k] : next_turn(k));
+          if (!ended(k)) slowest = std::min(slowest, turn_of[k] >= 0 ? turn_of[k] : next_turn(k));
         std::int64_t pick = -1;
         for (std::int64_t k = 0; k < m; ++k) {
-          if (ended_[k] || turn_of[k] >= 0 || next_turn(k) >= decided ||
+          if (ended(k) || turn_of[k] >= 0 || next_turn(k) >= decided ||
               next_turn(k) >= slowest + kMaxLead * m)
             continue;
           if (pick < 0 || next_turn(k) < next_turn(pick)) pick = k;
@@ -860,7 +852,6 @@ class StrategyTurns {
           decider_ = static_cast<std::size_t>(k);
         }
         finished_[k] = runs_[k]->done();
-        ended_[k] = finished_[k] || spent_[k] >= budget;
         turn_of[k] = -1;
         --flying;
       }
@@ -880,7 +871,6 @@ class StrategyTurns {
   std::vector<std::unique_ptr<SlicedProbe>> runs_;
   std::vector<std::int64_t> spent_;  // steps given to each strategy
   std::vector<bool> finished_;       // its search ended
-  std::vector<bool> ended_;          // that, or its budget is spent
   std::vector<std::int64_t> round_;  // per strategy: turns started (its next turn's round)
   // Turn r of strategy k is turn r * strategies + k of the sequence.
   static constexpr std::int64_t kMaxLead = 4;  // rounds a strategy may run ahead of the slowest
