@@ -43,12 +43,20 @@ from torch.multiprocessing.reductions import StorageWeakRef
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from . import meta_kernels
+from . import calls, meta_kernels
 
 FORMAT = "tensorplan.graph"
 VERSION = 1
 PHASES = ("forward", "loss", "backward", "optimizer")
 _META = torch.device("meta")
+GRADIENTS = ("keep", "fused")
+
+# Operators that draw from the random generator (by overload packet): chained by order edges.
+RANDOM_OPERATORS = frozenset({
+    "bernoulli", "bernoulli_", "native_dropout", "_fused_dropout", "rand", "rand_like", "randn",
+    "randn_like", "randint", "randint_like", "randperm", "normal", "normal_", "uniform_",
+    "exponential_", "geometric_", "cauchy_", "log_normal_", "random_", "multinomial", "poisson",
+    "rrelu_with_noise", "rrelu_with_noise_", "_standard_gamma", "binomial", "_sample_dirichlet"})
 
 
 class ExportError(Exception):
@@ -109,6 +117,11 @@ class _Builder:
         self.module_stack = []
         self.module_types = {}  # module path -> class name, for messages
         self.recording = True
+        self.replay = False     # record each node's call (the step can then be run again)
+        self.last_random = None  # the latest node that drew random numbers
+        self.group = None       # the open per-parameter optimizer update: a _Group, or None
+        self.groups = []        # closed _Groups, in the order they ran
+        self.constants = {}     # tensor id -> small tensor made outside the step (replay only)
 
     # -- tensors ---------------------------------------------------------------------------------
 
@@ -141,6 +154,8 @@ class _Builder:
             # A tensor made outside the step and not registered (a constant held by a module).
             tid = self._new_tensor(f"constant{len(self.tensors)}", nbytes, "input", None,
                                    t.shape, t.dtype, self.current_module())
+            if self.replay and not t.is_meta and nbytes <= calls.MAX_CONSTANT_BYTES:
+                self.constants[tid] = t     # its value is written into the replay section
             st = _Storage(tid, StorageWeakRef(t.storage()))
             self.storages[key] = st
         return key, st
@@ -185,6 +200,17 @@ class _Builder:
     # -- operators -------------------------------------------------------------------------------
 
     def record(self, func, args, kwargs, out):
+        nid = self._record(func, args, kwargs, out)
+        if self.group is not None and self.replay:
+            # Every call of an optimizer update, node or not (views, .item()): the update is run
+            # again by the optimizer's own code, checked call by call against this list.
+            outs = self.nodes[nid]["call"]["outs"] if nid is not None else None
+            self.group.calls.append({"op": calls.op_name(func), "outs": outs})
+        if nid is not None and self.group is not None:
+            self.nodes[nid]["_group"] = len(self.groups)
+
+    def _record(self, func, args, kwargs, out):
+        """Adds the node of one ATen call; returns its id, or None if the call is no node."""
         schema = func._schema
         reads = []              # storage keys read, in call order, unique
         writes = []             # storage keys written, unique
@@ -223,7 +249,7 @@ class _Builder:
             new_outputs.append((key, nbytes, t))
 
         if not new_outputs and not writes:
-            return              # a view, an alias or a scalar read: no memory, no node
+            return None         # a view, an alias or a scalar read: no memory, no node
 
         nid = len(self.nodes)
         op = _op_name(func)
@@ -237,6 +263,11 @@ class _Builder:
             for r in seen[key].readers:
                 if r != nid:
                     input_ids.append(self._order_token(r))
+        random = func.overloadpacket.__name__ in RANDOM_OPERATORS
+        if random and self.last_random is not None:
+            # Random operators keep their relative order in every planned order, so that each
+            # draws the same numbers from the generator as in eager PyTorch.
+            input_ids.append(self._order_token(self.last_random))
         input_ids = list(dict.fromkeys(input_ids))
         module = self._module_for(input_ids)
 
@@ -268,7 +299,35 @@ class _Builder:
         if module:
             node["module"] = module
         node["_phase"] = self.phase
+        if random:
+            self.last_random = nid
+        if self.replay:
+            fresh = {key: tid for (key, _, _), tid in zip(new_outputs, output_ids)}
+            node["call"] = self._call(func, args, kwargs, flat_out, fresh)
         self.nodes.append(node)
+        return nid
+
+    def _call(self, func, args, kwargs, flat_out, fresh):
+        """The call as the replay reads it: operator, arguments, and for each tensor it returns
+        the graph tensor it creates (with the view of it returned), or None (an alias)."""
+        def tensor_id(t):
+            key, _ = _storage_of(t)
+            st = self.storages.get(key)
+            return st.tensor if st is not None else None
+
+        outs = []
+        for t in flat_out:
+            if isinstance(t, torch.Tensor) and _storage_of(t)[0] in fresh:
+                outs.append(dict({"T": fresh[_storage_of(t)[0]]}, **calls.view_of(t)))
+            else:
+                outs.append(None)
+        call = {"op": calls.op_name(func),
+                "args": [calls.encode(a, tensor_id) for a in args],
+                "kwargs": {k: calls.encode(v, tensor_id) for k, v in kwargs.items()},
+                "outs": outs}
+        if func.overloadpacket.__name__ in meta_kernels.DATA_DEPENDENT:
+            call["dynamic"] = True  # its outputs' sizes depend on data: run outside the arena
+        return call
 
     def _order_token(self, reader):
         token = self.order_token.get(reader)
@@ -282,6 +341,12 @@ class _Builder:
     def set_phase(self, phase):
         self.phase = phase
         self.phase_start[phase] = len(self.nodes)
+
+    def name_gradient(self, t, name):
+        """Names the tensor holding a parameter's complete gradient (fused: not an output)."""
+        st = self.storages.get(_storage_of(t)[0])
+        if st is not None and self.producer[st.tensor] is not None:
+            self.tensors[st.tensor]["name"] = name
 
     def mark_output(self, t, name=None, kind=None):
         key, _ = _storage_of(t)
@@ -416,7 +481,8 @@ def _default_loss(output, *targets):
 
 
 def training_graph(model, example_inputs, loss_fn=None, optimizer_factory=None, *,
-                   targets=None, name="model", device="meta", warmup=True):
+                   targets=None, name="model", device="meta", warmup=True, gradients="keep",
+                   replay=False):
     """Traces one training step and returns it as a ``tensorplan.graph`` dict.
 
     model: an ``nn.Module`` (put in training mode). example_inputs: a tensor or tuple of tensors,
@@ -424,14 +490,24 @@ def training_graph(model, example_inputs, loss_fn=None, optimizer_factory=None, 
     entropy with targets, else ``output.sum()``). optimizer_factory(parameters) -> optimizer
     (default: SGD, lr 0.01, momentum 0.9). targets: a tensor or tuple of tensors for the loss.
     device: "meta" (default) traces a copy of the model on meta tensors, computing nothing;
-    None traces the model as given (real tensors: the step really runs and updates it).
+    None traces the model as given (real tensors: the step really runs and updates it); any
+    other device traces a copy there (for real).
     warmup: run one untraced step first so that the optimizer's state exists (as it does in
     every step but the first) and gradients are then set to None.
+    gradients: "keep" (PyTorch's default: every gradient is kept in ``.grad``, an output of the
+    step) or "fused" (each parameter is updated as soon as its gradient is complete, inside
+    backward, and the gradient is freed right after; ``.grad`` stays None). Fused needs a
+    per-parameter (single-tensor) optimizer.
+    replay: record every call with its arguments (nodes' "call", the graph's "replay"), so that
+    ``tensorplan.replay`` can run the step again in any planned order; each parameter's
+    optimizer update is then one node.
 
     The step traced: ``out = model(*inputs); loss = loss_fn(out, *targets); loss.backward();
     optimizer.step()``, with every ``.grad`` None before it. Raises ExportError if the step
     cannot be traced.
     """
+    if gradients not in GRADIENTS:
+        raise ExportError(f"gradients must be one of {', '.join(GRADIENTS)}, not '{gradients}'")
     if optimizer_factory is None:
         optimizer_factory = lambda params: torch.optim.SGD(params, lr=0.01, momentum=0.9)
     if loss_fn is None:
@@ -446,9 +522,71 @@ def training_graph(model, example_inputs, loss_fn=None, optimizer_factory=None, 
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = optimizer_factory(params)
+    per_parameter = gradients == "fused" or replay
+    if per_parameter:
+        check_per_parameter_optimizer(optimizer, gradients)
 
     builder = _Builder()
-    recorder = _Recorder(builder, meta=device is not None and torch.device(device) == _META)
+    builder.replay = replay
+    on_meta = (torch.device(device) == _META if device is not None
+               else any(p.is_meta for p in model.parameters()))
+    recorder = _Recorder(builder, meta=on_meta)
+    param_names = {}
+    for pname, p in model.named_parameters():
+        param_names.setdefault(id(p), pname)
+
+    def update(p):
+        """Runs the optimizer for parameter p alone (the only one with a gradient now)."""
+        pname = param_names.get(id(p), "param")
+        builder.group = _Group(pname, pname.rpartition(".")[0])
+        grad_key = _storage_of(p.grad)[0]
+        if builder.recording and grad_key in builder.storages:
+            builder.group.grad = dict({"T": builder.storages[grad_key].tensor},
+                                      **calls.view_of(p.grad))
+        saved = builder.phase
+        builder.phase = "optimizer"
+        try:
+            optimizer.step()
+        finally:
+            builder.phase = saved
+            builder.groups.append(builder.group)
+            builder.group = None
+
+    fused_hooks = []
+    if gradients == "fused":
+        # AccumulateGrad's post-hook runs when a parameter's gradient is complete: update it
+        # there and free the gradient (what post-accumulate-grad hooks do in later PyTorch).
+        def fused_update(p):
+            def hook(grad_inputs, grad_outputs):
+                if p.grad is not None:
+                    builder.name_gradient(p.grad, f"grad:{param_names.get(id(p), 'param')}")
+                    update(p)
+                    p.grad = None
+            return hook
+        with torch.enable_grad():
+            for p in params:
+                node = p.view_as(p).grad_fn.next_functions[0][0]
+                fused_hooks.append((node, node.register_hook(fused_update(p))))
+
+    def optimizer_step():
+        if gradients == "fused":
+            return
+        if not per_parameter:
+            optimizer.step()
+            return
+        # The single-tensor optimizers update parameter after parameter: the same calls, one
+        # update at a time, so that each becomes one node of the graph.
+        grads = {id(p): p.grad for p in params}
+        for p in params:
+            p.grad = None
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                if grads.get(id(p)) is not None:
+                    p.grad = grads[id(p)]
+                    update(p)
+                    p.grad = None
+        for p in params:
+            p.grad = grads[id(p)]
 
     def step():
         builder.set_phase("forward")
@@ -461,7 +599,7 @@ def training_graph(model, example_inputs, loss_fn=None, optimizer_factory=None, 
         builder.set_phase("backward")
         loss.backward()
         builder.set_phase("optimizer")
-        optimizer.step()
+        optimizer_step()
         return loss
 
     handles = _add_module_hooks(model, builder)
@@ -477,10 +615,9 @@ def training_graph(model, example_inputs, loss_fn=None, optimizer_factory=None, 
             optimizer.zero_grad(set_to_none=True)
             builder.recording = True
             builder.phase_start = {}
+            builder.groups = []
         # Everything that exists before the step, named after what holds it.
-        param_names = {}
         for pname, p in model.named_parameters():
-            param_names.setdefault(id(p), pname)
             builder.add_persistent(p, pname, "weight", pname.rpartition(".")[0])
         for bname, buf in model.named_buffers():
             builder.add_persistent(buf, bname, "weight", bname.rpartition(".")[0])
@@ -511,13 +648,92 @@ def training_graph(model, example_inputs, loss_fn=None, optimizer_factory=None, 
         torch.autograd.profiler.record_function = saved_record_function
         for h in handles:
             h.remove()
+        for _, h in fused_hooks:
+            h.remove()
 
     builder.mark_output(loss, kind="activation")
     for p in params:
         if p.grad is not None:
             builder.mark_output(p.grad, name=f"grad:{param_names.get(id(p), 'param')}",
                                 kind="gradient")
-    return _finish(builder, name)
+    graph = _finish(builder, name)
+    graph["gradients"] = gradients
+    if replay:
+        graph["replay"] = _replay_section(builder, model, optimizer, params, param_names, inputs,
+                                          targets, loss, gradients)
+    return graph
+
+
+def check_per_parameter_optimizer(optimizer, gradients):
+    """Fused gradients and replay update one parameter at a time: the optimizer must be a
+    single-tensor one (PyTorch 1.13's default), not foreach/fused over all parameters."""
+    for group in optimizer.param_groups:
+        for flag in ("foreach", "fused"):
+            if group.get(flag):
+                why = "fused gradients" if gradients == "fused" else "replaying the step"
+                raise ExportError(
+                    f"{type(optimizer).__name__}({flag}=True) updates all parameters in one "
+                    f"call, but {why} needs one update per parameter: construct the optimizer "
+                    f"with {flag}=False")
+
+
+class _Group:
+    """The calls of one parameter's optimizer update."""
+
+    def __init__(self, param, module):
+        self.param = param      # parameter name
+        self.module = module    # module path that owns it
+        self.calls = []         # {"op", "outs"} of every ATen call, in order
+        self.grad = None        # the gradient it reads: a view of a graph tensor
+
+
+def _replay_section(builder, model, optimizer, params, param_names, inputs, targets, loss,
+                    gradients):
+    """What a replay binds to and returns: persistent tensors by what holds them, the loss and
+    the gradients (views of graph tensors), and the optimizer's settings at trace time."""
+    def tensor_of(t):
+        key, _ = _storage_of(t)
+        return builder.storages[key].tensor
+
+    def view(t):
+        return dict({"T": tensor_of(t)}, **calls.view_of(t))
+
+    bound = {"parameter": [], "buffer": [], "state": [], "input": [], "target": [],
+             "constant": {}}
+    for pname, p in model.named_parameters():
+        bound["parameter"].append([pname, tensor_of(p)])
+    for bname, buf in model.named_buffers():
+        bound["buffer"].append([bname, tensor_of(buf)])
+    for p in params:
+        for key in sorted(optimizer.state.get(p, {})):
+            value = optimizer.state[p][key]
+            if isinstance(value, torch.Tensor):
+                bound["state"].append([param_names.get(id(p), "param"), key, tensor_of(value)])
+    bound["input"] = [tensor_of(x) for x in inputs]
+    bound["target"] = [tensor_of(y) for y in targets]
+    named = {t for kind in ("parameter", "buffer", "state") for *_, t in bound[kind]}
+    named |= set(bound["input"]) | set(bound["target"])
+    produced = {t for n in builder.nodes for t in n["outputs"]}
+    for key, st in builder.storages.items():
+        tid = st.tensor
+        if tid in named or tid in produced or builder.tensors[tid]["kind"] != "input":
+            continue
+        t = builder.constants.get(tid)
+        if t is not None:
+            bound["constant"][str(tid)] = calls.encode(t, lambda _: None)
+    groups = []
+    for group in optimizer.param_groups:
+        groups.append({k: calls.encode(v, lambda _: None) for k, v in sorted(group.items())
+                       if k != "params" and isinstance(v, (bool, int, float, str, tuple, list,
+                                                           type(None)))})
+    section = {"version": 1, "gradients": gradients, "bound": bound,
+               "loss": view(loss),
+               "grads": {param_names.get(id(p), "param"): view(p.grad)
+                         for p in params if p.grad is not None},
+               "optimizer": {"class": type(optimizer).__name__, "groups": groups},
+               "shapes": {"input": [calls.view_of(x) for x in inputs],
+                          "target": [calls.view_of(y) for y in targets]}}
+    return section
 
 
 def _finish(builder, name):
@@ -529,11 +745,50 @@ def _finish(builder, name):
     bounds = [builder.phase_start.get(p, len(nodes)) for p in PHASES] + [len(nodes)]
     for i, p in enumerate(PHASES):
         phases[p] = [bounds[i], max(bounds[i], bounds[i + 1])]
+    if builder.replay:
+        nodes = _collapse_updates(nodes, builder.groups)
+    else:
+        for node in nodes:
+            node.pop("_group", None)
     return {"format": FORMAT, "version": VERSION, "name": name,
             "phases": phases,
             "tensors": builder.tensors,
             "nodes": nodes,
             "order": [n["id"] for n in nodes]}
+
+
+def _collapse_updates(nodes, groups):
+    """Makes each parameter's optimizer update one node (at the place of its first call): its
+    inputs are what the update reads from outside, its outputs everything its calls create. A
+    replay runs the optimizer's own code for the update (its scalars, such as Adam's bias
+    correction, change from step to step), so the planner must not interleave it with other
+    nodes. Temporaries of the update die at the node itself: live at once, as in a workspace."""
+    members = {}
+    for node in nodes:
+        g = node.pop("_group", None)
+        if g is not None:
+            members.setdefault(g, []).append(node)
+    first = {group_nodes[0]["id"]: g for g, group_nodes in members.items()}
+    merged_away = {n["id"] for group_nodes in members.values() for n in group_nodes[1:]}
+    result = []
+    for node in nodes:
+        if node["id"] in merged_away:
+            continue
+        g = first.get(node["id"])
+        if g is None:
+            result.append(node)
+            continue
+        group_nodes, group = members[g], groups[g]
+        produced = {t for n in group_nodes for t in n["outputs"]}
+        inputs = [t for n in group_nodes for t in n["inputs"] if t not in produced]
+        result.append({"id": node["id"], "name": "optimizer_update",
+                       "op": "tensorplan::optimizer_update",
+                       "inputs": list(dict.fromkeys(inputs)),
+                       "outputs": [t for n in group_nodes for t in n["outputs"]],
+                       "module": group.module,
+                       "call": {"optimizer": {"param": group.param, "grad": group.grad,
+                                              "calls": group.calls}}})
+    return result
 
 
 # -- files ---------------------------------------------------------------------------------------
@@ -590,19 +845,41 @@ def load(path):
 # -- command line --------------------------------------------------------------------------------
 
 def main(argv=None):
+    from . import zoo
     parser = argparse.ArgumentParser(
         prog="python3 -m tensorplan.export",
-        description="Export one training step of a zoo model as a tensorplan graph.")
-    parser.add_argument("model", help="zoo model, e.g. torchvision:resnet50, transformer:bert-base "
-                        "or a bare name (resnet50); 'list' prints them")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
+        description="Export one training step (forward, loss, backward, optimizer update) of a "
+                    "model as a tensorplan graph, traced on the meta device (nothing computed).",
+        epilog="example: python3 -m tensorplan.export torchvision:resnet18 --batch-size 32 "
+               "--optimizer adam -o resnet18-b32-adam.json.gz\n\n" + zoo.USER_MODEL_HELP +
+               " (e.g. mypkg.models:make_step).",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", metavar="MODEL",
+                        help="torchvision:NAME (any torchvision.models builder), a zoo model "
+                             "(transformer:bert-base, resnet50, ...), MODULE:CALLABLE (your own), "
+                             "or 'list' to print the zoo")
+    parser.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")
+    parser.add_argument("--optimizer", choices=zoo.OPTIMIZERS, default="sgd",
+                        help="sgd (momentum 0.9, lr 0.01), adam or adamw (lr 1e-3); default sgd")
+    parser.add_argument("--lr", type=float, help="learning rate (default: the optimizer's above)")
+    parser.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
+    parser.add_argument("--weight-decay", type=float, help="weight decay (default: none, AdamW 0.01)")
+    parser.add_argument("--gradients", choices=GRADIENTS, default="keep",
+                        help="keep: gradients kept in .grad (PyTorch's default); fused: each "
+                             "parameter updated in backward as soon as its gradient is complete, "
+                             "the gradient freed right after (default keep)")
+    parser.add_argument("--device", default="meta",
+                        help="where to trace: meta (default; computes nothing) or a real device "
+                             "(cpu, cuda), for operators without meta kernels or that differ on "
+                             "meta (LSTM/GRU); the graph is then the step on that device")
+    parser.add_argument("--replay", action="store_true",
+                        help="record every call with its arguments, so that the step can be run "
+                             "in a planned order (tensorplan.optimize)")
     parser.add_argument("-o", "--output", help="graph file (.json or .json.gz)")
-    parser.add_argument("--quiet", action="store_true", help="print nothing on success")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks")
     args = parser.parse_args(argv)
 
-    from . import zoo
     if args.model == "list":
         for entry in zoo.names():
             print(entry)
@@ -611,15 +888,31 @@ def main(argv=None):
         parser.error("-o FILE is required")
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
+    for option in ("lr", "momentum", "weight_decay"):
+        value = getattr(args, option)
+        if value is not None and not (value >= 0 and value < float("inf")):
+            parser.error(f"--{option.replace('_', '-')} must be a finite number >= 0")
+    try:
+        device = torch.device(args.device)
+    except RuntimeError:
+        parser.error(f"--device: unknown device '{args.device}'")
     start = time.perf_counter()
     try:
         spec = zoo.get(args.model)
-        graph = zoo.export(spec, args.batch_size, args.optimizer)
+        factory = zoo.optimizer_factory(args.optimizer, args.lr, args.momentum, args.weight_decay)
+        if not args.quiet and sys.stderr.isatty():
+            print(f"tracing {args.model} (batch {args.batch_size}, {args.optimizer}) on "
+                  f"{device} ...", file=sys.stderr, flush=True)
+        graph = zoo.export(spec, args.batch_size, args.optimizer, gradients=args.gradients,
+                           device=str(device), replay=args.replay, factory=factory)
         save(graph, args.output)
-    except (ExportError, zoo.ZooError) as e:
+    except (ExportError, zoo.ZooError, calls.ReplayError) as e:
         if args.debug:
             raise
-        print(f"tensorplan.export: error: {e}", file=sys.stderr)
+        message = str(e)
+        if device.type == "meta" and "no meta kernel" in message:
+            message += "; or trace on a real device: --device cpu"
+        print(f"tensorplan.export: error: {message}", file=sys.stderr)
         return 2
     except Exception as e:  # noqa: BLE001 - one line, no traceback wall
         if args.debug:

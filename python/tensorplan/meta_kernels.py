@@ -1,7 +1,9 @@
 """Meta (shape-only) kernels that PyTorch 1.13 lacks, so that a training step can be traced on
 the meta device without computing anything.
 
-PyTorch 1.13 has no meta kernel for ``aten::convolution_backward``: on meta tensors it falls
+PyTorch 1.13 has no meta kernel for ``aten::convolution_backward`` (nor for the adaptive-pool
+backwards and several losses: 2-d NLL (segmentation cross entropy), smooth L1 / Huber and
+multi-margin backward, and ``masked_select``, which label smoothing uses): on meta tensors it falls
 through to ``convolution_backward_overrideable`` and fails. Without a meta kernel, an exporter
 would have to run every convolution's backward for real, and export time would grow with the
 batch size. The kernel only has to produce outputs of the right shape, dtype and strides.
@@ -31,8 +33,41 @@ def _like_self(grad_output, self):
     return torch.empty_like(self)
 
 
+def _like_input(grad_output, self, *args):
+    # Loss backwards: the gradient has the shape of the loss's input.
+    return torch.empty_like(self)
+
+
+def _reduced(self, reduction, unreduced_shape):
+    # A loss: one value per element of unreduced_shape (reduction none) or a scalar.
+    shape = unreduced_shape if reduction == 0 else ()
+    return torch.empty(shape, dtype=self.dtype, device=self.device)
+
+
+def _nll_loss2d_forward(self, target, weight, reduction, ignore_index):
+    return _reduced(self, reduction, target.shape), torch.empty((), dtype=self.dtype,
+                                                                  device=self.device)
+
+
+def _multi_margin_loss(self, target, p=1, margin=1, weight=None, reduction=1):
+    return _reduced(self, reduction, self.shape[:1] if self.dim() > 1 else ())
+
+
+def _masked_select(self, mask):
+    # Its size depends on the mask's values, which meta tensors do not have: the graph records
+    # the largest it can be (every element selected), a safe bound for planning. A replay runs
+    # it outside the arena (see replay.py).
+    numel = torch.broadcast_shapes(self.shape, mask.shape).numel()
+    return torch.empty((numel,), dtype=self.dtype, device=self.device)
+
+
 # Operators whose meta kernel returns a gradient shaped like the argument `self`.
 _LIKE_SELF = ("_adaptive_avg_pool2d_backward", "_adaptive_avg_pool3d_backward")
+# Loss backwards (grad_output, self, ...) -> like self.
+_LIKE_INPUT = ("smooth_l1_loss_backward", "huber_loss_backward", "multi_margin_loss_backward",
+               "soft_margin_loss_backward")
+# Operators whose output size depends on data: a replay runs them outside the arena.
+DATA_DEPENDENT = frozenset({"masked_select"})
 
 
 def _has_meta_kernel(name):
@@ -53,4 +88,12 @@ def install():
     for name in _LIKE_SELF:
         if not _has_meta_kernel(name):
             lib.impl(name, _like_self)
+    for name in _LIKE_INPUT:
+        if not _has_meta_kernel(name):
+            lib.impl(name, _like_input)
+    for name, kernel in (("nll_loss2d_forward", _nll_loss2d_forward),
+                         ("multi_margin_loss", _multi_margin_loss),
+                         ("masked_select", _masked_select)):
+        if not _has_meta_kernel(name):
+            lib.impl(name, kernel)
     _LIBRARY = lib

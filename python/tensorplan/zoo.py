@@ -1,8 +1,10 @@
 """The model zoo: the models of the OLLA/MODeL paper plus larger transformers, each with the
 inputs, targets and loss of one training step.
 
-Names: ``torchvision:<name>`` for torchvision models, ``transformer:<name>`` for transformers
-built here from ``torch.nn`` modules; a bare name (``resnet50``, ``bert-base``) works too.
+Names: ``torchvision:<name>`` for torchvision models (the zoo's, and any other builder of
+``torchvision.models`` that trains on a fixed-shape batch), ``transformer:<name>`` for
+transformers built here from ``torch.nn`` modules; a bare zoo name (``resnet50``, ``bert-base``)
+works too, and ``MODULE:CALLABLE`` names a user's own model.
 Transformers are built directly on the meta device (no memory, no initialisation), which makes
 GPT-2 XL (1.56 B parameters) cheap to export.
 """
@@ -22,7 +24,7 @@ class ZooError(Exception):
 @dataclass
 class Spec:
     name: str                           # file name stem, e.g. "resnet50"
-    family: str                         # "torchvision" or "transformer"
+    family: str                         # "torchvision", "transformer" or "user"
     build: Callable[..., nn.Module]     # (device, batch) -> model
     inputs: Callable[[int, str], tuple]  # (batch, device) -> (model inputs, targets)
     loss: Callable = None               # loss_fn(output, *targets)
@@ -160,18 +162,58 @@ def _image_inputs(size, classes=1000, frames=None):
 # -- the registry --------------------------------------------------------------------------------
 
 def _torchvision(name, size=224, loss=_cross_entropy, frames=None, note="", batch1=None,
-                 **kwargs):
+                 inputs=None, **kwargs):
     """batch1: keyword arguments that replace kwargs at batch size 1."""
     def build(device, batch):
         import torchvision
-        if frames:
-            ctor = getattr(torchvision.models.video, name)
-        else:
-            ctor = getattr(torchvision.models, name)
         args = dict(kwargs, **(batch1 or {})) if batch == 1 else kwargs
-        model = ctor(weights=None, **args)
+        model = torchvision.models.get_model(name, weights=None, **args)
         return model.to(device) if device != "cpu" else model
-    return Spec(name, "torchvision", build, _image_inputs(size, frames=frames), loss, note)
+    return Spec(name, "torchvision", build, inputs or _image_inputs(size, frames=frames), loss,
+                note)
+
+
+def _segmentation_loss(output, target):
+    """torchvision's segmentation recipe: per-pixel cross entropy of 'out', plus 0.5 x that of
+    'aux' where the model has an auxiliary head."""
+    loss = F.cross_entropy(output["out"], target)
+    if output.get("aux") is not None:
+        loss = loss + 0.5 * F.cross_entropy(output["aux"], target)
+    return loss
+
+
+def _segmentation_inputs(size, classes=21):
+    def make(batch, device):
+        x = torch.zeros(batch, 3, size, size, device=device)
+        y = torch.zeros(batch, size, size, dtype=torch.long, device=device)
+        return (x,), (y,)
+    return make
+
+
+def _torchvision_any(name):
+    """A Spec for any builder of torchvision.models that trains on a fixed-shape batch:
+    classification (224x224, 1000 classes), video (16 frames of 112x112) and segmentation
+    (224x224, 21 classes, per-pixel cross entropy). None if torchvision has no such builder."""
+    import torchvision
+    from torchvision import models
+    if name in models.list_models(module=models.video):
+        return _torchvision(name, size=112, frames=16,
+                            note="video: 16 frames of 112x112")
+    if name in models.list_models(module=models.segmentation):
+        return _torchvision(name, loss=_segmentation_loss, inputs=_segmentation_inputs(224),
+                            note="segmentation: 224x224, 21 classes, per-pixel cross entropy",
+                            weights_backbone=None)  # no download: random initialisation
+    for family in ("detection", "optical_flow", "quantization"):
+        if name in models.list_models(module=getattr(models, family)):
+            why = {"detection": "its training step takes boxes and its shapes depend on them",
+                   "optical_flow": "its training step is a sequence of flow refinements over "
+                                   "image pairs, not a fixed-shape batch",
+                   "quantization": "quantized models are for inference, not training"}[family]
+            raise ZooError(f"torchvision:{name} is a {family.replace('_', ' ')} model: {why}; "
+                           f"export your own step with MODULE:CALLABLE instead")
+    if name in models.list_models(module=models):
+        return _torchvision(name, size=299 if name == "inception_v3" else 224)
+    return None
 
 
 def _specs():
@@ -230,47 +272,125 @@ def names():
     return [f"{s.family}:{s.name}" for s in specs().values()]
 
 
-def get(name):
-    """The Spec for 'family:name', a bare name, or 'py:MODULE:ATTR' (a Spec, or a function
-    returning one, defined in an importable Python module: a user's own model)."""
-    if name.startswith("py:"):
-        import importlib
-        module, _, attr = name[3:].partition(":")
+FAMILIES = ("torchvision", "transformer")
+USER_MODEL_HELP = ("MODULE:CALLABLE names your own model: CALLABLE, in an importable Python "
+                   "module, is a tensorplan.zoo.Spec or a function of the batch size returning "
+                   "one or returning (model, inputs, targets[, loss_fn])")
+
+
+def _user_spec(name):
+    """The Spec of 'MODULE:CALLABLE' (or 'py:MODULE:CALLABLE'), a user's own model."""
+    import importlib
+    module, _, attr = (name[3:] if name.startswith("py:") else name).partition(":")
+    if not module or not attr:
+        raise ZooError(f"'{name}' is not MODULE:CALLABLE. {USER_MODEL_HELP}")
+    try:
+        obj = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as e:
+        raise ZooError(f"cannot load model '{name}': {e}. {USER_MODEL_HELP}") from None
+    if isinstance(obj, Spec):
+        return obj
+    if not callable(obj):
+        raise ZooError(f"'{name}' is neither a tensorplan.zoo.Spec nor callable. "
+                       f"{USER_MODEL_HELP}")
+    stem = attr.lower().replace("_", "-")
+
+    def made(batch):
         try:
-            obj = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as e:
-            raise ZooError(f"cannot load model '{name}': {e}") from None
-        spec = obj() if callable(obj) and not isinstance(obj, Spec) else obj
-        if not isinstance(spec, Spec):
-            raise ZooError(f"'{name}' is not a tensorplan.zoo.Spec")
-        return spec
-    family, _, bare = name.rpartition(":")
-    spec = specs().get(bare)
-    if spec is None or (family and family != spec.family):
-        raise ZooError(f"unknown model '{name}' (known: {', '.join(names())})")
-    return spec
+            return obj(batch)
+        except TypeError:
+            return obj()        # a function without arguments (a Spec factory)
+
+    probe = made(1)
+    if isinstance(probe, Spec):
+        return probe
+    if isinstance(probe, tuple) and len(probe) in (3, 4):
+        def build(device, batch):
+            model = made(batch)[0]
+            return model.to(device) if device != "cpu" else model
+
+        def inputs(batch, device):
+            _, x, y, *_ = made(batch)
+            as_tuple = lambda v: tuple(v) if isinstance(v, (list, tuple)) else (v,)
+            return (tuple(t.to(device) for t in as_tuple(x)),
+                    tuple(t.to(device) for t in as_tuple(y)))
+        loss = probe[3] if len(probe) == 4 else None
+        return Spec(stem, "user", build, inputs, loss, f"{name} (a user's model)")
+    raise ZooError(f"'{name}' returned a {type(probe).__name__}. {USER_MODEL_HELP}")
 
 
-def optimizer_factory(kind):
-    """The zoo's optimizers: SGD (lr 0.01, momentum 0.9: one momentum buffer per parameter) or
-    Adam (lr 1e-3: two moments and a step counter per parameter)."""
+def get(name):
+    """The Spec for 'family:name' (any torchvision.models builder, or a transformer of the
+    zoo), a bare zoo name, or 'MODULE:CALLABLE' (a user's own model)."""
+    family, _, bare = name.partition(":")
+    if not _ and name in specs():
+        return specs()[name]
+    if family == "torchvision":
+        spec = specs().get(bare)
+        if spec is not None and spec.family == "torchvision":
+            return spec
+        spec = _torchvision_any(bare)
+        if spec is not None:
+            return spec
+        raise ZooError(f"unknown model '{name}': torchvision.models has no builder '{bare}'")
+    if family == "transformer":
+        spec = specs().get(bare)
+        if spec is not None and spec.family == "transformer":
+            return spec
+        raise ZooError(f"unknown model '{name}' (transformers: "
+                       f"{', '.join(n for n in names() if n.startswith('transformer:'))})")
+    if family == "py" or (_ and family not in FAMILIES):
+        return _user_spec(name)
+    raise ZooError(f"unknown model '{name}': use torchvision:NAME (any torchvision.models "
+                   f"builder), a zoo name ('list' prints them), or MODULE:CALLABLE "
+                   f"({USER_MODEL_HELP})")
+
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+
+
+def optimizer_factory(kind, lr=None, momentum=None, weight_decay=None, foreach=None):
+    """The zoo's optimizers: SGD (lr 0.01, momentum 0.9: one momentum buffer per parameter),
+    Adam (lr 1e-3: two moments and a step counter per parameter) or AdamW (lr 1e-3, weight
+    decay 0.01). lr, momentum (SGD only) and weight_decay replace the defaults."""
+    settings = {}
+    if lr is not None:
+        settings["lr"] = lr
+    if weight_decay is not None:
+        settings["weight_decay"] = weight_decay
+    if foreach is not None:
+        settings["foreach"] = foreach
+    if momentum is not None and kind != "sgd":
+        raise ZooError(f"--momentum is an SGD setting, not {kind}'s")
     if kind == "sgd":
-        return lambda params: torch.optim.SGD(params, lr=0.01, momentum=0.9)
+        settings = dict({"lr": 0.01, "momentum": 0.9 if momentum is None else momentum},
+                        **settings)
+        return lambda params: torch.optim.SGD(params, **settings)
     if kind == "adam":
-        return lambda params: torch.optim.Adam(params, lr=1e-3)
-    raise ZooError(f"unknown optimizer '{kind}' (expected sgd or adam)")
+        settings = dict({"lr": 1e-3}, **settings)
+        return lambda params: torch.optim.Adam(params, **settings)
+    if kind == "adamw":
+        settings = dict({"lr": 1e-3}, **settings)
+        return lambda params: torch.optim.AdamW(params, **settings)
+    raise ZooError(f"unknown optimizer '{kind}' (expected one of {', '.join(OPTIMIZERS)})")
 
 
 def graph_name(spec, batch, optimizer):
     return f"{spec.name}-b{batch}-{optimizer}"
 
 
-def export(spec, batch, optimizer):
-    """Exports the zoo model's training step at this batch size (traced on the meta device)."""
+def export(spec, batch, optimizer, *, gradients="keep", device="meta", replay=False,
+           factory=None):
+    """Exports the zoo model's training step at this batch size (traced on the meta device, or
+    on a real one: then the model is built there and one step really runs)."""
     from . import export as exporter
     with torch.random.fork_rng():
         torch.manual_seed(0)
-        model = spec.build("meta", batch)
-    inputs, targets = spec.inputs(batch, "meta")
-    return exporter.training_graph(model, inputs, spec.loss, optimizer_factory(optimizer),
-                                   targets=targets, name=graph_name(spec, batch, optimizer))
+        model = spec.build(device, batch)
+    inputs, targets = spec.inputs(batch, device)
+    name = graph_name(spec, batch, optimizer)
+    if gradients != "keep":
+        name += f"-{gradients}"
+    return exporter.training_graph(model, inputs, spec.loss, factory or optimizer_factory(optimizer),
+                                   targets=targets, name=name, device=device,
+                                   gradients=gradients, replay=replay)
