@@ -98,6 +98,7 @@ TEST(Cli, BadInputGetsOneLineAndExitTwoAndWritesNothing) {
         "mem plan " + (dir / "missing.json").string() + " -o " + plan.string(),
         "mem simulate " + bad.string(), "mem check " + bad.string() + " " + bad.string(),
         "mem plan --time-limit -3 " + kModels + "mlp-b32-sgd.json",
+        "mem plan --threads -1 " + kModels + "mlp-b32-sgd.json",
         "mem plan --no-such-flag " + kModels + "mlp-b32-sgd.json", std::string("mem frobnicate")}) {
     CliResult r = run(args);
     EXPECT_EQ(r.status, 2) << args;
@@ -108,6 +109,18 @@ TEST(Cli, BadInputGetsOneLineAndExitTwoAndWritesNothing) {
   EXPECT_FALSE(fs::exists(plan));
   CliResult r = run("mem plan " + bad.string());
   EXPECT_NE(r.err.find("unknown tensor id 5"), std::string::npos) << r.err;
+}
+
+TEST(Cli, PlanThreadsChangeNothingButTheSpeed) {
+  std::vector<std::string> written;
+  for (int threads : {1, 3}) {
+    const fs::path plan = scratch() / ("plan" + std::to_string(threads) + ".json");
+    const CliResult r = run("mem plan -q --time-limit 5 --threads " + std::to_string(threads) +
+                            " " + kModels + "cnn-small-b32-sgd.json -o " + plan.string());
+    ASSERT_EQ(r.status, 0) << r.err;
+    written.push_back(read_file(plan.string()));
+  }
+  EXPECT_EQ(written[0], written[1]);
 }
 
 TEST(Cli, BenchTabulatesEveryGraphAndWritesCsvAndMarkdown) {

@@ -20,6 +20,7 @@ struct PlanArgs {
   std::string svg;
   double time_limit = 60;
   std::int64_t alignment = mem::PlanOptions().alignment;
+  int threads = mem::PlanOptions().threads;
   bool joint = false;
   bool placement_ilp = false;
   bool json = false;
@@ -78,6 +79,11 @@ void add_mem_plan(CLI::App& mem) {
                   "PyTorch's caching allocator rounds to, 1 places bytes exactly")
       ->default_val(mem::PlanOptions().alignment)
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", args->threads,
+                  "threads for the placement search (0: one per core; same plan for any count)\n"
+                  "and for the ILP solver (0 or 1: one, reproducible; more is faster)")
+      ->default_val(mem::PlanOptions().threads)
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag(
       "--joint", args->joint,
       "after the two-phase plan, the OLLA joint ILP (order and offsets at once) from it,\n"
@@ -91,6 +97,7 @@ void add_mem_plan(CLI::App& mem) {
     mem::PlanOptions options;
     options.time_limit = args->time_limit;
     options.alignment = args->alignment;
+    options.threads = args->threads;
     options.joint = args->joint;
     options.placement_ilp = args->placement_ilp;
     options.quiet = args->quiet || args->json;

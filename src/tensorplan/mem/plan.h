@@ -28,6 +28,8 @@ struct Plan {
 Plan read_plan(const std::string& path, const Graph& graph);
 Plan plan_from_json(const Json& doc, const Graph& graph, const std::string& path);
 Json plan_to_json(const Plan& plan, const Graph& graph);
+// The file's text: what write_plan writes (one line of JSON and a newline).
+std::string plan_to_text(const Plan& plan, const Graph& graph);
 void write_plan(const Plan& plan, const Graph& graph, const std::string& path);
 
 }  // namespace tensorplan::mem

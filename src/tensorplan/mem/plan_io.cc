@@ -74,8 +74,12 @@ Json plan_to_json(const Plan& plan, const Graph& graph) {
   return doc;
 }
 
+std::string plan_to_text(const Plan& plan, const Graph& graph) {
+  return plan_to_json(plan, graph).dump() + "\n";
+}
+
 void write_plan(const Plan& plan, const Graph& graph, const std::string& path) {
-  write_file_atomic(path, plan_to_json(plan, graph).dump() + "\n");
+  write_file_atomic(path, plan_to_text(plan, graph));
 }
 
 }  // namespace tensorplan::mem

@@ -74,6 +74,7 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
     schedule::OrderIlpOptions ilp;
     ilp.time_limit = kOrderIlpShare * deadline.remaining();
     ilp.quiet = options.quiet;
+    ilp.threads = std::max(1, options.threads);
     ilp.start_order = order.order;
     const schedule::OrderIlpResult solved = schedule::solve_order_ilp(graph, ilp);
     if (solved.max_live < order.max_live) order = {solved.order, solved.max_live, "ilp"};
@@ -91,6 +92,7 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
   const place::Problem problem = place::problem_from_graph(graph, order.order, options.alignment);
   place::PortfolioOptions portfolio;
   portfolio.use_ilp = options.placement_ilp;
+  portfolio.search_threads = options.threads;
   const place::PortfolioResult placed = place::place_with_portfolio(
       problem, portfolio,
       Deadline(std::max(0.0, std::min(options.placement_time_limit, deadline.remaining()))));
@@ -116,6 +118,7 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
     JointIlpOptions joint;
     joint.time_limit = deadline.remaining();
     joint.alignment = options.alignment;
+    joint.threads = std::max(1, options.threads);
     joint.start = plan;
     joint.lower_bound = report.lower_bound;
     JointIlpResult solved = solve_joint_ilp(graph, joint);

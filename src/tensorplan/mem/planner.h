@@ -24,6 +24,9 @@ struct PlanOptions {
   // After the two-phase plan (order, then offsets), the joint ILP for order and offsets at once,
   // on graphs of at most kJointIlpMaxNodes operators, in the time left.
   bool joint = false;
+  // Threads for the placement search (0: one per core; its outcome does not depend on the count)
+  // and for CBC (0 or 1: one, which is reproducible; more trades that for speed).
+  int threads = 0;
   bool quiet = true;  // no progress on stderr
 };
 
