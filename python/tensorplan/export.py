@@ -460,6 +460,27 @@ def _add_module_hooks(model, builder):
     return handles
 
 
+def copy_to_device(model, device):
+    """A deep copy of the model on the device, with tied parameters and buffers (one tensor in
+    several modules, e.g. GPT-2's embedding and head) still tied: ``Module.to`` across devices
+    makes a new Parameter per module, which would turn one weight into two."""
+    holders = {}
+    for module_name, module in model.named_modules(remove_duplicate=False):
+        for table in ("_parameters", "_buffers"):
+            for key, t in getattr(module, table).items():
+                if t is not None:
+                    holders.setdefault(id(t), []).append((module_name, table, key))
+    copied = copy.deepcopy(model).to(device)
+    modules = dict(copied.named_modules(remove_duplicate=False))
+    for places in holders.values():
+        if len(places) > 1:
+            first_module, table, key = places[0]
+            shared = getattr(modules[first_module], table)[key]
+            for module_name, table, key in places[1:]:
+                getattr(modules[module_name], table)[key] = shared
+    return copied
+
+
 def _to_device(value, device):
     if isinstance(value, torch.Tensor):
         return value.to(device)
@@ -516,7 +537,7 @@ def training_graph(model, example_inputs, loss_fn=None, optimizer_factory=None, 
     targets = _as_tuple(targets)
     if device is not None:
         meta_kernels.install()
-        model = copy.deepcopy(model).to(device)
+        model = copy_to_device(model, device)
         inputs = _to_device(inputs, device)
         targets = _to_device(targets, device)
     model.train()

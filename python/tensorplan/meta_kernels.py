@@ -55,8 +55,8 @@ def _multi_margin_loss(self, target, p=1, margin=1, weight=None, reduction=1):
 
 def _masked_select(self, mask):
     # Its size depends on the mask's values, which meta tensors do not have: the graph records
-    # the largest it can be (every element selected), a safe bound for planning. A replay runs
-    # it outside the arena (see replay.py).
+    # the largest it can be (every element selected), a safe bound for planning. A replay
+    # refuses it (replay.py): downstream shapes and scalars were recorded for one batch.
     numel = torch.broadcast_shapes(self.shape, mask.shape).numel()
     return torch.empty((numel,), dtype=self.dtype, device=self.device)
 
@@ -66,7 +66,7 @@ _LIKE_SELF = ("_adaptive_avg_pool2d_backward", "_adaptive_avg_pool3d_backward")
 # Loss backwards (grad_output, self, ...) -> like self.
 _LIKE_INPUT = ("smooth_l1_loss_backward", "huber_loss_backward", "multi_margin_loss_backward",
                "soft_margin_loss_backward")
-# Operators whose output size depends on data: a replay runs them outside the arena.
+# Operators whose output size depends on data: planned at their bound, never replayed.
 DATA_DEPENDENT = frozenset({"masked_select"})
 
 

@@ -207,7 +207,7 @@ def optimize(model, example_inputs, loss_fn, optimizer, *, example_targets=None,
     trace_device = torch.device("meta") if trace == "meta" else device
     if trace == "meta":
         export.meta_kernels.install()
-    model_copy = copy.deepcopy(model).to(trace_device)
+    model_copy = export.copy_to_device(model, trace_device)
     factory.model_copy = model_copy
     name = name or f"{type(model).__name__.lower()}-step"
     graph = export.training_graph(
@@ -217,3 +217,211 @@ def optimize(model, example_inputs, loss_fn, optimizer, *, example_targets=None,
     del model_copy, factory.model_copy
     plan, plan_report = _plan(planning_graph(graph), time_limit, alignment, threads)
     return PlannedStep(model, optimizer, graph, plan, plan_report, device)
+
+
+# -- command line ----------------------------------------------------------------------------------
+
+def _random_batch(tensors, generator):
+    """A batch shaped like the zoo's (zeros) with values: normal floats, integers in [0, 10)."""
+    batch = []
+    for t in tensors:
+        if t.is_floating_point():
+            batch.append(torch.randn(t.shape, generator=generator, dtype=t.dtype))
+        else:
+            batch.append(torch.randint(0, 10, t.shape, generator=generator, dtype=t.dtype))
+    return tuple(batch)
+
+
+def _format_bytes(n):
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if abs(n) >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+def side_by_side(spec, batch, optimizer_kind, *, gradients="keep", steps=3, check=True,
+                 device="cpu", lr=None, momentum=None, weight_decay=None, time_limit=10.0,
+                 alignment=512, progress=None):
+    """Eager PyTorch and the planned step on two identical copies of a model, step by step with
+    the same random seeds: measured peaks and times, and whether they stay bit-identical."""
+    from . import measure, zoo
+    say = progress or (lambda message: None)
+    torch.manual_seed(0)
+    eager_model = spec.build("cpu", batch).to(device)
+    eager_model.train()
+    planned_model = copy.deepcopy(eager_model)
+    zeros_in, zeros_out = spec.inputs(batch, "cpu")
+    generator = torch.Generator().manual_seed(1)
+    inputs = tuple(x.to(device) for x in _random_batch(zeros_in, generator))
+    targets = tuple(y.to(device) for y in _random_batch(zeros_out, generator))
+    factory = zoo.optimizer_factory(optimizer_kind, lr, momentum, weight_decay)
+    eager_opt = factory(list(eager_model.parameters()))
+    planned_opt = factory(list(planned_model.parameters()))
+    loss_fn = spec.loss or export._default_loss
+
+    say("tracing and planning")
+    start = time.perf_counter()
+    step = optimize(planned_model, inputs, loss_fn, planned_opt, example_targets=targets,
+                    gradients=gradients, time_limit=time_limit, alignment=alignment,
+                    name=f"{spec.name}-b{batch}-{optimizer_kind}")
+    plan_seconds = time.perf_counter() - start
+    _initialise_state(eager_opt)     # the same starting state as the planned copy's
+
+    def eager_step():
+        eager_opt.zero_grad(set_to_none=True)
+        loss = loss_fn(eager_model(*inputs), *targets)
+        loss.backward()
+        eager_opt.step()
+        return loss.detach()
+
+    eager_before = measure.persistent_bytes(eager_model, eager_opt, inputs, targets)
+    planned_before = measure.persistent_bytes(planned_model, planned_opt, inputs, targets)
+    eager_peak = planned_peak = 0
+    eager_times, planned_times = [], []
+    losses_equal = True
+    losses = []
+    for i in range(steps):
+        say(f"step {i + 1} of {steps}")
+        torch.manual_seed(1000 + i)
+        if i == 0:      # the first step of each is measured (profiled), the others timed
+            eager_opt.zero_grad(set_to_none=True)
+            eager_loss, peak = measure.peak_during(eager_step, device)
+            eager_peak = eager_before + peak
+        else:
+            eager_loss, seconds = measure.timed(eager_step, device)
+            eager_times.append(seconds)
+        torch.manual_seed(1000 + i)
+        if i == 0:
+            planned_loss, peak = measure.peak_during(lambda: step(inputs, targets), device)
+            planned_peak = planned_before + step.arena.numel() + peak
+        else:
+            planned_loss, seconds = measure.timed(lambda: step(inputs, targets), device)
+            planned_times.append(seconds)
+        losses.append((float(eager_loss), float(planned_loss)))
+        losses_equal &= torch.equal(eager_loss, planned_loss)
+    different = None
+    if check:
+        different = measure.differences(eager_model, eager_opt, planned_model, planned_opt,
+                                        grads=gradients == "keep")
+        if not losses_equal:
+            different.insert(0, "loss")
+    report = step.report()
+    mean = lambda xs: sum(xs) / len(xs) if xs else None
+    return {
+        "model": spec.name, "batch_size": batch, "optimizer": optimizer_kind,
+        "gradients": gradients, "device": str(device), "steps": steps,
+        "bit_identical": None if different is None else not different,
+        "not_identical": different,
+        "eager_peak": eager_peak, "planned_peak": planned_peak,
+        "planned_total": report["planned_total"], "arena_bytes": report["arena_bytes"],
+        "persistent_bytes": report["persistent_bytes"],
+        "copied_bytes": report["copied_bytes"], "copied_ops": report["copied_ops"],
+        "largest_copy": max(step._replay.largest_copies(), default=0),
+        "seconds_per_step_eager": mean(eager_times),
+        "seconds_per_step_planned": mean(planned_times),
+        "plan_seconds": plan_seconds,
+        "losses": losses,
+        "planner": report["planner"],
+    }
+
+
+def main(argv=None):
+    from . import zoo
+    parser = argparse.ArgumentParser(
+        prog="python3 -m tensorplan.optimize",
+        description="Trace, plan and run a model's training step in the planned order and arena, "
+                    "beside eager PyTorch on an identical copy: measured peaks, times, and "
+                    "whether training stays bit-identical.",
+        epilog="example: python3 -m tensorplan.optimize torchvision:resnet18 --batch-size 8 "
+               "--steps 3 --check\n\n" + zoo.USER_MODEL_HELP + ".",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", metavar="MODEL",
+                        help="torchvision:NAME, a zoo model (transformer:gpt2, ...) or "
+                             "MODULE:CALLABLE")
+    parser.add_argument("--batch-size", type=int, default=8, help="batch size (default 8)")
+    parser.add_argument("--optimizer", choices=zoo.OPTIMIZERS, default="sgd",
+                        help="sgd (momentum 0.9, lr 0.01), adam or adamw (default sgd)")
+    parser.add_argument("--lr", type=float, help="learning rate")
+    parser.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
+    parser.add_argument("--weight-decay", type=float, help="weight decay")
+    parser.add_argument("--gradients", choices=export.GRADIENTS, default="keep",
+                        help="keep (.grad kept, PyTorch's default) or fused (each parameter "
+                             "updated in backward, its gradient freed)")
+    parser.add_argument("--steps", type=int, default=3, help="training steps of each (default 3)")
+    parser.add_argument("--check", action="store_true",
+                        help="compare loss, parameters, buffers, optimizer state (and kept "
+                             "gradients) with eager's; exit 1 if any is not bit-identical")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    parser.add_argument("--time-limit", type=float, default=10.0,
+                        help="planner time limit in seconds (default 10)")
+    parser.add_argument("--alignment", type=int, default=512,
+                        help="offsets and sizes rounded to this many bytes (default 512)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks")
+    args = parser.parse_args(argv)
+    if args.batch_size < 1:
+        parser.error("--batch-size must be at least 1")
+    if args.steps < 1:
+        parser.error("--steps must be at least 1")
+    if not (0 <= args.time_limit < float("inf")):
+        parser.error("--time-limit must be a finite number of seconds >= 0")
+    if args.alignment < 1 or args.alignment & (args.alignment - 1):
+        parser.error("--alignment must be a power of two")
+    try:
+        device = torch.device(args.device)
+    except RuntimeError:
+        parser.error(f"--device: unknown device '{args.device}'")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device is available")
+    tty = sys.stderr.isatty() and not args.quiet
+    progress = (lambda m: print(f"tensorplan.optimize: {m} ...", file=sys.stderr, flush=True)) \
+        if tty else None
+    try:
+        spec = zoo.get(args.model)
+        result = side_by_side(spec, args.batch_size, args.optimizer, gradients=args.gradients,
+                              steps=args.steps, check=args.check, device=device, lr=args.lr,
+                              momentum=args.momentum, weight_decay=args.weight_decay,
+                              time_limit=args.time_limit, alignment=args.alignment,
+                              progress=progress)
+    except (ReplayError, export.ExportError, zoo.ZooError) as e:
+        if args.debug:
+            raise
+        print(f"tensorplan.optimize: error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 - one line, no traceback wall
+        if args.debug:
+            raise
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        print(f"tensorplan.optimize: error: {type(e).__name__}: {first}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        r = result
+        saving = 1 - r["planned_peak"] / r["eager_peak"] if r["eager_peak"] else 0.0
+        print(f"{r['model']} batch {r['batch_size']} {r['optimizer']}, gradients {r['gradients']}, "
+              f"{r['steps']} steps on {r['device']}")
+        print(f"  eager peak    {_format_bytes(r['eager_peak']):>10}   (measured)")
+        print(f"  planned peak  {_format_bytes(r['planned_peak']):>10}   (measured; "
+              f"{saving:.1%} less)")
+        print(f"  planned total {_format_bytes(r['planned_total']):>10}   (arena "
+              f"{_format_bytes(r['arena_bytes'])} + persistent "
+              f"{_format_bytes(r['persistent_bytes'])})")
+        print(f"  outside the arena: {_format_bytes(r['largest_copy'])} at most at once "
+              f"({', '.join(op.replace('aten::', '') for op in r['copied_ops']) or 'none'})")
+        if r["seconds_per_step_eager"] is not None:
+            print(f"  time per step {r['seconds_per_step_eager']:.3f} s eager, "
+                  f"{r['seconds_per_step_planned']:.3f} s planned")
+        if r["bit_identical"] is not None:
+            verdict = "yes" if r["bit_identical"] else \
+                f"NO ({', '.join(r['not_identical'][:5])}{' ...' if len(r['not_identical']) > 5 else ''})"
+            print(f"  bit-identical loss, parameters, buffers, optimizer state"
+                  f"{', gradients' if r['gradients'] == 'keep' else ''}: {verdict}")
+    return 1 if result["bit_identical"] is False else 0
+
+
+if __name__ == "__main__":
+    # Run the copy imported as tensorplan.optimize, so that its exceptions are the ones raised.
+    from tensorplan.optimize import main as _main
+    sys.exit(_main())

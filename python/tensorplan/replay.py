@@ -105,13 +105,12 @@ def _out_keeps_its_shape(out_func, out_names, args, kwargs, outs):
 class _Bound:
     """A tensor argument that views a persistent tensor: resolved at every step."""
 
-    __slots__ = ("tid", "shape", "stride", "offset", "dtype", "whole")
+    __slots__ = ("tid", "shape", "stride", "offset", "dtype")
 
-    def __init__(self, entry, whole=False):
+    def __init__(self, entry):
         self.tid, self.shape, self.stride, self.offset = (entry["T"], entry["s"], entry["st"],
                                                           entry["o"])
         self.dtype = calls.dtype_of(entry["dt"])
-        self.whole = whole      # the tensor as computed (a data-dependent size), not a view
 
 
 def _has_bound(value):
@@ -136,9 +135,9 @@ class _Call:
         self.dynamic = _has_bound(args) or _has_bound(list(kwargs.values()))
         self.outs = outs            # per flat output: an arena view, or None (no fresh tensor)
         self.shapes = [o.shape for o in outs if o is not None]
-        self.how = how              # "empty", "copy_from", "out", "inplace", "copy_in", "floating"
+        self.how = how              # "empty", "copy_from", "out", "inplace" or "copy_in"
         self.out_func = out_func
-        self.out_names = out_names  # "out": its out arguments; "floating": the tensor ids made
+        self.out_names = out_names  # "out": the names of its out arguments
         self.copied = sum(o.numel() * o.element_size() for o in outs if o is not None) \
             if how == "copy_in" else 0
 
@@ -185,10 +184,14 @@ class Replay:
         self._typed = {}
         self.constants = {int(tid): calls.decode(value, None, self.device)
                           for tid, value in section["bound"]["constant"].items()}
-        # Outputs of operators whose sizes depend on data (masked_select) are computed by
-        # PyTorch's allocator at every step and read whole: their planned bytes are a bound.
-        self.floating = {o["T"] for n in graph["nodes"] if n.get("call", {}).get("dynamic")
-                         for o in n["call"]["outs"] if o}
+        for node in graph["nodes"]:
+            if node.get("call", {}).get("dynamic"):
+                # Its size, and the scalars derived from it downstream (a mean's divisor), were
+                # recorded for one batch; another batch may differ.
+                raise ReplayError(
+                    f"the step calls {node['call']['op']} (in {node.get('module') or 'the model'}),"
+                    f" whose output size depends on the data: a recorded step cannot replay it "
+                    f"(the graph is still right for planning, with the size at its bound)")
         self.program = [self._compile(nodes[nid]) for nid in order]
         self.copied_ops = {}
         for item in self.program:
@@ -197,6 +200,11 @@ class Replay:
         self.copied_bytes = sum(self.copied_ops.values())
         self.loss_view = self._arena_view(section["loss"])
         self.grad_views = {name: self._arena_view(v) for name, v in section["grads"].items()}
+
+    def largest_copies(self):
+        """Bytes each copied call holds outside the arena while it runs (its computed outputs)."""
+        return [item.copied for item in self.program if isinstance(item, _Call)
+                and item.how == "copy_in"]
 
     # -- compiling ---------------------------------------------------------------------------------
 
@@ -215,8 +223,6 @@ class Replay:
         return typed.as_strided(entry["s"], entry["st"], offset // size + entry["o"])
 
     def _argument(self, entry):
-        if entry["T"] in self.floating:
-            return _Bound(entry, whole=True)
         if entry["T"] in self.offsets:
             return self._arena_view(entry)
         return _Bound(entry)
@@ -237,10 +243,6 @@ class Replay:
         args = calls.decode(call["args"], self._argument, self.device)
         kwargs = {k: calls.decode(v, self._argument, self.device)
                   for k, v in call["kwargs"].items()}
-        if call.get("dynamic"):
-            c = _Call(name, func, args, kwargs, [None] * len(call["outs"]), "floating")
-            c.out_names = [o["T"] if o else None for o in call["outs"]]
-            return c
         outs = [self._arena_view(o) if o else None for o in call["outs"]]
         if not any(o is not None for o in outs):
             return _Call(name, func, args, kwargs, outs, "inplace")
@@ -260,8 +262,6 @@ class Replay:
             base = bound.get(value.tid)
             if base is None:
                 raise ReplayError(f"tensor {value.tid} of the recorded step is bound to nothing")
-            if value.whole:
-                return base
             return base.as_strided(value.shape, value.stride, value.offset)
         if isinstance(value, list):
             return [self._resolve(v, bound) for v in value]
@@ -292,11 +292,6 @@ class Replay:
                 if view is not None:
                     view.copy_(value)
             del flat
-        elif how == "floating":
-            flat, _ = tree_flatten(c.func(*args, **kwargs))
-            for tid, value in zip(c.out_names, flat):
-                if tid is not None:
-                    bound[tid] = value
         # "empty": the arena view is the (uninitialised) result
 
     def bind(self, model, optimizer, inputs, targets):
