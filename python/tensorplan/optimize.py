@@ -156,9 +156,10 @@ class PlannedStep:
             "arena_bytes": arena,
             "persistent_bytes": persistent,
             "planned_total": arena + persistent,
-            "copied_bytes": self._replay.copied_bytes,
-            "copied_ops": dict(sorted(self._replay.copied_ops.items(),
+            "copied_bytes": sum(self._replay.copied_ops().values()),
+            "copied_ops": dict(sorted(self._replay.copied_ops().items(),
                                       key=lambda kv: -kv[1])),
+            "planned_allocator": self._replay.allocator is not None,
             "planner": self.plan_report,
         }
 
@@ -265,7 +266,6 @@ def side_by_side(spec, batch, optimizer_kind, *, gradients="keep", steps=3, chec
                     gradients=gradients, time_limit=time_limit, alignment=alignment,
                     name=f"{spec.name}-b{batch}-{optimizer_kind}")
     plan_seconds = time.perf_counter() - start
-    _initialise_state(eager_opt)     # the same starting state as the planned copy's
 
     def eager_step():
         eager_opt.zero_grad(set_to_none=True)
@@ -274,29 +274,35 @@ def side_by_side(spec, batch, optimizer_kind, *, gradients="keep", steps=3, chec
         eager_opt.step()
         return loss.detach()
 
-    eager_before = measure.persistent_bytes(eager_model, eager_opt, inputs, targets)
-    planned_before = measure.persistent_bytes(planned_model, planned_opt, inputs, targets)
     eager_peak = planned_peak = 0
     eager_times, planned_times = [], []
     losses_equal = True
     losses = []
+    # The first step of each warms up (the planned step learns where kernels allocate their
+    # outputs; eager creates its optimizer state), the second is measured under the profiler,
+    # the others are timed.
+    measured = 1 if steps > 1 else 0
     for i in range(steps):
         say(f"step {i + 1} of {steps}")
         torch.manual_seed(1000 + i)
-        if i == 0:      # the first step of each is measured (profiled), the others timed
-            eager_opt.zero_grad(set_to_none=True)
+        if i == measured:
+            eager_opt.zero_grad(set_to_none=True)   # last step's gradients are not this one's
+            before = measure.persistent_bytes(eager_model, eager_opt, inputs, targets)
             eager_loss, peak = measure.peak_during(eager_step, device)
-            eager_peak = eager_before + peak
+            eager_peak = before + peak
         else:
             eager_loss, seconds = measure.timed(eager_step, device)
-            eager_times.append(seconds)
+            if i > measured:
+                eager_times.append(seconds)
         torch.manual_seed(1000 + i)
-        if i == 0:
+        if i == measured:
+            before = measure.persistent_bytes(planned_model, planned_opt, inputs, targets)
             planned_loss, peak = measure.peak_during(lambda: step(inputs, targets), device)
-            planned_peak = planned_before + step.arena.numel() + peak
+            planned_peak = before + step.arena.numel() + peak
         else:
             planned_loss, seconds = measure.timed(lambda: step(inputs, targets), device)
-            planned_times.append(seconds)
+            if i > measured:
+                planned_times.append(seconds)
         losses.append((float(eager_loss), float(planned_loss)))
         losses_equal &= torch.equal(eager_loss, planned_loss)
     different = None

@@ -136,11 +136,14 @@ class RealStep:
     op_peak: the same, sampled right after every ATen operator returns (before its inputs are
         released): what a graph of ATen operators can see.
     workspace: the most any one operator held inside itself above what it returned.
+    footprint: the most any one operator allocated while it ran, what it returned included
+        (with oneDNN, a kernel computes into scratch buffers of its outputs' size and copies).
     before: bytes that exist before the step (parameters, buffers, state, batch)."""
 
-    def __init__(self, before, full_peak, op_peak, workspace):
+    def __init__(self, before, full_peak, op_peak, workspace, footprint=0):
         self.before, self.full_peak, self.op_peak, self.workspace = (
             before, full_peak, op_peak, workspace)
+        self.footprint = footprint
 
 
 MARKER = 7      # bytes: a 7-byte uint8 tensor allocated and freed after every operator
@@ -182,13 +185,14 @@ def real_step(model, inputs, targets, loss_fn, optimizer_factory):
         del loss
     # Memory events come in the order they happened (ties in timestamp keep that order).
     memory = [e.nbytes() for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
-    running = full = op_peak = workspace = 0
+    running = full = op_peak = workspace = footprint = 0
     segment_start = segment_max = 0
     i = 0
     while i < len(memory):
         if memory[i] == MARKER and i + 1 < len(memory) and memory[i + 1] == -MARKER:
             op_peak = max(op_peak, running)
             workspace = max(workspace, segment_max - max(running, segment_start))
+            footprint = max(footprint, segment_max - segment_start)
             segment_start = segment_max = running
             i += 2
             continue
@@ -196,7 +200,7 @@ def real_step(model, inputs, targets, loss_fn, optimizer_factory):
         full = max(full, running)
         segment_max = max(segment_max, running)
         i += 1
-    return RealStep(before, before + full, before + op_peak, workspace)
+    return RealStep(before, before + full, before + op_peak, workspace, footprint)
 
 
 # -- small models ----------------------------------------------------------------------------------
