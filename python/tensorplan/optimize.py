@@ -223,13 +223,15 @@ def optimize(model, example_inputs, loss_fn, optimizer, *, example_targets=None,
 # -- command line ----------------------------------------------------------------------------------
 
 def _random_batch(tensors, generator):
-    """A batch shaped like the zoo's (zeros) with values: normal floats, integers in [0, 10)."""
+    """The example batch, with values where it has none: floating-point tensors that are all
+    zeros (the zoo's examples) become normal noise; integer tensors (class indices, tokens)
+    are kept, since only the model knows which values are valid."""
     batch = []
     for t in tensors:
-        if t.is_floating_point():
+        if t.is_floating_point() and not t.is_meta and not t.any():
             batch.append(torch.randn(t.shape, generator=generator, dtype=t.dtype))
         else:
-            batch.append(torch.randint(0, 10, t.shape, generator=generator, dtype=t.dtype))
+            batch.append(t)
     return tuple(batch)
 
 
