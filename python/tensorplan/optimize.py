@@ -120,15 +120,48 @@ class PlannedStep:
     ``step(inputs, targets)`` -> the loss; ``report()`` -> what was planned and what the arena
     could not hold. Made by ``optimize``."""
 
-    def __init__(self, model, optimizer, graph, plan, plan_report, device):
+    def __init__(self, model, optimizer, graph, plan, plan_report, device, planning,
+                 workspaces=True):
         self.model = model
         self.optimizer = optimizer
         self.graph = graph
         self.plan = plan
         self.plan_report = plan_report
+        self.device = device
+        self._planning = planning       # (time_limit, alignment, threads) for re-planning
         self._replay = Replay(graph, plan, device)
+        # The first step learns the kernels' own scratch memory; the second plans it as their
+        # workspaces, once (on CPU, with the planned allocator).
+        self._replay.learning = workspaces and self._replay.allocator is not None
+        self._pending_workspaces = None
+        self.largest_workspace = 0
         self._settings = _settings(optimizer)
         self._optimizer_class = type(optimizer)
+
+    def _plan_workspaces(self, workspaces):
+        """Plans again with each learned workspace a tensor of its node (made and freed there),
+        so that the arena holds the kernels' scratch memory too; the old arena goes first."""
+        graph = dict(self.graph)
+        tensors = list(graph["tensors"])
+        next_id = max(t["id"] for t in tensors) + 1
+        nodes = []
+        for node in graph["nodes"]:
+            size = workspaces.get(node["id"])
+            if size:
+                tensors.append({"id": next_id, "name": f"{node['name']}.{node['id']}:workspace",
+                                "size": size, "kind": "temporary"})
+                node = dict(node, outputs=node["outputs"] + [next_id], workspace=next_id)
+                next_id += 1
+            nodes.append(node)
+        graph["tensors"], graph["nodes"] = tensors, nodes
+        skips = self._replay.skips()
+        self._replay = None             # frees the old arena before the new one is made
+        time_limit, alignment, threads = self._planning
+        plan, report = _plan(planning_graph(graph), time_limit, alignment, threads)
+        replay = Replay(graph, plan, self.device)
+        replay.take_skips(skips)
+        self.graph, self.plan, self.plan_report, self._replay = graph, plan, report, replay
+        self.largest_workspace = max(workspaces.values())
 
     def __call__(self, inputs, targets=()):
         if type(self.optimizer) is not self._optimizer_class or \
@@ -138,8 +171,16 @@ class PlannedStep:
         if not self.model.training:
             raise ReplayError("the model is in eval mode; the planned step is a training step "
                               "(call model.train())")
-        return self._replay.run(self.model, self.optimizer, _as_tuple(inputs),
-                                _as_tuple(targets))
+        if self._pending_workspaces:
+            for p in self.model.parameters():
+                p.grad = None           # last step's kept gradients live in the old arena
+            self._plan_workspaces(self._pending_workspaces)
+            self._pending_workspaces = None
+        loss = self._replay.run(self.model, self.optimizer, _as_tuple(inputs), _as_tuple(targets))
+        if self._replay.learning:
+            self._replay.learning = False
+            self._pending_workspaces = self._replay.learned_workspaces()
+        return loss
 
     @property
     def arena(self):
@@ -160,6 +201,7 @@ class PlannedStep:
             "copied_ops": dict(sorted(self._replay.copied_ops().items(),
                                       key=lambda kv: -kv[1])),
             "planned_allocator": self._replay.allocator is not None,
+            "largest_workspace": self.largest_workspace,
             "planner": self.plan_report,
         }
 
@@ -171,7 +213,7 @@ def _plan(graph, time_limit, alignment, threads):
 
 def optimize(model, example_inputs, loss_fn, optimizer, *, example_targets=None,
              gradients="keep", time_limit=10.0, alignment=512, threads=1, trace="meta",
-             name=None):
+             name=None, workspaces=True):
     """Plans the training step of ``model`` and returns it as a ``PlannedStep``.
 
     example_inputs: the model's positional inputs (a tensor or tuple) of the shape every step will
@@ -182,6 +224,10 @@ def optimize(model, example_inputs, loss_fn, optimizer, *, example_targets=None,
     trace: "meta" (trace a copy on the meta device: computes nothing) or "copy" (trace a copy on
     the model's own device, computing one step on the copy: for models whose operators behave
     differently on meta, e.g. LSTM/GRU).
+
+    workspaces: on CPU, learn in the first step how much scratch memory each kernel allocates for
+    itself (oneDNN's convolution backward) and plan it into the arena before the second step
+    (the arena is then made a second time, once); False keeps the first plan.
 
     Raises ReplayError / ExportError (one line each) without changing the model or optimizer,
     except for creating the optimizer's missing state.
@@ -217,7 +263,8 @@ def optimize(model, example_inputs, loss_fn, optimizer, *, example_targets=None,
         gradients=gradients, replay=True)
     del model_copy, factory.model_copy
     plan, plan_report = _plan(planning_graph(graph), time_limit, alignment, threads)
-    return PlannedStep(model, optimizer, graph, plan, plan_report, device)
+    return PlannedStep(model, optimizer, graph, plan, plan_report, device,
+                       (time_limit, alignment, threads), workspaces)
 
 
 # -- command line ----------------------------------------------------------------------------------
@@ -276,43 +323,57 @@ def side_by_side(spec, batch, optimizer_kind, *, gradients="keep", steps=3, chec
         eager_opt.step()
         return loss.detach()
 
-    eager_peak = planned_peak = 0
-    eager_times, planned_times = [], []
     losses_equal = True
     losses = []
-    # The first step of each warms up (the planned step learns where kernels allocate their
-    # outputs; eager creates its optimizer state), the second is measured under the profiler,
-    # the others are timed.
-    measured = 1 if steps > 1 else 0
+    # The first two steps of each warm up (the planned step learns where kernels allocate their
+    # outputs and their scratch memory, then plans the latter as workspaces; eager creates its
+    # optimizer state); the others are timed. Memory is measured in one more step, under the
+    # profiler, after the comparison.
+    def run_both(i, record):
+        torch.manual_seed(1000 + i)
+        eager_loss = record("eager", eager_step)
+        torch.manual_seed(1000 + i)
+        planned_loss = record("planned", lambda: step(inputs, targets))
+        return eager_loss, planned_loss
+
+    times = {"eager": [], "planned": []}
+
+    def timed(side, fn):
+        if side == "eager":
+            eager_opt.zero_grad(set_to_none=True)   # last step's gradients are not this one's
+        result, seconds = measure.timed(fn, device)
+        if i >= 2:
+            times[side].append(seconds)
+        return result
+
     for i in range(steps):
         say(f"step {i + 1} of {steps}")
-        torch.manual_seed(1000 + i)
-        if i == measured:
-            eager_opt.zero_grad(set_to_none=True)   # last step's gradients are not this one's
-            before = measure.persistent_bytes(eager_model, eager_opt, inputs, targets)
-            eager_loss, peak = measure.peak_during(eager_step, device)
-            eager_peak = before + peak
-        else:
-            eager_loss, seconds = measure.timed(eager_step, device)
-            if i > measured:
-                eager_times.append(seconds)
-        torch.manual_seed(1000 + i)
-        if i == measured:
-            before = measure.persistent_bytes(planned_model, planned_opt, inputs, targets)
-            planned_loss, peak = measure.peak_during(lambda: step(inputs, targets), device)
-            planned_peak = before + step.arena.numel() + peak
-        else:
-            planned_loss, seconds = measure.timed(lambda: step(inputs, targets), device)
-            if i > measured:
-                planned_times.append(seconds)
+        eager_loss, planned_loss = run_both(i, timed)
         losses.append((float(eager_loss), float(planned_loss)))
         losses_equal &= torch.equal(eager_loss, planned_loss)
+    eager_times, planned_times = times["eager"], times["planned"]
     different = None
     if check:
         different = measure.differences(eager_model, eager_opt, planned_model, planned_opt,
                                         grads=gradients == "keep")
         if not losses_equal:
             different.insert(0, "loss")
+    say("measuring memory")
+    peaks = {}
+
+    def profiled(side, fn):
+        if side == "eager":
+            eager_opt.zero_grad(set_to_none=True)
+            before = measure.persistent_bytes(eager_model, eager_opt, inputs, targets)
+        else:
+            before = measure.persistent_bytes(planned_model, planned_opt, inputs, targets) + \
+                step.arena.numel()
+        result, peak = measure.peak_during(fn, device)
+        peaks[side] = before + peak
+        return result
+
+    run_both(steps, profiled)
+    eager_peak, planned_peak = peaks["eager"], peaks["planned"]
     report = step.report()
     mean = lambda xs: sum(xs) / len(xs) if xs else None
     return {
@@ -324,6 +385,7 @@ def side_by_side(spec, batch, optimizer_kind, *, gradients="keep", steps=3, chec
         "planned_total": report["planned_total"], "arena_bytes": report["arena_bytes"],
         "persistent_bytes": report["persistent_bytes"],
         "copied_bytes": report["copied_bytes"], "copied_ops": report["copied_ops"],
+        "largest_workspace": report["largest_workspace"],
         "largest_copy": max(step._replay.largest_copies(), default=0),
         "seconds_per_step_eager": mean(eager_times),
         "seconds_per_step_planned": mean(planned_times),

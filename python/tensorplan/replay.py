@@ -138,6 +138,67 @@ def _has_bound(value):
     return False
 
 
+_ALIGN = 64    # bytes: how the planned allocator aligns what it serves from a workspace region
+_SLOT, _REGION, _ELSEWHERE = 0, 1, 2
+
+
+def _armed_call(func, args, kwargs, allocator, slots, region):
+    """Runs func with the planned allocator armed: (result, slots still held, allocation log)."""
+    allocator.arm(slots, region)
+    try:
+        result = func(*args, **kwargs)
+    finally:
+        held, log = allocator.disarm()
+    return result, held, log
+
+
+def _output_events(log, outputs_at):
+    """Indices of the allocation events that made the call's outputs: at an output's address,
+    the last allocation never released."""
+    live = {}
+    for i, (nbytes, address, source) in enumerate(log):
+        if source < 0:
+            live.pop(address, None)
+        else:
+            live[address] = i
+    return {i for address, i in live.items() if address in outputs_at}
+
+
+def _scratch_bytes(log, outputs_at):
+    """The workspace a call needs for what it allocates for itself (everything but its outputs):
+    the allocations and releases replayed first fit, as the planned allocator serves a region."""
+    outputs = _output_events(log, outputs_at)
+    blocks = {}                 # address -> (start, end) in the workspace
+    need = 0
+    for i, (nbytes, address, source) in enumerate(log):
+        if source < 0:
+            blocks.pop(address, None)
+            continue
+        if i in outputs or nbytes == 0:
+            continue
+        start = 0
+        for begin, end in sorted(blocks.values()):
+            if start + nbytes <= begin:
+                break
+            start = max(start, -(-end // _ALIGN) * _ALIGN)
+        blocks[address] = (start, start + nbytes)
+        need = max(need, start + nbytes)
+    return need
+
+
+def _check_region(log, outputs_at):
+    live = {}
+    for i, (nbytes, address, source) in enumerate(log):
+        if source < 0:
+            live.pop(address, None)
+        elif source == _REGION:
+            live[address] = i
+    if [a for a in live if a not in outputs_at]:
+        raise ReplayError("an allocation from a call's planned workspace outlived the call: "
+                          "please report this (TENSORPLAN_ARENA_ALLOCATOR=0 switches the planned "
+                          "allocator off)")
+
+
 class _Landing:
     """Puts the outputs of a call without an ``.out`` kernel into the arena.
 
@@ -150,7 +211,7 @@ class _Landing:
 
     __slots__ = ("outs", "slots", "skips", "copied")
 
-    def __init__(self, outs, offsets_of, arena_address):
+    def __init__(self, outs):
         self.outs = outs        # per flat output: (arena view, storage bytes, address) or None
         self.slots = {}         # address -> bytes, one per output storage
         for entry in outs:
@@ -159,13 +220,13 @@ class _Landing:
         self.skips = {address: 0 for address in self.slots}
         self.copied = sum(o[0].numel() * o[0].element_size() for o in outs if o is not None)
 
-    def run(self, func, args, kwargs, allocator):
-        if allocator is not None and self.slots:
-            allocator.arm([(b, a, self.skips[a]) for a, b in self.slots.items()])
-            try:
-                result = func(*args, **kwargs)
-            finally:
-                held, log = allocator.disarm()
+    def run(self, func, args, kwargs, allocator, region=None, learn=None):
+        """Calls func; returns its result with the outputs replaced by their arena views.
+        learn(scratch bytes), if given, hears what the call allocated for itself."""
+        if allocator is not None:
+            result, held, log = _armed_call(
+                func, args, kwargs, allocator,
+                [(b, a, self.skips[a]) for a, b in self.slots.items()], region)
         else:
             result, held, log = func(*args, **kwargs), [], []
         flat, spec = tree_flatten(result)
@@ -181,40 +242,58 @@ class _Landing:
                       view.data_ptr() and value.shape == view.shape
                       and value.stride() == view.stride())
             if not landed:
-                misplaced.append((view, value))
-        outputs_at = {value.storage().data_ptr() for _, value in zip(self.outs, flat)
+                misplaced.append((entry, value))
+        outputs_at = {value.storage().data_ptr() for value in flat
                       if isinstance(value, torch.Tensor)}
-        stray = [a for a in held if a not in outputs_at]
-        if stray:
+        if [a for a in held if a not in outputs_at]:
             raise ReplayError("an allocation outside a call's outputs kept a planned slot of the "
-                              "arena: please report this (set TENSORPLAN_ARENA_ALLOCATOR=0 to "
-                              "copy outputs instead)")
+                              "arena: please report this (TENSORPLAN_ARENA_ALLOCATOR=0 switches "
+                              "the planned allocator off)")
+        _check_region(log, outputs_at)
+        if learn is not None:
+            learn(_scratch_bytes(log, outputs_at))
         # Learn where each output's allocation came among those of its size.
-        for view, value in misplaced:
+        made = _output_events(log, outputs_at)
+        for (view, nbytes, slot), value in misplaced:
             address = value.storage().data_ptr()
-            mine = [entry for entry in self.outs if entry is not None and entry[0] is view]
-            slot = mine[0][2]
-            same_size = [a for b, a in log if b == self.slots[slot]]
-            if address in same_size:
-                self.skips[slot] = same_size.index(address)
+            same_size = [i for i, (b, _, source) in enumerate(log) if b == nbytes and source >= 0]
+            mine = [i for i in same_size if i in made and log[i][1] == address]
+            if mine:
+                self.skips[slot] = same_size.index(mine[0])
         # Values that sit in the arena (in another output's slot) are moved out first.
-        arena_values = [(view, value.clone() if value.storage().data_ptr() in self.slots
-                         else value) for view, value in misplaced]
+        moved = [(entry[0], value.clone() if value.storage().data_ptr() in self.slots else value)
+                 for entry, value in misplaced]
         self.copied = 0
-        for view, value in arena_values:
+        for view, value in moved:
             view.copy_(value)
             self.copied += view.numel() * view.element_size()
-        del flat, result, misplaced, arena_values
+        del flat, result, misplaced, moved
         return tree_unflatten(placed, spec)
+
+
+def _plain_call(func, args, kwargs, allocator, region, learn):
+    """A call whose outputs are given (out=) or that only writes its arguments: armed only to
+    serve its scratch from its workspace region, or to learn how much scratch it needs."""
+    if allocator is None or (region is None and learn is None):
+        return func(*args, **kwargs)
+    result, _, log = _armed_call(func, args, kwargs, allocator, [], region)
+    outputs_at = {v.storage().data_ptr() for v in tree_flatten(result)[0]
+                  if isinstance(v, torch.Tensor)}
+    _check_region(log, outputs_at)
+    if learn is not None:
+        learn(_scratch_bytes(log, outputs_at))
+    return result
 
 
 class _Call:
     """One recorded call, compiled: static arguments resolved, outputs bound to arena views."""
 
-    __slots__ = ("name", "func", "args", "kwargs", "dynamic", "outs", "shapes", "how",
-                 "out_func", "out_names", "landing")
+    __slots__ = ("node", "name", "func", "args", "kwargs", "dynamic", "outs", "shapes", "how",
+                 "out_func", "out_names", "landing", "region")
 
     def __init__(self, name, func, args, kwargs, outs, how, out_func=None, out_names=None):
+        self.node = None            # the graph node it runs
+        self.region = None          # (address, bytes) of its planned workspace, or None
         self.name = name
         self.func = func
         self.args = args
@@ -226,6 +305,20 @@ class _Call:
         self.out_func = out_func
         self.out_names = out_names  # "out": the names of its out arguments
         self.landing = None         # "copy_in": its _Landing
+
+
+class _Update:
+    """One parameter's optimizer update, compiled: its gradient's view and the expected calls
+    (operator, _Landing of its outputs or None)."""
+
+    __slots__ = ("node", "param", "grad", "expected", "region")
+
+    def __init__(self, param, grad, expected):
+        self.node = None
+        self.param = param
+        self.grad = grad
+        self.expected = expected
+        self.region = None
 
 
 class Replay:
@@ -279,6 +372,10 @@ class Replay:
                     f"the step calls {node['call']['op']} (in {node.get('module') or 'the model'}),"
                     f" whose output size depends on the data: a recorded step cannot replay it "
                     f"(the graph is still right for planning, with the size at its bound)")
+        # Learning (the first step of a plan without workspaces): how much scratch memory each
+        # node's kernels allocate for themselves, node id -> bytes (see learned_workspaces).
+        self.learning = False
+        self.scratch = {}
         self.program = [self._compile(nodes[nid]) for nid in order]
         self.loss_view = self._arena_view(section["loss"])
         self.grad_views = {name: self._arena_view(v) for name, v in section["grads"].items()}
@@ -289,9 +386,44 @@ class Replay:
                 if item.landing is not None:
                     yield item.name, item.landing
             else:
-                for name, landing in item[3]:
+                for name, landing in item.expected:
                     if landing is not None:
                         yield name, landing
+
+    def _learner(self, node):
+        """None, or a function that records a call's scratch bytes for its node."""
+        if not self.learning:
+            return None
+
+        def learn(nbytes):
+            self.scratch[node] = max(self.scratch.get(node, 0), nbytes)
+        return learn
+
+    def learned_workspaces(self, at_least=4096):
+        """node id -> bytes of scratch its kernels allocated for themselves in the learning step
+        (nodes below at_least bytes left out): what a plan should reserve as their workspaces."""
+        return {node: b for node, b in self.scratch.items() if b >= at_least}
+
+    def skips(self):
+        """The learned skips of every landing, keyed by (node id, call index), to hand to a
+        replay of a new plan of the same step."""
+        learned = {}
+        for item in self.program:
+            landings = [item.landing] if isinstance(item, _Call) else \
+                [landing for _, landing in item.expected]
+            for i, landing in enumerate(landings):
+                if landing is not None:
+                    learned[(item.node, i)] = [landing.skips[a] for a in landing.slots]
+        return learned
+
+    def take_skips(self, learned):
+        for item in self.program:
+            landings = [item.landing] if isinstance(item, _Call) else \
+                [landing for _, landing in item.expected]
+            for i, landing in enumerate(landings):
+                skips = learned.get((item.node, i))
+                if landing is not None and skips is not None and len(skips) == len(landing.slots):
+                    landing.skips = dict(zip(landing.slots, skips))
 
     def copied_ops(self):
         """Operator -> bytes its calls copied into the arena in the last step (before the first
@@ -328,6 +460,14 @@ class Replay:
         return _Bound(entry)
 
     def _compile(self, node):
+        item = self._compile_call(node)
+        item.node = node["id"]
+        workspace = node.get("workspace")
+        if workspace is not None:
+            item.region = (self.arena.data_ptr() + self.offsets[workspace], self.sizes[workspace])
+        return item
+
+    def _compile_call(self, node):
         call = node.get("call")
         if call is None:
             raise ReplayError(f"node {node['id']} ({node.get('op')}) has no recorded call: "
@@ -336,7 +476,7 @@ class Replay:
             update = call["optimizer"]
             grad = self._arena_view(update["grad"]) if update.get("grad") else None
             expected = [(c["op"], self._landing(c["outs"] or [])) for c in update["calls"]]
-            return ("update", update["param"], grad, expected)
+            return _Update(update["param"], grad, expected)
         name = call["op"]
         func = calls.op_of(name)
         args = calls.decode(call["args"], self._argument, self.device)
@@ -363,7 +503,7 @@ class Replay:
         base = self.arena.data_ptr()
         entries = [(self._arena_view(o), self.sizes[o["T"]], base + self.offsets[o["T"]])
                    if o else None for o in outs]
-        return _Landing(entries, self.offsets, base)
+        return _Landing(entries)
 
     # -- running -----------------------------------------------------------------------------------
 
@@ -383,13 +523,14 @@ class Replay:
             args = self._resolve(args, bound)
             kwargs = {k: self._resolve(v, bound) for k, v in kwargs.items()}
         how = c.how
+        learn = self._learner(c.node)
         if how == "inplace":
-            c.func(*args, **kwargs)
+            _plain_call(c.func, args, kwargs, self.allocator, c.region, learn)
         elif how == "out":
             out_kwargs = dict(kwargs)
             for name, view in zip(c.out_names, c.outs):
                 out_kwargs[name] = view
-            c.out_func(*args, **out_kwargs)
+            _plain_call(c.out_func, args, out_kwargs, self.allocator, c.region, learn)
             for view, shape in zip(c.outs, c.shapes):
                 if view.shape != shape:
                     raise ReplayError(f"{c.name}'s .out kernel resized its output in the arena "
@@ -397,7 +538,7 @@ class Replay:
         elif how == "copy_from":
             c.outs[0].copy_(args[0])
         elif how == "copy_in":
-            c.landing.run(c.func, args, kwargs, self.allocator)
+            c.landing.run(c.func, args, kwargs, self.allocator, c.region, learn)
         # "empty": the arena view is the (uninitialised) result
 
     def bind(self, model, optimizer, inputs, targets):
@@ -470,11 +611,10 @@ class Replay:
         return self.loss_view.detach().clone()
 
     def _update(self, item, parameters, optimizer, bound):
-        _, pname, grad, expected = item
-        p = parameters[pname]
-        p.grad = grad
+        p = parameters[item.param]
+        p.grad = item.grad
         try:
-            with _UpdateMode(self, pname, expected, bound):
+            with _UpdateMode(self, item, bound):
                 optimizer.step()
         finally:
             p.grad = None
@@ -484,12 +624,14 @@ class _UpdateMode(TorchDispatchMode):
     """Runs one parameter's optimizer update: every ATen call must be the recorded one; the ones
     that created a tensor write it into the arena."""
 
-    def __init__(self, replay, param, expected, bound):
+    def __init__(self, replay, update, bound):
         super().__init__()
         self.replay = replay
-        self.param = param
-        self.expected = expected
+        self.update = update
+        self.param = update.param
+        self.expected = update.expected
         self.bound = bound
+        self.learn = replay._learner(update.node)
         self.i = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
@@ -502,6 +644,7 @@ class _UpdateMode(TorchDispatchMode):
                               f"planning, plan again")
         _, landing = self.expected[self.i]
         self.i += 1
+        allocator, region = self.replay.allocator, self.update.region
         if landing is None:
-            return func(*args, **kwargs)
-        return landing.run(func, args, kwargs, self.replay.allocator)
+            return _plain_call(func, args, kwargs, allocator, region, self.learn)
+        return landing.run(func, args, kwargs, allocator, region, self.learn)
