@@ -289,3 +289,56 @@ def test_a_fused_graph_says_so_and_keeps_no_gradient():
     assert keep["gradients"] == "keep"
     assert len([t for t in keep["tensors"] if t.get("output")]) == \
         len(list(make().parameters())) + 1        # every .grad and the loss
+
+
+def test_checkpoints_and_evaluation_keep_working():
+    """The user's objects stay the truth: a checkpoint taken between planned steps, loaded into
+    the optimizer (which replaces its state tensors), trains on exactly as eager does."""
+    eager, eager_opt, planned, planned_opt, step = side_by_side("transformer_layer", "adam",
+                                                                "fused", steps=2)
+    make, inputs, targets, loss_fn = MODELS["transformer_layer"]
+    checkpoint = copy.deepcopy((planned.state_dict(), planned_opt.state_dict()))
+    planned.load_state_dict(checkpoint[0])
+    planned_opt.load_state_dict(checkpoint[1])
+    planned.eval()
+    with torch.no_grad():
+        assert torch.equal(planned(*inputs), eager.eval()(*inputs))
+    planned.train()
+    eager.train()
+    torch.manual_seed(7)
+    eager_opt.zero_grad(set_to_none=True)
+    loss = loss_fn(eager(*inputs), *targets)
+    loss.backward()
+    eager_opt.step()
+    torch.manual_seed(7)
+    assert torch.equal(step(inputs, targets), loss.detach())
+    assert measure.differences(eager, eager_opt, planned, planned_opt, grads=False) == []
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize("gradients", export.GRADIENTS)
+def test_bit_identical_on_cuda(gradients):
+    make, inputs, targets, loss_fn = MODELS["resnet18"]
+    torch.manual_seed(0)
+    eager = make().cuda()
+    planned = copy.deepcopy(eager)
+    inputs, targets = tuple(x.cuda() for x in inputs), tuple(y.cuda() for y in targets)
+    eager_opt, planned_opt = helpers.sgd(list(eager.parameters())), \
+        helpers.sgd(list(planned.parameters()))
+    step = optimize.optimize(planned, inputs, loss_fn, planned_opt, example_targets=targets,
+                             gradients=gradients, time_limit=2)
+    for i in range(3):
+        torch.manual_seed(i)
+        eager_opt.zero_grad(set_to_none=True)
+        loss = loss_fn(eager(*inputs), *targets)
+        loss.backward()
+        eager_opt.step()
+        torch.manual_seed(i)
+        assert torch.equal(loss.detach(), step(inputs, targets))
+    assert measure.differences(eager, eager_opt, planned, planned_opt,
+                               grads=gradients == "keep") == []
+    # Nothing arena-sized is allocated during a step: the arena is made once.
+    arena = step.arena.data_ptr()
+    _, peak = measure.peak_during(lambda: step(inputs, targets), "cuda")
+    assert step.arena.data_ptr() == arena
+    assert peak < step.arena.numel() + max(step._replay.largest_copies(), default=0)
