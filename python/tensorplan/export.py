@@ -431,8 +431,9 @@ class _Recorder(TorchDispatchMode):
         return out
 
 
-class _NoRecordFunction:
-    """Stands in for torch.autograd.profiler.record_function while tracing."""
+class NoRecordFunction:
+    """Stands in for torch.autograd.profiler.record_function while tracing and replaying: the
+    optimizer opens a profiler range whose handle (torch.zeros(1)) is no part of the step."""
 
     def __init__(self, *args, **kwargs):
         pass
@@ -627,7 +628,7 @@ def training_graph(model, example_inputs, loss_fn=None, optimizer_factory=None, 
     # Optimizer.step() opens a profiler range, whose constructor allocates a 4-byte handle
     # (torch.zeros(1)): not part of the step's dataflow. Profiler ranges are off while tracing.
     saved_record_function = torch.autograd.profiler.record_function
-    torch.autograd.profiler.record_function = _NoRecordFunction
+    torch.autograd.profiler.record_function = NoRecordFunction
     try:
         if warmup:
             builder.recording = False

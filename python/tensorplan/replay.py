@@ -23,14 +23,14 @@ temporaries into the arena: the optimizer's scalars (Adam's bias correction, the
 are the live ones, whatever the step number.
 """
 
-import os
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten, tree_unflatten
 
 from . import calls
 from .calls import ReplayError
+from .export import NoRecordFunction
+from .landing import Landing, plain_call, planned_allocator
 
 # Factories whose output is uninitialised memory: the arena view itself is the result.
 _UNINITIALISED = frozenset({"aten::empty.memory_format", "aten::empty_like", "aten::new_empty",
@@ -38,33 +38,6 @@ _UNINITIALISED = frozenset({"aten::empty.memory_format", "aten::empty_like", "at
 # Operators that copy their first argument into a fresh tensor (casting, changing layout).
 _COPIES = frozenset({"aten::clone", "aten::_to_copy", "aten::lift_fresh_copy", "aten::copy"})
 _ARENA_ALIGNMENT = 64   # bytes: the arena's size is rounded up to it, so every dtype can view it
-
-
-class _NoRecordFunction:
-    """Stands in for torch.autograd.profiler.record_function while an update runs: the optimizer
-    opens a profiler range whose handle is a tensor the recorded step does not have."""
-
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _planned_allocator(device):
-    """tensorplan._arena, installed, where it applies (CPU, built, not switched off with
-    TENSORPLAN_ARENA_ALLOCATOR=0); else None and outputs are copied in."""
-    if device.type != "cpu" or os.environ.get("TENSORPLAN_ARENA_ALLOCATOR", "1") == "0":
-        return None
-    try:
-        from tensorplan import _arena
-    except ImportError:
-        return None
-    _arena.install()
-    return _arena
 
 
 def _out_overload(func, device_key):
@@ -138,153 +111,6 @@ def _has_bound(value):
     return False
 
 
-_ALIGN = 64    # bytes: how the planned allocator aligns what it serves from a workspace region
-_SLOT, _REGION, _ELSEWHERE = 0, 1, 2
-
-
-def _armed_call(func, args, kwargs, allocator, slots, region):
-    """Runs func with the planned allocator armed: (result, slots still held, allocation log)."""
-    allocator.arm(slots, region)
-    try:
-        result = func(*args, **kwargs)
-    finally:
-        held, log = allocator.disarm()
-    return result, held, log
-
-
-def _output_events(log, outputs_at):
-    """Indices of the allocation events that made the call's outputs: at an output's address,
-    the last allocation never released."""
-    live = {}
-    for i, (nbytes, address, source) in enumerate(log):
-        if source < 0:
-            live.pop(address, None)
-        else:
-            live[address] = i
-    return {i for address, i in live.items() if address in outputs_at}
-
-
-def _scratch_bytes(log, outputs_at):
-    """The workspace a call needs for what it allocates for itself (everything but its outputs):
-    the allocations and releases replayed first fit, as the planned allocator serves a region."""
-    outputs = _output_events(log, outputs_at)
-    blocks = {}                 # address -> (start, end) in the workspace
-    need = 0
-    for i, (nbytes, address, source) in enumerate(log):
-        if source < 0:
-            blocks.pop(address, None)
-            continue
-        if i in outputs or nbytes == 0:
-            continue
-        start = 0
-        for begin, end in sorted(blocks.values()):
-            if start + nbytes <= begin:
-                break
-            start = max(start, -(-end // _ALIGN) * _ALIGN)
-        blocks[address] = (start, start + nbytes)
-        need = max(need, start + nbytes)
-    return need
-
-
-def _check_region(log, outputs_at):
-    live = {}
-    for i, (nbytes, address, source) in enumerate(log):
-        if source < 0:
-            live.pop(address, None)
-        elif source == _REGION:
-            live[address] = i
-    if [a for a in live if a not in outputs_at]:
-        raise ReplayError("an allocation from a call's planned workspace outlived the call: "
-                          "please report this (TENSORPLAN_ARENA_ALLOCATOR=0 switches the planned "
-                          "allocator off)")
-
-
-class _Landing:
-    """Puts the outputs of a call without an ``.out`` kernel into the arena.
-
-    With the planned allocator (``tensorplan._arena``, CPU), the kernel allocates each output
-    straight into its slot: the allocator is armed with the slots for the duration of the call,
-    and learns from the first run how many allocations of a slot's size the kernel makes before
-    its output (oneDNN computes into a scratch buffer of the output's size, then copies). Outputs
-    that did not land (first run, no allocator, another device) are copied into their views;
-    ``copied`` says how many bytes the last run copied."""
-
-    __slots__ = ("outs", "slots", "skips", "copied")
-
-    def __init__(self, outs):
-        self.outs = outs        # per flat output: (arena view, storage bytes, address) or None
-        self.slots = {}         # address -> bytes, one per output storage
-        for entry in outs:
-            if entry is not None:
-                self.slots[entry[2]] = entry[1]
-        self.skips = {address: 0 for address in self.slots}
-        self.copied = sum(o[0].numel() * o[0].element_size() for o in outs if o is not None)
-
-    def run(self, func, args, kwargs, allocator, region=None, learn=None):
-        """Calls func; returns its result with the outputs replaced by their arena views.
-        learn(scratch bytes), if given, hears what the call allocated for itself."""
-        if allocator is not None:
-            result, held, log = _armed_call(
-                func, args, kwargs, allocator,
-                [(b, a, self.skips[a]) for a, b in self.slots.items()], region)
-        else:
-            result, held, log = func(*args, **kwargs), [], []
-        flat, spec = tree_flatten(result)
-        misplaced = []
-        placed = []
-        for entry, value in zip(self.outs, flat):
-            if entry is None:
-                placed.append(value)
-                continue
-            view, nbytes, address = entry
-            placed.append(view)
-            landed = (value.storage().data_ptr() == address and value.data_ptr() ==
-                      view.data_ptr() and value.shape == view.shape
-                      and value.stride() == view.stride())
-            if not landed:
-                misplaced.append((entry, value))
-        outputs_at = {value.storage().data_ptr() for value in flat
-                      if isinstance(value, torch.Tensor)}
-        if [a for a in held if a not in outputs_at]:
-            raise ReplayError("an allocation outside a call's outputs kept a planned slot of the "
-                              "arena: please report this (TENSORPLAN_ARENA_ALLOCATOR=0 switches "
-                              "the planned allocator off)")
-        _check_region(log, outputs_at)
-        if learn is not None:
-            learn(_scratch_bytes(log, outputs_at))
-        # Learn where each output's allocation came among those of its size.
-        made = _output_events(log, outputs_at)
-        for (view, nbytes, slot), value in misplaced:
-            address = value.storage().data_ptr()
-            same_size = [i for i, (b, _, source) in enumerate(log) if b == nbytes and source >= 0]
-            mine = [i for i in same_size if i in made and log[i][1] == address]
-            if mine:
-                self.skips[slot] = same_size.index(mine[0])
-        # Values that sit in the arena (in another output's slot) are moved out first.
-        moved = [(entry[0], value.clone() if value.storage().data_ptr() in self.slots else value)
-                 for entry, value in misplaced]
-        self.copied = 0
-        for view, value in moved:
-            view.copy_(value)
-            self.copied += view.numel() * view.element_size()
-        del flat, result, misplaced, moved
-        return tree_unflatten(placed, spec)
-
-
-def _plain_call(func, args, kwargs, allocator, region, learn):
-    """A call whose outputs are given (out=) or that only writes its arguments: armed only to
-    serve its scratch from its workspace region, or to learn how much scratch it needs."""
-    if allocator is None or (region is None and learn is None):
-        return func(*args, **kwargs)
-    result, _, log = _armed_call(func, args, kwargs, allocator, [], region)
-    outputs_at = {v.storage().data_ptr() for v in tree_flatten(result)[0]
-                  if isinstance(v, torch.Tensor)}
-    _check_region(log, outputs_at)
-    if learn is not None:
-        learn(_scratch_bytes(log, outputs_at))
-    return result
-
-
 class _Call:
     """One recorded call, compiled: static arguments resolved, outputs bound to arena views."""
 
@@ -304,12 +130,12 @@ class _Call:
         self.how = how              # "empty", "copy_from", "out", "inplace" or "copy_in"
         self.out_func = out_func
         self.out_names = out_names  # "out": the names of its out arguments
-        self.landing = None         # "copy_in": its _Landing
+        self.landing = None         # "copy_in": its Landing
 
 
 class _Update:
     """One parameter's optimizer update, compiled: its gradient's view and the expected calls
-    (operator, _Landing of its outputs or None)."""
+    (operator, Landing of its outputs or None)."""
 
     __slots__ = ("node", "param", "grad", "expected", "region")
 
@@ -357,7 +183,7 @@ class Replay:
                 raise ReplayError(f"the plan puts tensor {tid} outside its arena: re-plan")
             else:
                 self.offsets[tid] = offsets[tid]
-        self.allocator = _planned_allocator(self.device)
+        self.allocator = planned_allocator(self.device)
         padded = -(-max(self.arena_bytes, 1) // _ARENA_ALIGNMENT) * _ARENA_ALIGNMENT
         # The one allocation of every step: made once, reused by every run.
         self.arena = torch.empty(padded, dtype=torch.uint8, device=self.device)
@@ -497,13 +323,13 @@ class Replay:
         return c
 
     def _landing(self, outs):
-        """The _Landing of a call's recorded outputs (None if it creates no tensor)."""
+        """The Landing of a call's recorded outputs (None if it creates no tensor)."""
         if not any(outs):
             return None
         base = self.arena.data_ptr()
         entries = [(self._arena_view(o), self.sizes[o["T"]], base + self.offsets[o["T"]])
                    if o else None for o in outs]
-        return _Landing(entries)
+        return Landing(entries)
 
     # -- running -----------------------------------------------------------------------------------
 
@@ -525,12 +351,12 @@ class Replay:
         how = c.how
         learn = self._learner(c.node)
         if how == "inplace":
-            _plain_call(c.func, args, kwargs, self.allocator, c.region, learn)
+            plain_call(c.func, args, kwargs, self.allocator, c.region, learn)
         elif how == "out":
             out_kwargs = dict(kwargs)
             for name, view in zip(c.out_names, c.outs):
                 out_kwargs[name] = view
-            _plain_call(c.out_func, args, out_kwargs, self.allocator, c.region, learn)
+            plain_call(c.out_func, args, out_kwargs, self.allocator, c.region, learn)
             for view, shape in zip(c.outs, c.shapes):
                 if view.shape != shape:
                     raise ReplayError(f"{c.name}'s .out kernel resized its output in the arena "
@@ -595,7 +421,7 @@ class Replay:
         for p in model.parameters():
             p.grad = None
         saved_record_function = torch.autograd.profiler.record_function
-        torch.autograd.profiler.record_function = _NoRecordFunction
+        torch.autograd.profiler.record_function = NoRecordFunction
         try:
             with torch.no_grad():
                 for item in self.program:
@@ -646,5 +472,5 @@ class _UpdateMode(TorchDispatchMode):
         self.i += 1
         allocator, region = self.replay.allocator, self.update.region
         if landing is None:
-            return _plain_call(func, args, kwargs, allocator, region, self.learn)
+            return plain_call(func, args, kwargs, allocator, region, self.learn)
         return landing.run(func, args, kwargs, allocator, region, self.learn)

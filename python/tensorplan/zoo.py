@@ -194,7 +194,6 @@ def _torchvision_any(name):
     """A Spec for any builder of torchvision.models that trains on a fixed-shape batch:
     classification (224x224, 1000 classes), video (16 frames of 112x112) and segmentation
     (224x224, 21 classes, per-pixel cross entropy). None if torchvision has no such builder."""
-    import torchvision
     from torchvision import models
     if name in models.list_models(module=models.video):
         return _torchvision(name, size=112, frames=16,
