@@ -23,7 +23,6 @@ temporaries into the arena: the optimizer's scalars (Adam's bias correction, the
 are the live ones, whatever the step number.
 """
 
-
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
