@@ -326,7 +326,7 @@ class _Builder:
                 "kwargs": {k: calls.encode(v, tensor_id) for k, v in kwargs.items()},
                 "outs": outs}
         if func.overloadpacket.__name__ in meta_kernels.DATA_DEPENDENT:
-            call["dynamic"] = True  # its outputs' sizes depend on data: run outside the arena
+            call["dynamic"] = True  # its outputs' sizes depend on data: a replay refuses it
         return call
 
     def _order_token(self, reader):

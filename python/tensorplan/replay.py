@@ -202,8 +202,28 @@ class Replay:
         self.learning = False
         self.scratch = {}
         self.program = [self._compile(nodes[nid]) for nid in order]
+        self._check_bindable(graph)
         self.loss_view = self._arena_view(section["loss"])
         self.grad_views = {name: self._arena_view(v) for name, v in section["grads"].items()}
+
+    def _check_bindable(self, graph):
+        """Every persistent tensor a call reads must be bound at each step; refused now rather
+        than halfway through a step (a constant too large to record, say)."""
+        b = self.section["bound"]
+        bindable = {t for kind in ("parameter", "buffer") for _, t in b[kind]}
+        bindable |= {t for *_, t in b["state"]} | set(b["input"]) | set(b["target"])
+        bindable |= set(self.constants)
+        names = {t["id"]: t["name"] for t in graph["tensors"]}
+        for node in graph["nodes"]:
+            call = node.get("call", {})
+            for value in list(call.get("args", [])) + list(call.get("kwargs", {}).values()):
+                for tid in calls.tensor_ids_in(value):
+                    if tid not in self.offsets and tid not in bindable:
+                        raise ReplayError(
+                            f"the step reads tensor '{names.get(tid, tid)}' (in "
+                            f"{node.get('module') or 'the model'}), which is neither a parameter, "
+                            f"a buffer, optimizer state, an input nor a small constant: register "
+                            f"it as a buffer (module.register_buffer)")
 
     def _landings(self):
         for item in self.program:

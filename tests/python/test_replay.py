@@ -342,3 +342,22 @@ def test_bit_identical_on_cuda(gradients):
     _, peak = measure.peak_during(lambda: step(inputs, targets), "cuda")
     assert step.arena.data_ptr() == arena
     assert peak < step.arena.numel() + max(step._replay.largest_copies(), default=0)
+
+
+class _HoldsATensor(nn.Module):
+    """Keeps a large tensor as a plain attribute, neither parameter nor buffer."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.Linear(64, 64)
+        self.scale = torch.ones(64, 512)        # 128 KiB: too large to record by value
+
+    def forward(self, x):
+        return self.layer(x) @ self.scale
+
+
+def test_an_unregistered_tensor_is_refused_before_any_step():
+    model = _HoldsATensor()
+    opt = helpers.sgd(list(model.parameters()))
+    with pytest.raises((ReplayError, export.ExportError), match="register"):
+        optimize.optimize(model, torch.randn(2, 64), lambda out: out.sum(), opt)
