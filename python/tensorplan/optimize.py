@@ -2,17 +2,22 @@
 every tensor it creates at a planned offset of one arena.
 
 ```python
+import tensorplan.optimize
 step = tensorplan.optimize(model, images, F.cross_entropy, optimizer, example_targets=labels)
 for images, labels in loader:
     loss = step(images, labels)          # forward, loss, backward, optimizer.step()
 print(step.report())
 ```
 
+(The module is callable: ``tensorplan.optimize(...)`` is ``tensorplan.optimize.optimize(...)``.)
+
 What happens: the step is traced once on the meta device (nothing computed; the exporter,
 docs/exporter.md, with every call recorded), planned in-process by the C++ planner (order and
 offsets), and from then on every ``step(...)`` replays the recorded calls in the planned order
 (``tensorplan.replay``) against the user's own parameters, buffers and optimizer state, which it
-updates in place. The arena is allocated once, when the step is made.
+updates in place. The arena is allocated when the step is made and, on CPU, once more before the
+second step, planned with the workspaces the kernels were seen to need in the first
+(docs/optimize.md); never per step.
 
 ``gradients="keep"`` (default) keeps PyTorch's semantics: after a step every ``.grad`` holds the
 gradient (a view into the arena, valid until the next step). ``gradients="fused"`` updates each
@@ -25,6 +30,7 @@ import copy
 import json
 import sys
 import time
+import types
 
 import torch
 
@@ -489,6 +495,17 @@ def main(argv=None):
             print(f"  bit-identical loss, parameters, buffers, optimizer state"
                   f"{', gradients' if r['gradients'] == 'keep' else ''}: {verdict}")
     return 1 if result["bit_identical"] is False else 0
+
+
+class _CallableModule(types.ModuleType):
+    """Lets ``tensorplan.optimize(model, ...)`` call ``optimize`` while ``python3 -m
+    tensorplan.optimize`` still runs this module."""
+
+    def __call__(self, *args, **kwargs):
+        return optimize(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
 
 
 if __name__ == "__main__":

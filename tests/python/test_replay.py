@@ -361,3 +361,14 @@ def test_an_unregistered_tensor_is_refused_before_any_step():
     opt = helpers.sgd(list(model.parameters()))
     with pytest.raises((ReplayError, export.ExportError), match="register"):
         optimize.optimize(model, torch.randn(2, 64), lambda out: out.sum(), opt)
+
+
+def test_the_module_is_the_function():
+    import tensorplan
+    import tensorplan.optimize
+    make, inputs, targets, loss_fn = MODELS["transformer_layer"]
+    model = make()
+    step = tensorplan.optimize(model, inputs, loss_fn, helpers.sgd(list(model.parameters())),
+                               example_targets=targets, time_limit=1)
+    assert isinstance(step, optimize.PlannedStep)
+    assert step(inputs, targets).numel() == 1
