@@ -195,7 +195,8 @@ TEST(GraphIo, RejectsFilesThatAreNotGraphs) {
 TEST(GraphIo, AtomicWriteLeavesNoTemporaryFiles) {
   const std::string path = temp_path("atomic.json");
   write_graph(random_dag(10, 1), path);
-  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path()))
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::filesystem::path(path).parent_path()))
     EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << entry.path();
 }
 

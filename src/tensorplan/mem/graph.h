@@ -27,13 +27,13 @@ std::optional<TensorKind> parse_tensor_kind(std::string_view text);
 bool may_exist_before_step(TensorKind kind);
 
 struct Tensor {
-  std::int64_t id = 0;            // id in the graph file, unique among tensors
-  std::string name;               // for people; need not be unique
-  std::int64_t size = 0;          // bytes, 0 <= size <= 2^62
+  std::int64_t id = 0;    // id in the graph file, unique among tensors
+  std::string name;       // for people; need not be unique
+  std::int64_t size = 0;  // bytes, 0 <= size <= 2^62
   TensorKind kind = TensorKind::kTemporary;
-  bool output = false;            // kept after the step: lives from its producer to the end
-  int producer = -1;              // index into Graph::nodes, -1 if it exists before the step
-  std::vector<int> consumers;     // indices into Graph::nodes, ascending and unique
+  bool output = false;         // kept after the step: lives from its producer to the end
+  int producer = -1;           // index into Graph::nodes, -1 if it exists before the step
+  std::vector<int> consumers;  // indices into Graph::nodes, ascending and unique
 
   // Exists before the step and after it: live at every step.
   bool persistent() const { return producer < 0; }
@@ -42,19 +42,19 @@ struct Tensor {
 };
 
 struct Node {
-  std::int64_t id = 0;            // id in the graph file, unique among nodes
-  std::string name;               // for people
-  std::string op;                 // operator, e.g. "aten.convolution"
-  std::string module;             // module path it came from (e.g. "layer1.0.conv1"), may be ""
-  std::vector<int> inputs;        // indices into Graph::tensors, in call order (may repeat)
-  std::vector<int> outputs;       // indices into Graph::tensors, each produced only here
+  std::int64_t id = 0;       // id in the graph file, unique among nodes
+  std::string name;          // for people
+  std::string op;            // operator, e.g. "aten.convolution"
+  std::string module;        // module path it came from (e.g. "layer1.0.conv1"), may be ""
+  std::vector<int> inputs;   // indices into Graph::tensors, in call order (may repeat)
+  std::vector<int> outputs;  // indices into Graph::tensors, each produced only here
 };
 
 struct Graph {
   std::string name;
   std::vector<Tensor> tensors;
   std::vector<Node> nodes;
-  std::vector<int> order;         // the reference order: a topological order of node indices
+  std::vector<int> order;  // the reference order: a topological order of node indices
 
   int num_nodes() const { return static_cast<int>(nodes.size()); }
   int num_tensors() const { return static_cast<int>(tensors.size()); }
