@@ -22,6 +22,16 @@ std::optional<TensorKind> parse_tensor_kind(std::string_view text) {
   return std::nullopt;
 }
 
+std::string_view to_string(GradientSemantics gradients) {
+  return gradients == GradientSemantics::kFused ? "fused" : "keep";
+}
+
+std::optional<GradientSemantics> parse_gradient_semantics(std::string_view text) {
+  if (text == "keep") return GradientSemantics::kKeep;
+  if (text == "fused") return GradientSemantics::kFused;
+  return std::nullopt;
+}
+
 bool may_exist_before_step(TensorKind kind) {
   return kind == TensorKind::kInput || kind == TensorKind::kWeight ||
          kind == TensorKind::kOptimizerState;
@@ -66,6 +76,11 @@ void link_and_validate(Graph& graph, const std::string& where) {
           "{}: tensor {} ({}) has no producer, but only input, weight and optimizer_state "
           "tensors exist before the step",
           where, t.id, to_string(t.kind));
+    if (graph.gradients == GradientSemantics::kFused && t.kind == TensorKind::kGradient && t.output)
+      fail(
+          "{}: tensor {} (gradient) is marked output, but the graph's gradients are fused: each "
+          "gradient dies after its parameter's update",
+          where, t.id);
   }
   // Kahn's algorithm to reject cycles (and to name a node on one).
   std::vector<int> indegree(graph.nodes.size(), 0);

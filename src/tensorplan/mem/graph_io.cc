@@ -43,6 +43,16 @@ Graph graph_from_json(const Json& doc, const std::string& path) {
   check_header(path, doc, kGraphFormat, kGraphVersion);
   Graph graph;
   graph.name = optional_string(path, doc, "", "name");
+  if (auto it = doc.find("gradients"); it != doc.end()) {
+    if (!it->is_string()) fail("{}: /gradients: expected \"keep\" or \"fused\"", path);
+    auto parsed = parse_gradient_semantics(it->get<std::string>());
+    if (!parsed)
+      fail(
+          "{}: /gradients: unknown gradient semantics \"{}\" (expected \"keep\": kept in "
+          ".grad, or \"fused\": each gradient dies after its parameter's update)",
+          path, it->get<std::string>());
+    graph.gradients = *parsed;
+  }
 
   const Json& tensors = get_array(path, doc, "", "tensors");
   IdMap tensor_ids(path, "tensor");
@@ -140,8 +150,12 @@ Json graph_to_json(const Graph& graph) {
   }
   Json order = Json::array();
   for (int n : graph.order) order.push_back(graph.nodes[n].id);
-  return {{"format", kGraphFormat}, {"version", kGraphVersion}, {"name", graph.name},
-          {"tensors", tensors},     {"nodes", nodes},           {"order", order}};
+  Json doc = {{"format", kGraphFormat}, {"version", kGraphVersion}, {"name", graph.name},
+              {"tensors", tensors},     {"nodes", nodes},           {"order", order}};
+  // Absent means keep, so keep graphs are written as before.
+  if (graph.gradients != GradientSemantics::kKeep)
+    doc["gradients"] = std::string(to_string(graph.gradients));
+  return doc;
 }
 
 void write_graph(const Graph& graph, const std::string& path) {
