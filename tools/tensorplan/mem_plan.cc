@@ -4,7 +4,6 @@
 #include <cstdio>
 
 #include "commands.h"
-#include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/common/progress.h"
 #include "tensorplan/mem/graph_io.h"
@@ -62,7 +61,10 @@ void print_table(const mem::Graph& graph, const mem::PlanReport& r) {
   };
   term("allocator", r.split.allocator, "(caching allocator's reserved -> max-live)");
   term("order", r.split.order, "(max-live: reference -> planned order)");
-  term("fused gradients", r.split.gradients, "(planned max-live: keep -> fused)");
+  term("fused gradients", r.split.gradients,
+       r.split.baseline_gradients == mem::GradientSemantics::kFused
+           ? "(inside order: --baseline KEEP_GRAPH splits it off)"
+           : "(planned max-live: keep -> fused)");
   term("placement", r.split.placement, "(arena above max-live: alignment, fragmentation)");
   std::printf("  order: %s (%s), placement: %s (%s), total %s\n", r.order_method.c_str(),
               format_seconds(r.order_seconds).c_str(), r.placement_method.c_str(),
@@ -127,19 +129,10 @@ void add_mem_plan(CLI::App& mem) {
     options.joint = args->joint;
     options.placement_ilp = args->placement_ilp;
     options.quiet = args->quiet || args->json;
-    mem::PlanReport report;
-    if (args->baseline.empty()) {
-      report = mem::plan_memory(graph, options);
-    } else {
-      if (graph.gradients != mem::GradientSemantics::kFused)
-        fail(
-            "{}: --baseline is for graphs whose gradients are fused; this graph keeps them (it "
-            "is its own baseline)",
-            args->graph);
-      const mem::Graph keep = mem::read_graph(args->baseline);
-      options.time_limit = args->time_limit / 2;
-      report = mem::plan_keep_and_fused(keep, graph, options, options).fused;
-    }
+    const mem::PlanReport report =
+        args->baseline.empty()
+            ? mem::plan_memory(graph, options)
+            : mem::plan_against_keep_baseline(graph, mem::read_graph(args->baseline), options);
     // The plan has passed the checker inside plan_memory; only now are files written.
     if (!args->output.empty()) mem::write_plan(report.plan, graph, args->output);
     if (!args->svg.empty()) write_file_atomic(args->svg, mem::timeline_svg(graph, report.plan));

@@ -210,6 +210,18 @@ KeepAndFused plan_keep_and_fused(const Graph& keep, const Graph& fused,
   return result;
 }
 
+PlanReport plan_against_keep_baseline(const Graph& fused, const Graph& keep,
+                                      const PlanOptions& options) {
+  if (fused.gradients != GradientSemantics::kFused)
+    fail(
+        "{}: a keep baseline (--baseline) is for graphs whose gradients are fused; this graph "
+        "keeps them (it is its own baseline)",
+        fused.name);
+  PlanOptions half = options;
+  half.time_limit = options.time_limit / 2;
+  return plan_keep_and_fused(keep, fused, half, half).fused;
+}
+
 Json report_to_json(const PlanReport& r, const Graph& graph) {
   Json j = {{"graph", graph.name},
             {"nodes", graph.num_nodes()},

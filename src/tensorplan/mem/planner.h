@@ -74,6 +74,12 @@ struct KeepAndFused {
 KeepAndFused plan_keep_and_fused(const Graph& keep, const Graph& fused,
                                  const PlanOptions& keep_options, PlanOptions fused_options);
 
+// `mem plan FUSED --baseline KEEP`: plans a graph whose gradients are fused against `keep`, the
+// same step with them kept, each with half of options.time_limit; returns the fused plan's report.
+// Fails if `fused` keeps its gradients (it is its own baseline) or the two are not one step.
+PlanReport plan_against_keep_baseline(const Graph& fused, const Graph& keep,
+                                      const PlanOptions& options);
+
 // The report as one JSON object (field names are relied on by scripts and the zoo benchmark).
 Json report_to_json(const PlanReport& report, const Graph& graph);
 
