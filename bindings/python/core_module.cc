@@ -84,6 +84,5 @@ PYBIND11_MODULE(_core, m) {
       "Plans the tensorplan.graph in graph_text (str) with `mem plan`'s options; returns "
       "(plan_text, report_text). baseline_text: for a graph whose gradients are fused, the keep "
       "graph of the same step (as mem plan --baseline). Releases the GIL while planning. Bad input "
-      "raises PlanError "
-      "(a ValueError) with one line naming `source` and the JSON path.");
+      "raises PlanError (a ValueError) with one line naming `source` and the JSON path.");
 }
