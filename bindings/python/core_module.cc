@@ -17,14 +17,22 @@ namespace py = pybind11;
 
 namespace {
 
-// Plans the graph in `graph_text`; returns (plan text, report text). Pure C++: runs without the
-// GIL.
+// Plans the graph in `graph_text` (against the keep graph in `baseline_text` unless it is empty,
+// as `mem plan --baseline`); returns (plan text, report text). Pure C++: runs without the GIL.
 std::pair<std::string, std::string> plan_text(const std::string& graph_text,
+                                              const std::string& baseline_text,
                                               const std::string& source,
                                               const tensorplan::mem::PlanOptions& options) {
   using namespace tensorplan;
   const mem::Graph graph = mem::graph_from_json(parse_json(source, graph_text), source);
-  const mem::PlanReport report = mem::plan_memory(graph, options);
+  mem::PlanReport report;
+  if (baseline_text.empty()) {
+    report = mem::plan_memory(graph, options);
+  } else {
+    const std::string where = source + " (baseline)";
+    const mem::Graph keep = mem::graph_from_json(parse_json(where, baseline_text), where);
+    report = mem::plan_against_keep_baseline(graph, keep, options);
+  }
   return {mem::plan_to_text(report.plan, graph), mem::report_to_json(report, graph).dump()};
 }
 
@@ -44,7 +52,7 @@ PYBIND11_MODULE(_core, m) {
       "plan",
       [](const std::string& graph_text, double time_limit, std::int64_t alignment,
          double placement_time_limit, bool placement_ilp, bool joint, int threads, bool quiet,
-         const std::string& source) {
+         const std::string& baseline_text, const std::string& source) {
         if (!(time_limit >= 0)) throw tensorplan::Error("time_limit must be >= 0 seconds");
         if (alignment < 1) throw tensorplan::Error("alignment must be >= 1 byte");
         if (!(placement_time_limit >= 0))
@@ -63,7 +71,7 @@ PYBIND11_MODULE(_core, m) {
           // Only the C++ work runs without the GIL: the arguments are already C++ strings, and
           // the Python objects are made after it is taken back.
           py::gil_scoped_release release;
-          result = plan_text(graph_text, source, options);
+          result = plan_text(graph_text, baseline_text, source, options);
         }
         return py::make_tuple(py::str(result.first), py::str(result.second));
       },
@@ -71,8 +79,10 @@ PYBIND11_MODULE(_core, m) {
       py::arg("alignment") = defaults.alignment,
       py::arg("placement_time_limit") = defaults.placement_time_limit,
       py::arg("placement_ilp") = defaults.placement_ilp, py::arg("joint") = defaults.joint,
-      py::arg("threads") = defaults.threads, py::arg("quiet") = true, py::arg("source") = "graph",
+      py::arg("threads") = defaults.threads, py::arg("quiet") = true, py::arg("baseline_text") = "",
+      py::arg("source") = "graph",
       "Plans the tensorplan.graph in graph_text (str) with `mem plan`'s options; returns "
-      "(plan_text, report_text). Releases the GIL while planning. Bad input raises PlanError "
-      "(a ValueError) with one line naming `source` and the JSON path.");
+      "(plan_text, report_text). baseline_text: for a graph whose gradients are fused, the keep "
+      "graph of the same step (as mem plan --baseline). Releases the GIL while planning. Bad input "
+      "raises PlanError (a ValueError) with one line naming `source` and the JSON path.");
 }

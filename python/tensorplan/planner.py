@@ -29,8 +29,12 @@ def _require_core():
     return _core
 
 
+def _text(graph):
+    return graph if isinstance(graph, str) else json.dumps(graph)
+
+
 def plan(graph, *, time_limit=60.0, alignment=512, threads=0, placement_time_limit=5.0,
-         placement_ilp=False, joint=False, quiet=True):
+         placement_ilp=False, joint=False, quiet=True, baseline=None):
     """Plans ``graph`` (a tensorplan.graph dict, or its JSON text) and returns (plan, report).
 
     time_limit: wall-clock seconds for the whole plan (``mem plan --time-limit``).
@@ -41,11 +45,15 @@ def plan(graph, *, time_limit=60.0, alignment=512, threads=0, placement_time_lim
     placement_ilp: also try the address ILP on small placement problems (``--placement-ilp``).
     joint: then the joint order-and-placement ILP on small graphs (``--joint``).
     quiet: no progress on stderr.
+    baseline: for a graph whose gradients are fused (``"gradients": "fused"``), the same step with
+        gradients kept (dict or text): the report's saving and its split (``saving_from_*``) are
+        then against eager PyTorch with ``.grad`` kept, and each graph gets half the time limit
+        (``--baseline``). Without it a fused graph is its own baseline.
     """
     core = _require_core()
-    text = graph if isinstance(graph, str) else json.dumps(graph)
     plan_text, report_text = core.plan(
-        text, time_limit=float(time_limit), alignment=int(alignment), threads=int(threads),
+        _text(graph), baseline_text="" if baseline is None else _text(baseline),
+        time_limit=float(time_limit), alignment=int(alignment), threads=int(threads),
         placement_time_limit=float(placement_time_limit), placement_ilp=bool(placement_ilp),
         joint=bool(joint), quiet=bool(quiet))
     return json.loads(plan_text), json.loads(report_text)

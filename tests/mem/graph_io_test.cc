@@ -162,6 +162,35 @@ TEST(GraphIo, RejectsBadSizesAndKinds) {
   expect_rejected(doc, {"/tensors/0/size: missing"});
 }
 
+TEST(GraphIo, GradientSemanticsDefaultToKeepAndRoundTrip) {
+  Json doc = valid_doc();
+  EXPECT_EQ(read_graph(write_doc(doc)).gradients, GradientSemantics::kKeep);
+  EXPECT_FALSE(graph_to_json(read_graph(write_doc(doc))).contains("gradients"));
+  doc["gradients"] = "keep";
+  EXPECT_EQ(read_graph(write_doc(doc)).gradients, GradientSemantics::kKeep);
+  doc["gradients"] = "fused";
+  const Graph fused = read_graph(write_doc(doc));
+  EXPECT_EQ(fused.gradients, GradientSemantics::kFused);
+  const std::string path = temp_path("fused.json");
+  write_graph(fused, path);
+  EXPECT_EQ(read_graph(path).gradients, GradientSemantics::kFused);
+}
+
+TEST(GraphIo, RejectsUnknownGradientSemanticsAndKeptGradientsInAFusedGraph) {
+  Json doc = valid_doc();
+  doc["gradients"] = "kept";
+  expect_rejected(doc, {"/gradients", "unknown gradient semantics \"kept\"", "\"fused\""});
+  doc["gradients"] = true;
+  expect_rejected(doc, {"/gradients", "expected \"keep\" or \"fused\""});
+  // A fused graph's gradients die after their update: one marked output contradicts it.
+  doc = valid_doc();
+  doc["gradients"] = "fused";
+  doc["tensors"][3]["kind"] = "gradient";
+  expect_rejected(doc, {"tensor 13 (gradient) is marked output", "fused"});
+  doc["gradients"] = "keep";
+  EXPECT_NO_THROW(read_graph(write_doc(doc)));
+}
+
 TEST(GraphIo, RejectsFilesThatAreNotGraphs) {
   const std::string path = temp_path("broken.json");
   write_file_atomic(path, "{\"format\": \"tensorplan.graph\", ");
@@ -195,7 +224,8 @@ TEST(GraphIo, RejectsFilesThatAreNotGraphs) {
 TEST(GraphIo, AtomicWriteLeavesNoTemporaryFiles) {
   const std::string path = temp_path("atomic.json");
   write_graph(random_dag(10, 1), path);
-  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path()))
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::filesystem::path(path).parent_path()))
     EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << entry.path();
 }
 

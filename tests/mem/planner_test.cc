@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "tensorplan/common/error.h"
 #include "tensorplan/mem/check.h"
+#include "tensorplan/mem/gradients.h"
 #include "tensorplan/mem/graph_io.h"
 #include "tensorplan/mem/place/search.h"
 #include "tensorplan/mem/random_graph.h"
@@ -108,6 +112,99 @@ TEST(Planner, TheOrderingIlpProvesTheSmallCnnOptimal) {
   const PlanReport r = plan_memory(g, options);
   expect_sound(g, r);
   EXPECT_EQ(r.lower_bound, r.planned_max_live);  // the solver's bound closes the gap
+}
+
+}  // namespace
+}  // namespace tensorplan::mem
+
+namespace tensorplan::mem {
+namespace {
+
+TEST(SavingSplit, TermsAreSharesOfTheBaselineAndAddUpToTheSaving) {
+  const SavingSplit split = split_saving({.baseline_reserved = 1000,
+                                          .keep_reference_max_live = 800,
+                                          .keep_planned_max_live = 700,
+                                          .planned_max_live = 500,
+                                          .planned_total = 520});
+  EXPECT_DOUBLE_EQ(split.allocator, 0.2);
+  EXPECT_DOUBLE_EQ(split.order, 0.1);
+  EXPECT_DOUBLE_EQ(split.gradients, 0.2);
+  EXPECT_DOUBLE_EQ(split.placement, -0.02);
+  EXPECT_DOUBLE_EQ(split.total(), 1.0 - 520.0 / 1000.0);
+  EXPECT_EQ(split_saving({}).total(), 0.0);  // no baseline: nothing to split
+}
+
+TEST(Planner, ReportSplitsTheSavingOfAKeepGraphWithNoGradientTerm) {
+  for (std::uint64_t seed = 0; seed < 50; ++seed) {
+    const Graph g = random_training_graph(1 + static_cast<int>(seed % 10), seed);
+    PlanOptions options;
+    options.time_limit = 0;
+    const PlanReport r = plan_memory(g, options);
+    EXPECT_EQ(r.gradients, GradientSemantics::kKeep);
+    EXPECT_EQ(r.split.baseline_reserved, r.reference_reserved);
+    EXPECT_EQ(r.split.gradients, 0.0);
+    EXPECT_NEAR(r.split.total(), r.saving, 1e-12);
+    EXPECT_NEAR(r.saving, 1.0 - static_cast<double>(r.planned_total) / r.reference_reserved, 1e-12);
+    EXPECT_GE(r.split.order, 0.0);
+    EXPECT_LE(r.split.placement, 0.0);
+    const Json j = report_to_json(r, g);
+    for (const char* field :
+         {"saving_from_allocator", "saving_from_order", "saving_from_gradients",
+          "saving_from_placement", "baseline_reserved", "baseline_gradients", "gradients"})
+      EXPECT_TRUE(j.contains(field)) << field;
+  }
+}
+
+TEST(Planner, FusedPlanIsMeasuredAgainstTheKeepBaselineAndIsNeverWorse) {
+  for (std::uint64_t seed = 0; seed < 60; ++seed) {
+    const Graph keep = random_training_graph(1 + static_cast<int>(seed % 12), seed);
+    const Graph fused = with_fused_gradients(keep);
+    PlanOptions options;
+    options.time_limit = 0;
+    const KeepAndFused both = plan_keep_and_fused(keep, fused, options, options);
+    const PlanReport &k = both.keep, &f = both.fused;
+    expect_sound(fused, f);
+    EXPECT_EQ(f.gradients, GradientSemantics::kFused);
+    EXPECT_EQ(f.split.baseline_reserved, k.reference_reserved) << seed;
+    EXPECT_EQ(f.split.baseline_gradients, GradientSemantics::kKeep);
+    EXPECT_LE(f.planned_max_live, k.planned_max_live) << seed;  // keep's order is a candidate
+    EXPECT_GE(f.split.gradients, 0.0) << seed;
+    EXPECT_NEAR(f.split.total(), f.saving, 1e-12);
+    EXPECT_NEAR(f.saving, 1.0 - static_cast<double>(f.planned_total) / k.reference_reserved, 1e-12);
+    EXPECT_DOUBLE_EQ(f.split.allocator, k.split.allocator);
+    EXPECT_DOUBLE_EQ(f.split.order, k.split.order);
+  }
+}
+
+TEST(Planner, KeepAndFusedMustBeTheSameStep) {
+  const Graph keep = random_training_graph(3, 1);
+  PlanOptions options;
+  options.time_limit = 0;
+  EXPECT_THROW(plan_keep_and_fused(keep, keep, options, options), Error);  // not fused
+  const Graph other = with_fused_gradients(random_training_graph(4, 2));
+  EXPECT_THROW(plan_keep_and_fused(keep, other, options, options), Error);
+  Graph resized = with_fused_gradients(keep);
+  resized.tensors[0].size += 1;
+  try {
+    plan_keep_and_fused(keep, resized, options, options);
+    ADD_FAILURE() << "accepted a different step";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not the same step"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Planner, AStartOrderIsKeptWhenItIsBetterAndRejectedWhenInvalid) {
+  const Graph keep = random_training_graph(6, 3);
+  PlanOptions options;
+  options.time_limit = 0;
+  options.start_order = keep.order;
+  std::reverse(options.start_order.begin(), options.start_order.end());
+  EXPECT_THROW(plan_memory(keep, options), Error);
+  // The order of the plan is a valid start; the plan with it is at least as good.
+  options.start_order.clear();
+  const PlanReport first = plan_memory(keep, options);
+  options.start_order = first.plan.order;
+  EXPECT_LE(plan_memory(keep, options).planned_max_live, first.planned_max_live);
 }
 
 }  // namespace

@@ -61,6 +61,43 @@ def test_plan_equals_the_cli_plan(tmp_path, name, alignment):
     assert plan.get("alignment", 1) == alignment
 
 
+def fused(graph):
+    """The same step with fused gradients, as the exporter's --gradients fused writes it."""
+    graph = json.loads(json.dumps(graph))
+    graph["gradients"] = "fused"
+    for t in graph["tensors"]:
+        if t["kind"] == "gradient":
+            t.pop("output", None)
+    return graph
+
+
+def test_fused_graph_against_its_keep_baseline_equals_the_cli(tmp_path):
+    cli = helpers.cli()
+    keep_path = os.path.join(MODELS, "cnn-small-b32-sgd.json")
+    keep = json.loads(zoo_text("cnn-small-b32-sgd.json"))
+    fused_path = tmp_path / "fused.json"
+    fused_path.write_text(json.dumps(fused(keep)))
+    out = tmp_path / "plan.json"
+    result = subprocess.run(
+        [cli, "mem", "plan", str(fused_path), "--baseline", keep_path, "--time-limit", "4", "-o",
+         str(out), "--json"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    cli_report = json.loads(result.stdout)
+
+    plan, report = planner.plan(fused(keep), baseline=keep, time_limit=4)
+    assert plan == json.loads(out.read_text())
+    assert report["gradients"] == "fused" and report["baseline_gradients"] == "keep"
+    for key in ("baseline_reserved", "saving", "saving_from_gradients", "arena_bytes"):
+        assert report[key] == cli_report[key], key
+    _, keep_report = planner.plan(keep, time_limit=2)
+    assert report["baseline_reserved"] == keep_report["reference_reserved"]
+    assert report["saving"] >= keep_report["saving"]
+    parts = ("allocator", "order", "gradients", "placement")
+    assert sum(report["saving_from_" + p] for p in parts) == pytest.approx(report["saving"])
+    with pytest.raises(planner.PlanError, match="keeps them"):
+        planner.plan(keep, baseline=keep)
+
+
 def test_graph_as_text_or_dict_gives_the_same_plan():
     text = zoo_text("mlp-b32-sgd.json")
     assert planner.plan(text, time_limit=1)[0] == planner.plan(json.loads(text), time_limit=1)[0]

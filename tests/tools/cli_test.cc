@@ -111,6 +111,50 @@ TEST(Cli, BadInputGetsOneLineAndExitTwoAndWritesNothing) {
   EXPECT_NE(r.err.find("unknown tensor id 5"), std::string::npos) << r.err;
 }
 
+TEST(Cli, PlanSplitsTheSavingAndMeasuresAFusedGraphAgainstItsKeepGraph) {
+  const fs::path dir = scratch();
+  const std::string keep = kModels + "cnn-small-b32-sgd.json";
+  CliResult r = run("mem plan -q --json " + keep);
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(r.out.back(), '\n');
+  const Json k = Json::parse(r.out);
+  EXPECT_EQ(k.at("gradients"), "keep");
+  EXPECT_EQ(k.at("baseline_reserved"), k.at("reference_reserved"));
+  EXPECT_EQ(k.at("saving_from_gradients"), 0.0);
+  const double sum = k.at("saving_from_allocator").get<double>() +
+                     k.at("saving_from_order").get<double>() +
+                     k.at("saving_from_placement").get<double>();
+  EXPECT_NEAR(sum, k.at("saving").get<double>(), 1e-9);
+
+  // The same step with fused gradients, as a file (the exporter's --gradients fused writes one).
+  Json doc = Json::parse(read_file(keep));
+  doc["gradients"] = "fused";
+  for (Json& t : doc["tensors"])
+    if (t.at("kind") == "gradient") t.erase("output");
+  const fs::path fused = dir / "fused.json";
+  write_file_atomic(fused.string(), doc.dump());
+  r = run("mem plan -q --json " + fused.string() + " --baseline " + keep);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const Json f = Json::parse(r.out);
+  EXPECT_EQ(f.at("gradients"), "fused");
+  EXPECT_EQ(f.at("baseline_gradients"), "keep");
+  EXPECT_EQ(f.at("baseline_reserved"), k.at("reference_reserved"));
+  EXPECT_GE(f.at("saving_from_gradients").get<double>(), 0.0);
+  EXPECT_GE(f.at("saving").get<double>(), k.at("saving").get<double>());
+  r = run("mem plan -q " + fused.string() + " --baseline " + keep);
+  EXPECT_NE(r.out.find("fused gradients"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("PyTorch reserved, keep graph"), std::string::npos) << r.out;
+
+  // --baseline for a keep graph, or a baseline of another step: one line, exit 2.
+  for (const std::string& args :
+       {"mem plan " + keep + " --baseline " + keep,
+        "mem plan " + fused.string() + " --baseline " + kModels + "mlp-b32-sgd.json"}) {
+    r = run(args);
+    EXPECT_EQ(r.status, 2) << args;
+    EXPECT_EQ(lines(r.err), 1) << r.err;
+  }
+}
+
 TEST(Cli, PlanThreadsChangeNothingButTheSpeed) {
   std::vector<std::string> written;
   for (int threads : {1, 3}) {
@@ -125,9 +169,9 @@ TEST(Cli, PlanThreadsChangeNothingButTheSpeed) {
 
 TEST(Cli, BenchTabulatesEveryGraphAndWritesCsvAndMarkdown) {
   const fs::path dir = scratch();
-  // A zoo of the two bundled graphs (copied, so that the test does not depend on the big zoo).
+  // The two hand-made graphs and one exported graph (copied: the test does not need the zoo).
   fs::create_directories(dir / "zoo");
-  for (const char* name : {"mlp-b32-sgd.json", "cnn-small-b32-sgd.json"})
+  for (const char* name : {"mlp-b32-sgd.json", "cnn-small-b32-sgd.json", "resnet18-b1-sgd.json.gz"})
     fs::copy_file(kModels + name, dir / "zoo" / name, fs::copy_options::overwrite_existing);
   const fs::path csv = dir / "zoo.csv", md = dir / "zoo.md";
   CliResult r = run("mem bench -q --time-limit 1 " + (dir / "zoo").string() + " --csv " +
@@ -136,12 +180,20 @@ TEST(Cli, BenchTabulatesEveryGraphAndWritesCsvAndMarkdown) {
   EXPECT_TRUE(r.err.empty()) << r.err;  // -q
   const std::string table = read_file(md.string());
   EXPECT_EQ(table, r.out);
-  EXPECT_NE(table.find("| cnn-small"), std::string::npos) << table;
-  EXPECT_NE(table.find("| mlp"), std::string::npos) << table;
-  EXPECT_NE(table.find("2 graphs: average saving"), std::string::npos) << table;
+  // The exported graph is the zoo, with its fused-gradient column; the toys are listed apart.
+  const std::size_t toys = table.find("Hand-made toy graphs");
+  ASSERT_NE(toys, std::string::npos) << table;
+  EXPECT_LT(table.find("| resnet18-b1-sgd"), toys) << table;
+  EXPECT_GT(table.find("| cnn-small"), toys) << table;
+  EXPECT_GT(table.find("| mlp"), toys) << table;
+  EXPECT_LT(table.find("1 graphs, gradients kept: average saving"), toys) << table;
+  EXPECT_NE(table.find("Gradients fused (1 graphs, same baseline)"), std::string::npos) << table;
+  EXPECT_GT(table.find("2 graphs, gradients kept: average saving"), toys) << table;
+  EXPECT_NE(table.find("fused saving"), std::string::npos) << table;
   const std::string rows = read_file(csv.string());
-  EXPECT_EQ(lines(rows), 3) << rows;  // header + one row per graph
-  EXPECT_EQ(rows.rfind("graph,nodes,tensors,reference_reserved,", 0), 0u) << rows;
+  EXPECT_EQ(lines(rows), 4) << rows;  // header + one row per graph
+  EXPECT_EQ(rows.rfind("graph,exported,nodes,tensors,reference_reserved,", 0), 0u) << rows;
+  EXPECT_NE(rows.find("fused_saving_ceiling"), std::string::npos) << rows;
 
   // An empty directory, or a filter that matches nothing, is an error; nothing is written.
   fs::create_directories(dir / "empty");

@@ -18,6 +18,7 @@ struct PlanArgs {
   std::string graph;
   std::string output;
   std::string svg;
+  std::string baseline;
   double time_limit = 60;
   std::int64_t alignment = mem::PlanOptions().alignment;
   int threads = mem::PlanOptions().threads;
@@ -29,12 +30,16 @@ struct PlanArgs {
 
 void print_table(const mem::Graph& graph, const mem::PlanReport& r) {
   auto row = [](const char* label, std::int64_t bytes, const std::string& note = "") {
-    std::printf("  %-34s %14s  %s\n", label, format_bytes(bytes).c_str(), note.c_str());
+    std::printf("  %-36s %14s  %s\n", label, format_bytes(bytes).c_str(), note.c_str());
   };
   auto percent = [](double x) { return fmt::format("{:.1f}%", 100 * x); };
-  std::printf("%s: %d operators, %d tensors\n", graph.name.c_str(), graph.num_nodes(),
-              graph.num_tensors());
-  row("PyTorch reserved, reference order", r.reference_reserved, "(baseline)");
+  const bool own_baseline = r.split.baseline_reserved == r.reference_reserved &&
+                            r.split.baseline_gradients == r.gradients;
+  std::printf("%s: %d operators, %d tensors, gradients %s\n", graph.name.c_str(), graph.num_nodes(),
+              graph.num_tensors(), std::string(to_string(r.gradients)).c_str());
+  if (!own_baseline)
+    row("PyTorch reserved, keep graph", r.split.baseline_reserved, "(baseline: .grad kept)");
+  row("PyTorch reserved, reference order", r.reference_reserved, own_baseline ? "(baseline)" : "");
   row("max-live, reference order", r.reference_max_live);
   row("max-live, planned order", r.planned_max_live,
       fmt::format("({} lower)", percent(1.0 - static_cast<double>(r.planned_max_live) /
@@ -45,9 +50,22 @@ void print_table(const mem::Graph& graph, const mem::PlanReport& r) {
       fmt::format("saving {} vs baseline", percent(r.saving)));
   if (r.two_phase_arena_bytes != r.arena_bytes)
     row("arena of order, then place", r.two_phase_arena_bytes, "(before the joint ILP)");
-  std::printf("  %-34s %14s  (arena vs max-live of the sizes rounded up to %lld B)\n",
+  std::printf("  %-36s %14s  (arena vs max-live of the sizes rounded up to %lld B)\n",
               "fragmentation", percent(r.fragmentation).c_str(),
               static_cast<long long>(r.alignment));
+  // The split: each term a share of the baseline; they add up to the saving.
+  std::printf("  where the saving comes from (shares of the baseline, gradients %s there):\n",
+              std::string(to_string(r.split.baseline_gradients)).c_str());
+  auto term = [&](const char* label, double x, const char* note) {
+    std::printf("    %-34s %14s  %s\n", label, fmt::format("{:+.1f}%", 100 * x).c_str(), note);
+  };
+  term("allocator", r.split.allocator, "(caching allocator's reserved -> max-live)");
+  term("order", r.split.order, "(max-live: reference -> planned order)");
+  term("fused gradients", r.split.gradients,
+       r.split.baseline_gradients == mem::GradientSemantics::kFused
+           ? "(inside order: --baseline KEEP_GRAPH splits it off)"
+           : "(planned max-live: keep -> fused)");
+  term("placement", r.split.placement, "(arena above max-live: alignment, fragmentation)");
   std::printf("  order: %s (%s), placement: %s (%s), total %s\n", r.order_method.c_str(),
               format_seconds(r.order_seconds).c_str(), r.placement_method.c_str(),
               format_seconds(r.placement_seconds).c_str(), format_seconds(r.seconds).c_str());
@@ -66,11 +84,21 @@ void add_mem_plan(CLI::App& mem) {
       "Offsets: the greedy placers, then (unless they already reach the max-live bound of the\n"
       "order) the exact placement search for at most 5 s; offsets are multiples of --alignment\n"
       "(512 bytes by default, as PyTorch's allocator rounds) and the plan records it.\n"
+      "\nWhere the saving comes from, each a share of the baseline (PyTorch reserved, reference\n"
+      "order, gradients kept), adding up to the saving: allocator (reserved -> max-live of the\n"
+      "reference order), order (-> max-live of the planned order), fused gradients (-> the\n"
+      "fused step's planned max-live; with --baseline), placement (-> the arena; <= 0).\n"
+      "--json adds them as saving_from_allocator, saving_from_order, saving_from_gradients,\n"
+      "saving_from_placement, with baseline_reserved, baseline_gradients and gradients.\n"
       "\nExample: tensorplan mem plan models/resnet50-b32-sgd.json.gz -o plan.json --svg plan.svg");
   cmd->add_option("GRAPH", args->graph, "training graph (tensorplan.graph JSON, .json or .json.gz)")
       ->required();
   cmd->add_option("-o,--output", args->output, "write the plan (tensorplan.plan JSON) here");
   cmd->add_option("--svg", args->svg, "draw the plan as a memory timeline (SVG) here");
+  cmd->add_option("--baseline", args->baseline,
+                  "for a GRAPH whose gradients are fused: the same step with gradients kept,\n"
+                  "whose PyTorch reserved memory is the baseline (both are planned, each with\n"
+                  "half the time limit, to split off what fusing the gradients gains)");
   cmd->add_option("--time-limit", args->time_limit, "wall-clock seconds to spend planning")
       ->default_val(60)
       ->check(CLI::NonNegativeNumber);
@@ -101,7 +129,10 @@ void add_mem_plan(CLI::App& mem) {
     options.joint = args->joint;
     options.placement_ilp = args->placement_ilp;
     options.quiet = args->quiet || args->json;
-    const mem::PlanReport report = mem::plan_memory(graph, options);
+    const mem::PlanReport report =
+        args->baseline.empty()
+            ? mem::plan_memory(graph, options)
+            : mem::plan_against_keep_baseline(graph, mem::read_graph(args->baseline), options);
     // The plan has passed the checker inside plan_memory; only now are files written.
     if (!args->output.empty()) mem::write_plan(report.plan, graph, args->output);
     if (!args->svg.empty()) write_file_atomic(args->svg, mem::timeline_svg(graph, report.plan));

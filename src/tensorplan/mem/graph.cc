@@ -10,8 +10,8 @@
 namespace tensorplan::mem {
 
 namespace {
-constexpr std::array<std::string_view, 6> kKindNames = {
-    "input", "weight", "optimizer_state", "activation", "gradient", "temporary"};
+constexpr std::array<std::string_view, 6> kKindNames = {"input",      "weight",   "optimizer_state",
+                                                        "activation", "gradient", "temporary"};
 }
 
 std::string_view to_string(TensorKind kind) { return kKindNames[static_cast<int>(kind)]; }
@@ -19,6 +19,16 @@ std::string_view to_string(TensorKind kind) { return kKindNames[static_cast<int>
 std::optional<TensorKind> parse_tensor_kind(std::string_view text) {
   for (std::size_t i = 0; i < kKindNames.size(); ++i)
     if (kKindNames[i] == text) return static_cast<TensorKind>(i);
+  return std::nullopt;
+}
+
+std::string_view to_string(GradientSemantics gradients) {
+  return gradients == GradientSemantics::kFused ? "fused" : "keep";
+}
+
+std::optional<GradientSemantics> parse_gradient_semantics(std::string_view text) {
+  if (text == "keep") return GradientSemantics::kKeep;
+  if (text == "fused") return GradientSemantics::kFused;
   return std::nullopt;
 }
 
@@ -40,7 +50,8 @@ void link_and_validate(Graph& graph, const std::string& where) {
     if (t.size < 0) fail("{}: tensor {}: size {} is negative", where, t.id, t.size);
     if (t.size > kMaxBytes) fail("{}: tensor {}: size {} exceeds 2^62 bytes", where, t.id, t.size);
     total += t.size;
-    if (total > kMaxBytes) fail("{}: tensor {}: total size of all tensors exceeds 2^62 bytes", where, t.id);
+    if (total > kMaxBytes)
+      fail("{}: tensor {}: total size of all tensors exceeds 2^62 bytes", where, t.id);
     t.producer = -1;
     t.consumers.clear();
   }
@@ -55,20 +66,26 @@ void link_and_validate(Graph& graph, const std::string& where) {
     }
     for (int in : node.inputs) {
       Tensor& t = graph.tensors[in];
-      if (t.producer == n)
-        fail("{}: node {} reads its own output tensor {}", where, node.id, t.id);
+      if (t.producer == n) fail("{}: node {} reads its own output tensor {}", where, node.id, t.id);
       if (t.consumers.empty() || t.consumers.back() != n) t.consumers.push_back(n);
     }
   }
   for (const Tensor& t : graph.tensors) {
     if (t.producer < 0 && !may_exist_before_step(t.kind))
-      fail("{}: tensor {} ({}) has no producer, but only input, weight and optimizer_state "
-           "tensors exist before the step",
-           where, t.id, to_string(t.kind));
+      fail(
+          "{}: tensor {} ({}) has no producer, but only input, weight and optimizer_state "
+          "tensors exist before the step",
+          where, t.id, to_string(t.kind));
+    if (graph.gradients == GradientSemantics::kFused && t.kind == TensorKind::kGradient && t.output)
+      fail(
+          "{}: tensor {} (gradient) is marked output, but the graph's gradients are fused: each "
+          "gradient dies after its parameter's update",
+          where, t.id);
   }
   // Kahn's algorithm to reject cycles (and to name a node on one).
   std::vector<int> indegree(graph.nodes.size(), 0);
-  for (int n = 0; n < graph.num_nodes(); ++n) indegree[n] = static_cast<int>(predecessors(graph, n).size());
+  for (int n = 0; n < graph.num_nodes(); ++n)
+    indegree[n] = static_cast<int>(predecessors(graph, n).size());
   std::vector<int> ready;
   for (int n = 0; n < graph.num_nodes(); ++n)
     if (indegree[n] == 0) ready.push_back(n);
@@ -131,10 +148,10 @@ bool is_topological_order(const Graph& graph, const std::vector<int>& order, std
     for (int in : node.inputs) {
       const int p = graph.tensors[in].producer;
       if (p >= 0 && position[p] > static_cast<int>(s))
-        return explain(fmt::format("node {} runs at step {} before node {} (step {}) produces its "
-                                   "input tensor {}",
-                                   node.id, s, graph.nodes[p].id, position[p],
-                                   graph.tensors[in].id));
+        return explain(
+            fmt::format("node {} runs at step {} before node {} (step {}) produces its "
+                        "input tensor {}",
+                        node.id, s, graph.nodes[p].id, position[p], graph.tensors[in].id));
     }
   }
   return true;

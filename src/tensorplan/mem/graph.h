@@ -26,14 +26,23 @@ std::optional<TensorKind> parse_tensor_kind(std::string_view text);
 // True for the kinds that may exist before the step (have no producer).
 bool may_exist_before_step(TensorKind kind);
 
+// What the step does with the parameters' gradients (the graph's top-level "gradients" field).
+enum class GradientSemantics : std::uint8_t {
+  kKeep,   // kept in .grad, PyTorch's default: each parameter's gradient is an output of the step
+  kFused,  // fused into backward: each gradient dies after its parameter's update (not an output)
+};
+
+std::string_view to_string(GradientSemantics gradients);
+std::optional<GradientSemantics> parse_gradient_semantics(std::string_view text);
+
 struct Tensor {
-  std::int64_t id = 0;            // id in the graph file, unique among tensors
-  std::string name;               // for people; need not be unique
-  std::int64_t size = 0;          // bytes, 0 <= size <= 2^62
+  std::int64_t id = 0;    // id in the graph file, unique among tensors
+  std::string name;       // for people; need not be unique
+  std::int64_t size = 0;  // bytes, 0 <= size <= 2^62
   TensorKind kind = TensorKind::kTemporary;
-  bool output = false;            // kept after the step: lives from its producer to the end
-  int producer = -1;              // index into Graph::nodes, -1 if it exists before the step
-  std::vector<int> consumers;     // indices into Graph::nodes, ascending and unique
+  bool output = false;         // kept after the step: lives from its producer to the end
+  int producer = -1;           // index into Graph::nodes, -1 if it exists before the step
+  std::vector<int> consumers;  // indices into Graph::nodes, ascending and unique
 
   // Exists before the step and after it: live at every step.
   bool persistent() const { return producer < 0; }
@@ -42,19 +51,20 @@ struct Tensor {
 };
 
 struct Node {
-  std::int64_t id = 0;            // id in the graph file, unique among nodes
-  std::string name;               // for people
-  std::string op;                 // operator, e.g. "aten.convolution"
-  std::string module;             // module path it came from (e.g. "layer1.0.conv1"), may be ""
-  std::vector<int> inputs;        // indices into Graph::tensors, in call order (may repeat)
-  std::vector<int> outputs;       // indices into Graph::tensors, each produced only here
+  std::int64_t id = 0;       // id in the graph file, unique among nodes
+  std::string name;          // for people
+  std::string op;            // operator, e.g. "aten.convolution"
+  std::string module;        // module path it came from (e.g. "layer1.0.conv1"), may be ""
+  std::vector<int> inputs;   // indices into Graph::tensors, in call order (may repeat)
+  std::vector<int> outputs;  // indices into Graph::tensors, each produced only here
 };
 
 struct Graph {
   std::string name;
   std::vector<Tensor> tensors;
   std::vector<Node> nodes;
-  std::vector<int> order;         // the reference order: a topological order of node indices
+  std::vector<int> order;  // the reference order: a topological order of node indices
+  GradientSemantics gradients = GradientSemantics::kKeep;
 
   int num_nodes() const { return static_cast<int>(nodes.size()); }
   int num_tensors() const { return static_cast<int>(tensors.size()); }
@@ -67,7 +77,8 @@ inline constexpr std::int64_t kMaxBytes = std::int64_t{1} << 62;
 
 // Fills Tensor::producer and Tensor::consumers from the nodes, and checks the structure: every
 // tensor produced at most once, no node reading its own output, no cycle, kinds consistent with
-// producers, sizes in range. `where` prefixes error messages (usually the file name).
+// producers, sizes in range, no gradient marked output in a graph whose gradients are fused.
+// `where` prefixes error messages (usually the file name).
 void link_and_validate(Graph& graph, const std::string& where);
 
 // True if `order` holds every node exactly once and each node comes after the producers of its

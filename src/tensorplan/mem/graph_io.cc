@@ -43,6 +43,16 @@ Graph graph_from_json(const Json& doc, const std::string& path) {
   check_header(path, doc, kGraphFormat, kGraphVersion);
   Graph graph;
   graph.name = optional_string(path, doc, "", "name");
+  if (auto it = doc.find("gradients"); it != doc.end()) {
+    if (!it->is_string()) fail("{}: /gradients: expected \"keep\" or \"fused\"", path);
+    auto parsed = parse_gradient_semantics(it->get<std::string>());
+    if (!parsed)
+      fail(
+          "{}: /gradients: unknown gradient semantics \"{}\" (expected \"keep\": kept in "
+          ".grad, or \"fused\": each gradient dies after its parameter's update)",
+          path, it->get<std::string>());
+    graph.gradients = *parsed;
+  }
 
   const Json& tensors = get_array(path, doc, "", "tensors");
   IdMap tensor_ids(path, "tensor");
@@ -55,15 +65,18 @@ Graph graph_from_json(const Json& doc, const std::string& path) {
     tensor.id = get_int(path, t, where, "id");
     tensor.name = optional_string(path, t, where, "name");
     tensor.size = get_int(path, t, where, "size");
-    if (tensor.size < 0) fail("{}: {}/size: tensor {} has negative size {}", path, where, tensor.id, tensor.size);
+    if (tensor.size < 0)
+      fail("{}: {}/size: tensor {} has negative size {}", path, where, tensor.id, tensor.size);
     if (tensor.size > kMaxBytes)
-      fail("{}: {}/size: tensor {} size {} exceeds 2^62 bytes", path, where, tensor.id, tensor.size);
+      fail("{}: {}/size: tensor {} size {} exceeds 2^62 bytes", path, where, tensor.id,
+           tensor.size);
     const std::string kind = get_string(path, t, where, "kind");
     auto parsed = parse_tensor_kind(kind);
     if (!parsed)
-      fail("{}: {}/kind: tensor {} has unknown kind \"{}\" (expected input, weight, "
-           "optimizer_state, activation, gradient or temporary)",
-           path, where, tensor.id, kind);
+      fail(
+          "{}: {}/kind: tensor {} has unknown kind \"{}\" (expected input, weight, "
+          "optimizer_state, activation, gradient or temporary)",
+          path, where, tensor.id, kind);
     tensor.kind = *parsed;
     if (auto it = t.find("output"); it != t.end()) {
       if (!it->is_boolean()) fail("{}: {}/output: expected true or false", path, where);
@@ -120,7 +133,8 @@ Graph read_graph(const std::string& path) { return graph_from_json(load_json(pat
 Json graph_to_json(const Graph& graph) {
   Json tensors = Json::array();
   for (const Tensor& t : graph.tensors) {
-    Json j = {{"id", t.id}, {"name", t.name}, {"size", t.size}, {"kind", std::string(to_string(t.kind))}};
+    Json j = {
+        {"id", t.id}, {"name", t.name}, {"size", t.size}, {"kind", std::string(to_string(t.kind))}};
     if (t.output) j["output"] = true;
     tensors.push_back(std::move(j));
   }
@@ -129,14 +143,19 @@ Json graph_to_json(const Graph& graph) {
     Json inputs = Json::array(), outputs = Json::array();
     for (int i : n.inputs) inputs.push_back(graph.tensors[i].id);
     for (int o : n.outputs) outputs.push_back(graph.tensors[o].id);
-    Json j = {{"id", n.id}, {"name", n.name}, {"op", n.op}, {"inputs", inputs}, {"outputs", outputs}};
+    Json j = {
+        {"id", n.id}, {"name", n.name}, {"op", n.op}, {"inputs", inputs}, {"outputs", outputs}};
     if (!n.module.empty()) j["module"] = n.module;
     nodes.push_back(std::move(j));
   }
   Json order = Json::array();
   for (int n : graph.order) order.push_back(graph.nodes[n].id);
-  return {{"format", kGraphFormat}, {"version", kGraphVersion}, {"name", graph.name},
-          {"tensors", tensors},     {"nodes", nodes},             {"order", order}};
+  Json doc = {{"format", kGraphFormat}, {"version", kGraphVersion}, {"name", graph.name},
+              {"tensors", tensors},     {"nodes", nodes},           {"order", order}};
+  // Absent means keep, so keep graphs are written as before.
+  if (graph.gradients != GradientSemantics::kKeep)
+    doc["gradients"] = std::string(to_string(graph.gradients));
+  return doc;
 }
 
 void write_graph(const Graph& graph, const std::string& path) {

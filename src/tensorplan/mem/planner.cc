@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "tensorplan/common/error.h"
 #include "tensorplan/common/progress.h"
 #include "tensorplan/common/timer.h"
 #include "tensorplan/mem/check.h"
@@ -50,6 +51,13 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
   // of narrow graphs; where that gives up, the ordering ILP from the best order so far.
   const auto schedulers = schedule::heuristic_schedulers();
   schedule::BestOrder order = schedule::best_order(graph, schedulers, Deadline());
+  if (!options.start_order.empty()) {
+    std::string why;
+    if (!is_topological_order(graph, options.start_order, &why))
+      fail("{}: the start order is not a topological order: {}", graph.name, why);
+    const std::int64_t given = max_live(graph, options.start_order);
+    if (given < order.max_live) order = {options.start_order, given, "given"};
+  }
   bool proven = order.max_live <= report.lower_bound;
   if (!proven && options.time_limit > 0) {
     schedule::WindowImprovement windows =
@@ -134,10 +142,15 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
 
   report.arena_bytes = plan.arena_bytes;
   report.planned_total = plan.arena_bytes;
-  report.saving = report.reference_reserved > 0
-                      ? 1.0 - static_cast<double>(report.planned_total) /
-                                  static_cast<double>(report.reference_reserved)
-                      : 0.0;
+  // Against the graph's own reference order; plan_keep_and_fused rebases a fused plan on keep's.
+  report.gradients = graph.gradients;
+  report.split = split_saving({.baseline_reserved = report.reference_reserved,
+                               .keep_reference_max_live = report.reference_max_live,
+                               .keep_planned_max_live = report.planned_max_live,
+                               .planned_max_live = report.planned_max_live,
+                               .planned_total = report.planned_total,
+                               .baseline_gradients = graph.gradients});
+  report.saving = report.split.total();
   // Against the rounded sizes' peak: the rounding itself is the alignment's cost, not the placer's.
   report.fragmentation =
       report.placed_max_live > 0
@@ -150,27 +163,89 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
   return report;
 }
 
+namespace {
+
+// Same tensors (ids, sizes, kinds), nodes and reference order: one step in two semantics.
+void require_same_step(const Graph& keep, const Graph& fused) {
+  const std::string where =
+      fmt::format("the keep graph \"{}\" and the fused graph \"{}\"", keep.name, fused.name);
+  if (keep.gradients != GradientSemantics::kKeep)
+    fail("{}: the baseline graph's gradients are fused; it must keep them", where);
+  if (fused.gradients != GradientSemantics::kFused)
+    fail("{}: the planned graph's gradients are kept; it must fuse them", where);
+  if (keep.num_tensors() != fused.num_tensors() || keep.num_nodes() != fused.num_nodes())
+    fail("{} are not the same step: {} and {} tensors, {} and {} nodes", where, keep.num_tensors(),
+         fused.num_tensors(), keep.num_nodes(), fused.num_nodes());
+  for (int t = 0; t < keep.num_tensors(); ++t) {
+    const Tensor &a = keep.tensors[t], &b = fused.tensors[t];
+    if (a.id != b.id || a.size != b.size || a.kind != b.kind)
+      fail("{} are not the same step: tensor {} differs (id {}, {} B, {} against id {}, {} B, {})",
+           where, t, a.id, a.size, to_string(a.kind), b.id, b.size, to_string(b.kind));
+  }
+  for (int n = 0; n < keep.num_nodes(); ++n)
+    if (keep.nodes[n].id != fused.nodes[n].id || keep.nodes[n].inputs != fused.nodes[n].inputs ||
+        keep.nodes[n].outputs != fused.nodes[n].outputs)
+      fail("{} are not the same step: node {} differs", where, keep.nodes[n].id);
+}
+
+}  // namespace
+
+KeepAndFused plan_keep_and_fused(const Graph& keep, const Graph& fused,
+                                 const PlanOptions& keep_options, PlanOptions fused_options) {
+  require_same_step(keep, fused);
+  KeepAndFused result;
+  result.keep = plan_memory(keep, keep_options);
+  // Keep's order is an order of the fused step too, with at most keep's live bytes at every step.
+  fused_options.start_order = result.keep.plan.order;
+  result.fused = plan_memory(fused, fused_options);
+  const PlanReport& k = result.keep;
+  PlanReport& f = result.fused;
+  f.split = split_saving({.baseline_reserved = k.reference_reserved,
+                          .keep_reference_max_live = k.reference_max_live,
+                          .keep_planned_max_live = k.planned_max_live,
+                          .planned_max_live = f.planned_max_live,
+                          .planned_total = f.planned_total,
+                          .baseline_gradients = GradientSemantics::kKeep});
+  f.saving = f.split.total();
+  return result;
+}
+
+PlanReport plan_against_keep_baseline(const Graph& fused, const Graph& keep,
+                                      const PlanOptions& options) {
+  if (fused.gradients != GradientSemantics::kFused)
+    fail(
+        "{}: a keep baseline (--baseline) is for graphs whose gradients are fused; this graph "
+        "keeps them (it is its own baseline)",
+        fused.name);
+  PlanOptions half = options;
+  half.time_limit = options.time_limit / 2;
+  return plan_keep_and_fused(keep, fused, half, half).fused;
+}
+
 Json report_to_json(const PlanReport& r, const Graph& graph) {
-  return {{"graph", graph.name},
-          {"nodes", graph.num_nodes()},
-          {"tensors", graph.num_tensors()},
-          {"reference_reserved", r.reference_reserved},
-          {"reference_allocated", r.reference_allocated},
-          {"reference_max_live", r.reference_max_live},
-          {"planned_max_live", r.planned_max_live},
-          {"placed_max_live", r.placed_max_live},
-          {"alignment", r.alignment},
-          {"arena_bytes", r.arena_bytes},
-          {"planned_total", r.planned_total},
-          {"lower_bound", r.lower_bound},
-          {"saving", r.saving},
-          {"fragmentation", r.fragmentation},
-          {"seconds", r.seconds},
-          {"order_seconds", r.order_seconds},
-          {"placement_seconds", r.placement_seconds},
-          {"order_method", r.order_method},
-          {"placement_method", r.placement_method},
-          {"two_phase_arena_bytes", r.two_phase_arena_bytes}};
+  Json j = {{"graph", graph.name},
+            {"nodes", graph.num_nodes()},
+            {"tensors", graph.num_tensors()},
+            {"reference_reserved", r.reference_reserved},
+            {"reference_allocated", r.reference_allocated},
+            {"reference_max_live", r.reference_max_live},
+            {"planned_max_live", r.planned_max_live},
+            {"placed_max_live", r.placed_max_live},
+            {"alignment", r.alignment},
+            {"arena_bytes", r.arena_bytes},
+            {"planned_total", r.planned_total},
+            {"lower_bound", r.lower_bound},
+            {"saving", r.saving},
+            {"fragmentation", r.fragmentation},
+            {"seconds", r.seconds},
+            {"order_seconds", r.order_seconds},
+            {"placement_seconds", r.placement_seconds},
+            {"order_method", r.order_method},
+            {"placement_method", r.placement_method},
+            {"two_phase_arena_bytes", r.two_phase_arena_bytes},
+            {"gradients", std::string(to_string(r.gradients))}};
+  add_split_fields(r.split, j);
+  return j;
 }
 
 }  // namespace tensorplan::mem

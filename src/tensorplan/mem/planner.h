@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "tensorplan/common/json.h"
 #include "tensorplan/mem/graph.h"
 #include "tensorplan/mem/plan.h"
+#include "tensorplan/mem/saving_split.h"
 
 namespace tensorplan::mem {
 
@@ -28,6 +30,9 @@ struct PlanOptions {
   // and for CBC (0 or 1: one, which is reproducible; more trades that for speed).
   int threads = 0;
   bool quiet = true;  // no progress on stderr
+  // Also a candidate order (node indices, a topological order; empty: none), e.g. the keep
+  // graph's planned order when planning its fused graph, so that plan is never the worse one.
+  std::vector<int> start_order;
 };
 
 struct PlanReport {
@@ -42,16 +47,38 @@ struct PlanReport {
   std::int64_t two_phase_arena_bytes = 0;  // the arena of order-then-place (before the joint ILP)
   std::int64_t planned_total = 0;          // all memory the planned step needs (= arena_bytes)
   std::int64_t lower_bound = 0;            // proven lower bound on max-live over all orders
-  double saving = 0;                       // 1 - planned_total / reference_reserved
-  double fragmentation = 0;                // arena_bytes / placed_max_live - 1
-  double seconds = 0;                      // wall-clock time of plan_memory
-  double order_seconds = 0;                // of which choosing the order (heuristics or ILP)
-  double placement_seconds = 0;            // of which placing the tensors
-  std::string order_method;                // which scheduler's order was kept
-  std::string placement_method;            // which placer's offsets were kept
+  GradientSemantics gradients = GradientSemantics::kKeep;  // the planned graph's
+  // Where the saving comes from, against the baseline (reference_reserved of the keep step).
+  SavingSplit split;
+  double saving = 0;         // 1 - planned_total / split.baseline_reserved (the sum of the split)
+  double fragmentation = 0;  // arena_bytes / placed_max_live - 1
+  double seconds = 0;        // wall-clock time of plan_memory
+  double order_seconds = 0;  // of which choosing the order (heuristics or ILP)
+  double placement_seconds = 0;  // of which placing the tensors
+  std::string order_method;      // which scheduler's order was kept
+  std::string placement_method;  // which placer's offsets were kept
 };
 
 PlanReport plan_memory(const Graph& graph, const PlanOptions& options);
+
+// One step planned with gradients kept and with gradients fused, the fused plan measured against
+// the keep step's baseline (eager PyTorch with .grad kept).
+struct KeepAndFused {
+  PlanReport keep;
+  PlanReport fused;  // its split and saving are against keep's reference_reserved
+};
+
+// Plans `keep` with `keep_options`, then `fused` (the same step with fused gradients, e.g.
+// with_fused_gradients(keep)) with `fused_options`, also trying keep's planned order. Fails if the
+// two graphs are not the same step (tensors, sizes, nodes) in keep and fused semantics.
+KeepAndFused plan_keep_and_fused(const Graph& keep, const Graph& fused,
+                                 const PlanOptions& keep_options, PlanOptions fused_options);
+
+// `mem plan FUSED --baseline KEEP`: plans a graph whose gradients are fused against `keep`, the
+// same step with them kept, each with half of options.time_limit; returns the fused plan's report.
+// Fails if `fused` keeps its gradients (it is its own baseline) or the two are not one step.
+PlanReport plan_against_keep_baseline(const Graph& fused, const Graph& keep,
+                                      const PlanOptions& options);
 
 // The report as one JSON object (field names are relied on by scripts and the zoo benchmark).
 Json report_to_json(const PlanReport& report, const Graph& graph);
