@@ -181,6 +181,8 @@ SamplePipeline sample_pipeline(const SampleSpec& spec, const Halide::Target& tar
 
 }  // namespace
 
+void fill_input_buffer(Halide::Buffer<>& buffer, std::uint64_t seed) { fill_input(buffer, seed); }
+
 void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send) {
   // The plugin reads these once, on first use; this process is fresh for this sample.
   ::setenv("HL_BEAM_SIZE", std::to_string(spec.beam_size).c_str(), 1);
@@ -210,7 +212,9 @@ void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send)
   Halide::Pipeline& pipeline = sampled.pipeline;
   Stopwatch schedule_clock;
   // Last-level cache and balance as in MachineParams::generic(); parallelism = timing threads.
-  const Halide::MachineParams params(spec.threads, 16 * 1024 * 1024, 40);
+  const Halide::MachineParams params(
+      spec.machine_parallelism > 0 ? spec.machine_parallelism : spec.threads,
+      static_cast<std::uint64_t>(spec.machine_cache_bytes), static_cast<float>(spec.machine_balance));
   const Halide::AutoSchedulerResults results = pipeline.auto_schedule("Adams2019", target, params);
   const double autoschedule_seconds = schedule_clock.seconds();
   const Featurization features =
@@ -220,6 +224,21 @@ void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send)
         {"autoschedule_seconds", autoschedule_seconds},
         {"schedule_features", float_blob(features.schedule)},
         {"pipeline_features", float_blob(features.pipeline)}});
+  if (!spec.object_path.empty()) {
+    // Ahead of time: the object holds only this schedule; one standalone runtime is linked in
+    // with all the schedules of the pipeline (see aot.h).
+    Stopwatch compile_clock;
+    const std::vector<Halide::Argument> arguments = pipeline.infer_arguments();
+    pipeline.compile_to_object(spec.object_path, arguments, spec.function_name,
+                               target.with_feature(Halide::Target::NoRuntime));
+    Json names = Json::array();
+    for (const Halide::Argument& a : arguments) names.push_back(a.name);
+    names.push_back(sampled.output.name);
+    send({{"type", "compiled"},
+          {"compile_seconds", compile_clock.seconds()},
+          {"arguments", names}});
+    return;
+  }
   if (!spec.time_it) return;
 
   Stopwatch compile_clock;
@@ -282,6 +301,10 @@ SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits) {
         result.has_schedule = true;
       } else if (type == "compiled") {
         result.compile_seconds = m.at("compile_seconds").get<double>();
+        if (m.contains("arguments")) {
+          result.argument_names = m.at("arguments").get<std::vector<std::string>>();
+          result.has_object = true;
+        }
       } else if (type == "timing") {
         result.timing.min_seconds = m.at("min_seconds").get<double>();
         result.timing.median_seconds = m.at("median_seconds").get<double>();
@@ -297,18 +320,35 @@ SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits) {
     result.detail = e.what();
     return result;
   }
-  const bool complete = spec.time_it ? result.has_timing : result.has_schedule;
+  const bool complete = !spec.object_path.empty() ? result.has_object
+                        : spec.time_it            ? result.has_timing
+                                                  : result.has_schedule;
   if (outcome.status == "ok" && complete) {
     result.status = "ok";
   } else {
     const std::string kind = outcome.status == "ok" ? "error" : outcome.status;
-    // The phase that was running: the one after the last message received.
+    // The phase that was running: the one after the last progress message received (an "error"
+    // message is not progress: counting it named every exception's phase "exit" in dataset v1).
+    std::string last = "start";
+    for (const Json& m : outcome.messages) {
+      const std::string type = m.value("type", "");
+      if (type != "error") last = type;
+    }
     const std::map<std::string, std::string> running = {
-        {"start", "generate"}, {"graph", "autoschedule"}, {"schedule", "compile"},
-        {"compiled", "run"},   {"timing", "exit"},        {"error", "exit"}};
-    const auto it = running.find(outcome.phase);
+        {"start", "generate"},
+        {"graph", "autoschedule"},
+        {"schedule", "compile"},
+        {"compiled", spec.object_path.empty() ? "run" : "exit"},
+        {"timing", "exit"}};
+    const auto it = running.find(last);
     result.status = fmt::format("{}:{}", kind, it == running.end() ? outcome.phase : it->second);
     result.detail = outcome.detail;
+    if (result.detail.empty()) {
+      // Every failure keeps a reason: say at least how the child ended.
+      result.detail = outcome.status == "ok" ? "exited without reporting its result"
+                                             : fmt::format("{} after '{}'", outcome.status,
+                                                           outcome.phase);
+    }
     if (outcome.status != "timeout" && !outcome.stderr_tail.empty()) {
       // The last line of stderr usually names the failed assertion.
       std::string tail = outcome.stderr_tail;
