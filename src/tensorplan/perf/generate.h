@@ -71,7 +71,8 @@ SampleSpec sample_spec(const GenerateOptions& options, int pipeline, int sample)
 
 // Format 2's sample plan: sample 0 the beam search with default MachineParams; samples 1-3 the
 // beam search under drawn MachineParams; of the rest, the first half beam-1 samples with dropout
-// drawn over the whole range 1..100, the second half the same under drawn MachineParams. `kind`
+// drawn log-uniformly over the whole range 1..100, the second half the same under drawn
+// MachineParams. `kind`
 // gets "beam", "beam-machine", "random" or "random-machine".
 SampleSpec sample_spec_v2(const GenerateOptions& options, int pipeline, int sample,
                           std::string* kind);

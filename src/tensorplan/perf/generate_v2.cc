@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -358,10 +359,11 @@ SampleSpec sample_spec_v2(const GenerateOptions& options, int pipeline, int samp
   Rng rng(derive_seed(spec.pipeline_seed ^ 0x5a3b1e2ULL, static_cast<std::uint64_t>(sample)));
   const auto draw_machine = [&] {
     // Parallelism changes how outer loops are split, cache size how deep tiles go, balance how
-    // much recomputation is traded for locality: each moves Adams2019 to other schedules.
-    spec.machine_parallelism = rng.pick(std::vector<int>{1, 2, 4, 8, 16, 32});
-    spec.machine_cache_bytes = std::int64_t{1} << rng.uniform(15, 26);  // 32 KiB .. 64 MiB
-    spec.machine_balance = rng.pick(std::vector<double>{2, 5, 10, 20, 40, 80, 160});
+    // much recomputation is traded for locality: each moves Adams2019 to other schedules. Drawn
+    // far beyond real machines on purpose (1 KiB .. 1 GiB, balance 0.5 .. 2000) to spread them.
+    spec.machine_parallelism = 1 << rng.uniform(0, 7);                    // 1 .. 128
+    spec.machine_cache_bytes = std::int64_t{1} << rng.uniform(10, 30);    // 1 KiB .. 1 GiB
+    spec.machine_balance = 0.5 * std::pow(4000.0, rng.unit());            // 0.5 .. 2000, log-uniform
   };
   const int random_start = std::min(4, options.schedules);
   const int machine_start = random_start + (options.schedules - random_start) / 2;
@@ -373,7 +375,9 @@ SampleSpec sample_spec_v2(const GenerateOptions& options, int pipeline, int samp
     if (sample > 0) draw_machine();
   } else {
     spec.beam_size = 1;
-    spec.random_dropout = rng.uniform(1, 100);
+    // Log-uniform over the whole range 1..100: low values (far from greedy) are where the
+    // schedules differ most, 100 is the greedy search itself.
+    spec.random_dropout = static_cast<int>(std::lround(std::pow(100.0, rng.unit())));
     spec.search_seed = rng.next() % 2147483647ULL;
     *kind = sample < machine_start ? "random" : "random-machine";
     if (sample >= machine_start) draw_machine();
