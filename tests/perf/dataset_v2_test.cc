@@ -88,7 +88,7 @@ TEST(InterleavedTimer, RecordsEveryRoundAndLabelsWithTheMedianOfRoundMinima) {
 
 TEST(DatasetV2, TinyShardIsTimedInRoundsAndTimedAgain) {
   TestDir dir("v2");
-  GenerateOptions o = tiny_v2(dir.str(), 2, 6);
+  GenerateOptions o = tiny_v2(dir.str(), 2, 7);
   o.retime_fraction = 1;  // every pipeline through the repeatability pass
   const GenerateSummary summary = generate_shard(o);
   EXPECT_EQ(summary.pipelines_measured, 2);
@@ -96,7 +96,7 @@ TEST(DatasetV2, TinyShardIsTimedInRoundsAndTimedAgain) {
   const Shard shard = read_shard(summary.shard_path);
   EXPECT_EQ(shard.version, 2);
   ASSERT_EQ(shard.pipelines.size(), 2u);
-  ASSERT_EQ(shard.schedules.size(), 12u);
+  ASSERT_EQ(shard.schedules.size(), 14u);
   std::set<std::string> kinds;
   for (const auto& p : shard.pipelines) {
     EXPECT_EQ(p.pipeline_features.size(), p.graph.stages.size() * kPipelineFeatureCount);
@@ -115,10 +115,11 @@ TEST(DatasetV2, TinyShardIsTimedInRoundsAndTimedAgain) {
     EXPECT_GT(s.label_seconds, 0);
     EXPECT_FALSE(s.schedule_features.empty());
   }
-  EXPECT_EQ(kinds, (std::set<std::string>{"beam", "beam-machine", "random", "random-machine"}));
+  EXPECT_EQ(kinds, (std::set<std::string>{"beam", "beam-machine", "random", "random-machine",
+                                          "random-weights"}));
   ASSERT_EQ(shard.retimes.size(), 2u);
   for (const auto& r : shard.retimes) {
-    EXPECT_EQ(r.schedules.size(), 6u);
+    EXPECT_EQ(r.schedules.size(), 7u);
     for (const auto& s : r.schedules) {
       EXPECT_TRUE(s.same_schedule);  // recompiling gives the same schedules
       EXPECT_EQ(s.rounds.size(), 7u);
@@ -127,7 +128,7 @@ TEST(DatasetV2, TinyShardIsTimedInRoundsAndTimedAgain) {
   const DatasetStats stats = compute_stats({shard});
   EXPECT_EQ(stats.format_version, 2);
   EXPECT_EQ(stats.repeatability.pipelines, 2);
-  EXPECT_EQ(stats.repeatability.schedules, 12);
+  EXPECT_EQ(stats.repeatability.schedules, 14);
   EXPECT_GE(stats.median_slowest_over_fastest, 1.0);
 
   // Resuming a complete shard adds nothing; merging keeps every record, in format 2.
@@ -139,7 +140,7 @@ TEST(DatasetV2, TinyShardIsTimedInRoundsAndTimedAgain) {
   merge_shards({dir.str()}, merged_dir / "all.tpshard");
   const Shard merged = read_shard(merged_dir / "all.tpshard");
   EXPECT_EQ(merged.version, 2);
-  EXPECT_EQ(merged.schedules.size(), 12u);
+  EXPECT_EQ(merged.schedules.size(), 14u);
   EXPECT_EQ(merged.retimes.size(), 2u);
   EXPECT_EQ(merged.schedules[3].rounds, shard.schedules[3].rounds);
   // A v1 resume of a v2 shard is refused, naming the format.
@@ -272,8 +273,9 @@ TEST(DatasetV2, SamplePlanCoversTheKindsAndIsDeterministic) {
   }
   EXPECT_EQ(kinds["beam"], 1);
   EXPECT_EQ(kinds["beam-machine"], 3);
-  EXPECT_EQ(kinds["random"], 14);
-  EXPECT_EQ(kinds["random-machine"], 14);
+  EXPECT_EQ(kinds["random"], 9);
+  EXPECT_EQ(kinds["random-machine"], 9);
+  EXPECT_EQ(kinds["random-weights"], 10);
   EXPECT_GT(dropouts.size(), 8u);  // drawn over the range, not from a handful of levels
   EXPECT_LE(*dropouts.begin(), 5);
   EXPECT_GE(*dropouts.rbegin(), 50);

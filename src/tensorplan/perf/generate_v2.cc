@@ -77,23 +77,26 @@ void parallel_for(int n, int jobs, F&& f) {
   if (error) std::rethrow_exception(error);
 }
 
-// A working directory for objects and libraries, removed when done.
+// A working directory for objects and libraries. The default one is named after the shard (not
+// the process), so a resumed run finds the libraries kept for the repeatability pass; it is
+// removed once the shard is complete.
 struct WorkDir {
   fs::path path;
   bool owned = false;
+  bool remove = false;  // set when the shard is complete
   explicit WorkDir(const GenerateOptions& o) {
     if (!o.work_dir.empty()) {
       path = o.work_dir;
     } else {
-      path = fs::temp_directory_path() /
-             fmt::format("tensorplan-perf-gen-{}-shard{}", ::getpid(), o.shard);
+      path = fs::temp_directory_path() / fmt::format("tensorplan-perf-gen-seed{}-shard{}-of-{}",
+                                                     o.seed, o.shard, o.shards);
       owned = true;
     }
     fs::create_directories(path);
   }
   ~WorkDir() {
     std::error_code ec;
-    if (owned) fs::remove_all(path, ec);
+    if (owned && remove) fs::remove_all(path, ec);
   }
   std::string file(const std::string& name) const { return (path / name).string(); }
 };
@@ -106,6 +109,7 @@ struct CompiledPipeline {
   std::vector<double> check_seconds;  // the checking run's time (0 if not run)
   std::string library;                // "" when nothing compiled
   const SampleResult* described = nullptr;  // a result that carries the graph and inputs
+  Json inputs, output;                      // the pipeline's, as in its record (when described)
   double seconds = 0;
 };
 
@@ -156,6 +160,8 @@ CompiledPipeline compile_pipeline(const GenerateOptions& options, int p, const W
   for (const auto& r : c.results) {
     if (r.has_graph) {
       c.described = &r;
+      c.inputs = inputs_json(r);
+      c.output = output_json(r);
       break;
     }
   }
@@ -178,9 +184,15 @@ CompiledPipeline compile_pipeline(const GenerateOptions& options, int p, const W
     }
     for (std::size_t k = 0; k + 1 < objects.size(); ++k) fs::remove(objects[k]);
   }
+  for (const auto& spec : c.specs) {
+    std::error_code ec;
+    fs::remove_all(spec.object_path + ".weights", ec);
+    fs::remove(spec.object_path, ec);  // a failed sample's partial object
+  }
   // Check: each schedule runs once in its own process.
   if (!c.library.empty() && c.described) {
-    const Json inputs = inputs_json(*c.described), output = output_json(*c.described);
+    const Json& inputs = c.inputs;
+    const Json& output = c.output;
     const std::uint64_t seed = c.specs[0].pipeline_seed;
     parallel_for(static_cast<int>(n), options.jobs, [&](int k) {
       const auto i = static_cast<std::size_t>(k);
@@ -229,11 +241,12 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
   for (std::size_t k = 0; k < c.results.size(); ++k) {
     if (c.results[k].status == "ok") out.samples.push_back(static_cast<int>(k));
   }
-  if (out.samples.empty() || c.library.empty() || !c.described) {
+  if (out.samples.empty() || c.library.empty() || c.inputs.is_null()) {
     out.detail = "nothing to time";
     return out;
   }
-  const Json inputs = inputs_json(*c.described), output = output_json(*c.described);
+  const Json& inputs = c.inputs;
+  const Json& output = c.output;
   const std::uint64_t pipeline_seed = c.specs[0].pipeline_seed;
   const std::uint64_t rounds_seed =
       derive_seed(pipeline_seed ^ kRoundsSalt, static_cast<std::uint64_t>(pass));
@@ -366,14 +379,15 @@ SampleSpec sample_spec_v2(const GenerateOptions& options, int pipeline, int samp
     spec.machine_balance = 0.5 * std::pow(4000.0, rng.unit());            // 0.5 .. 2000, log-uniform
   };
   const int random_start = std::min(4, options.schedules);
-  const int machine_start = random_start + (options.schedules - random_start) / 2;
+  const int third = (options.schedules - random_start) / 3;
+  const int machine_start = random_start + third, weights_start = random_start + 2 * third;
   if (sample < random_start) {
     spec.beam_size = 32;
     spec.random_dropout = 100;
     spec.search_seed = 0;
     *kind = sample == 0 ? "beam" : "beam-machine";
     if (sample > 0) draw_machine();
-  } else {
+  } else if (sample < weights_start) {
     spec.beam_size = 1;
     // Log-uniform over the whole range 1..100: low values (far from greedy) are where the
     // schedules differ most, 100 is the greedy search itself.
@@ -381,6 +395,14 @@ SampleSpec sample_spec_v2(const GenerateOptions& options, int pipeline, int samp
     spec.search_seed = rng.next() % 2147483647ULL;
     *kind = sample < machine_start ? "random" : "random-machine";
     if (sample >= machine_start) draw_machine();
+  } else {
+    // The greedy search under a cost model of random weights: schedules far from what the
+    // trained model prefers (tiling, fusion and vectorisation it would rank low).
+    spec.beam_size = 1;
+    spec.random_dropout = 100;
+    spec.search_seed = 0;
+    spec.random_weights_seed = rng.next() | 1;  // never 0 (= built-in weights)
+    *kind = "random-weights";
   }
   return spec;
 }
@@ -422,6 +444,8 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
   std::set<int> done, retimed;
   std::map<int, std::map<int, std::string>> first_sources;  // pipeline -> sample -> source
   std::map<int, std::map<int, std::string>> first_status;
+  std::map<int, std::map<int, double>> first_labels;
+  std::map<int, Json> first_pipeline;  // inputs, output, arguments
   std::optional<ShardWriter> writer;
   if (fs::exists(summary.shard_path)) {
     if (!options.resume)
@@ -441,6 +465,12 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
       done.insert(s.pipeline);
       first_sources[s.pipeline][s.sample] = s.schedule_source;
       first_status[s.pipeline][s.sample] = s.status;
+      first_labels[s.pipeline][s.sample] = s.label_seconds;
+    }
+    for (const auto& p : shard.pipelines) {
+      first_pipeline[p.index] = {{"inputs", p.inputs},
+                                 {"output", p.output},
+                                 {"arguments", p.timing.value("arguments", Json::array())}};
     }
     for (const auto& r : shard.retimes) retimed.insert(r.pipeline);
     writer.emplace(ShardWriter::append_to(summary.shard_path, shard.valid_bytes));
@@ -489,7 +519,14 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
         std::count_if(c.results.begin(), c.results.end(),
                       [](const SampleResult& r) { return r.status == "ok"; }));
     const PipelineTiming t = time_pipeline(options, c, p, 1, report);
-    if (!c.library.empty()) fs::remove(c.library);
+    // The repeatability pass times the very same code again: keep its library till then.
+    if (!c.library.empty()) {
+      if (retimed_pipeline(options, p)) {
+        fs::rename(c.library, work.file(fmt::format("keep-p{}.so", p)));
+      } else {
+        fs::remove(c.library);
+      }
+    }
 
     // One record: the pipeline (if it could be generated) and every sample, failed ones included.
     std::optional<PipelineRecord> pr;
@@ -499,8 +536,8 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
       pr->seed = c.specs[0].pipeline_seed;
       pr->generator_version = kPipelineGeneratorVersion;
       pr->ops = c.described->ops;
-      pr->inputs = inputs_json(*c.described);
-      pr->output = output_json(*c.described);
+      pr->inputs = c.inputs;
+      pr->output = c.output;
       pr->graph = c.described->graph;
       for (const auto& r : c.results) {
         if (r.has_schedule && !r.features.pipeline.empty()) {
@@ -509,6 +546,12 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
         }
       }
       pr->timing = timing_record(options, t, 1);
+      for (const auto& r : c.results) {
+        if (r.has_object) {
+          pr->timing["arguments"] = r.argument_names;  // the same for every schedule
+          break;
+        }
+      }
     }
     std::vector<ScheduleRecord> schedules(c.results.size());
     std::vector<const ScheduleRecord*> pointers;
@@ -582,6 +625,12 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
     for (const auto& s : schedules) {
       first_sources[p][s.sample] = s.schedule_source;
       first_status[p][s.sample] = s.status;
+      first_labels[p][s.sample] = s.label_seconds;
+    }
+    if (pr) {
+      first_pipeline[p] = {{"inputs", pr->inputs},
+                           {"output", pr->output},
+                           {"arguments", pr->timing.value("arguments", Json::array())}};
     }
   }
   progress.finish(fmt::format("{} pipelines, {} schedules timed", summary.pipelines_measured,
@@ -594,14 +643,40 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
   if (first_pass_complete) {
     for (const int p : retime_todo) {
       if (!done.count(p)) continue;
-      CompiledPipeline c = compile_pipeline(options, p, work, runtime_object);
-      // Only schedules that are the same as the first time, and were timed then, are compared.
-      std::vector<bool> same(c.results.size(), false);
-      for (std::size_t k = 0; k < c.results.size(); ++k) {
-        const int sample = static_cast<int>(k);
-        same[k] = c.results[k].schedule_source == first_sources[p][sample];
-        if (c.results[k].status == "ok" && first_status[p][sample] != "ok") {
-          c.results[k].status = "error:skipped";  // not timed the first time: nothing to compare
+      CompiledPipeline c;
+      std::vector<bool> same(static_cast<std::size_t>(options.schedules), false);
+      const std::string kept = work.file(fmt::format("keep-p{}.so", p));
+      const Json& info = first_pipeline[p];
+      if (fs::exists(kept) && info.is_object() && !info.at("arguments").empty()) {
+        // The library timed in the first pass: the same code, timed at another time.
+        const auto n = static_cast<std::size_t>(options.schedules);
+        c.specs.resize(n);
+        c.kinds.resize(n);
+        c.results.resize(n);
+        c.check_seconds.assign(n, 0);
+        c.library = kept;
+        c.inputs = info.at("inputs");
+        c.output = info.at("output");
+        const auto arguments = info.at("arguments").get<std::vector<std::string>>();
+        for (std::size_t k = 0; k < n; ++k) {
+          const int sample = static_cast<int>(k);
+          c.specs[k] = sample_spec_v2(options, p, sample, &c.kinds[k]);
+          c.specs[k].function_name = fmt::format("s{}", k);
+          c.results[k].status = first_status[p][sample] == "ok" ? "ok" : "error:skipped";
+          c.results[k].argument_names = arguments;
+          c.check_seconds[k] = first_labels[p][sample];
+          same[k] = true;
+        }
+      } else {
+        // Kept library gone (a resumed run on another machine): compile again; only schedules
+        // that come out the same as the first time, and were timed then, are compared.
+        c = compile_pipeline(options, p, work, runtime_object);
+        for (std::size_t k = 0; k < c.results.size(); ++k) {
+          const int sample = static_cast<int>(k);
+          same[k] = c.results[k].schedule_source == first_sources[p][sample];
+          if (c.results[k].status == "ok" && first_status[p][sample] != "ok") {
+            c.results[k].status = "error:skipped";  // not timed the first time: nothing to compare
+          }
         }
       }
       const PipelineTiming t = time_pipeline(options, c, p, 2, report);
@@ -626,6 +701,8 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
                                     p, r.schedules.size(), t.timing.seconds));
     }
   }
+  work.remove = summary.pipelines_before + summary.pipelines_measured == summary.pipelines_total &&
+                summary.retimes_before + summary.retimes_measured == summary.retimes_total;
   summary.seconds = clock.seconds();
   return summary;
 }

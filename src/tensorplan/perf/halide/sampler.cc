@@ -1,7 +1,9 @@
 #include "tensorplan/perf/halide/sampler.h"
 
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <type_traits>
 
@@ -179,6 +181,31 @@ SamplePipeline sample_pipeline(const SampleSpec& spec, const Halide::Target& tar
   return p;
 }
 
+// Writes random cost-model weights as the files Adams2019's Weights::load_from_dir reads (Halide
+// 14), uniform in [-0.5, 0.5) as its own Weights::randomize draws them. The loader reads as many
+// floats as each buffer holds and fails (then falls back to weights seeded by the clock, which
+// would make the sample irreproducible) if a file is shorter, so every file holds more than any
+// buffer of the network needs (the largest, head1's filter, has 8 x 40 x 7 floats).
+void write_random_weights(const std::string& dir, std::uint64_t seed) {
+  std::filesystem::create_directories(dir);
+  Rng rng(seed);
+  constexpr int kFloats = 16384;
+  const std::pair<const char*, int> files[] = {
+      {"head1_conv1_weight", kFloats}, {"head1_conv1_bias", kFloats},
+      {"head2_conv1_weight", kFloats}, {"head2_conv1_bias", kFloats},
+      {"trunk_conv1_weight", kFloats}, {"trunk_conv1_bias", kFloats}};
+  for (const auto& [name, count] : files) {
+    std::vector<float> values(static_cast<std::size_t>(count));
+    for (float& v : values) v = static_cast<float>(rng.unit() - 0.5);
+    const std::string path = dir + "/" + name + ".data";
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f) fail("{}: cannot write", path);
+    const std::size_t written = std::fwrite(values.data(), sizeof(float), values.size(), f);
+    std::fclose(f);
+    if (written != values.size()) fail("{}: short write", path);
+  }
+}
+
 }  // namespace
 
 void fill_input_buffer(Halide::Buffer<>& buffer, std::uint64_t seed) { fill_input(buffer, seed); }
@@ -190,6 +217,12 @@ void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send)
   ::setenv("HL_SEED", std::to_string(spec.search_seed % 2147483647ULL).c_str(), 1);
   ::setenv("HL_NUM_THREADS", std::to_string(spec.threads).c_str(), 1);
   ::unsetenv("HL_WEIGHTS_DIR");  // the plugin's built-in weights
+  if (spec.random_weights_seed != 0) {
+    if (spec.object_path.empty()) fail("random cost-model weights need an object path");
+    const std::string dir = spec.object_path + ".weights";
+    write_random_weights(dir, spec.random_weights_seed);
+    ::setenv("HL_WEIGHTS_DIR", dir.c_str(), 1);
+  }
   ::unsetenv("HL_DEBUG_AUTOSCHEDULE");
 
   const Halide::Target target = spec.target.empty() ? host_target() : Halide::Target(spec.target);

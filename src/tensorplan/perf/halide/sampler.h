@@ -35,6 +35,11 @@ struct SampleSpec {
   int machine_parallelism = 0;
   std::int64_t machine_cache_bytes = 16 * 1024 * 1024;  // last-level cache size
   double machine_balance = 40;  // cost of a cache miss relative to an arithmetic op
+  // Nonzero: Adams2019 searches with a cost model of random weights drawn from this seed instead
+  // of its built-in ones (as Adams et al. bootstrapped their dataset): the search then explores
+  // schedules its trained model would never pick. Only with object_path (the weights are written
+  // next to the object).
+  std::uint64_t random_weights_seed = 0;
   TimingOptions timing;
   bool time_it = true;  // false: schedule and featurize only
   // Ahead-of-time output (dataset v2): when set, the scheduled pipeline is compiled to this object
