@@ -73,6 +73,7 @@ Json conditions_to_json(const MachineConditions& c) {
 bool wait_until_quiet(const QuietOptions& options, int cpu, MachineConditions* c,
                       const std::function<void(const std::string&)>& report) {
   Stopwatch waited;
+  double next_report = 0;  // a line a minute while waiting, not one per window
   for (;;) {
     const CpuTimes before = read_cpu_times();
     std::this_thread::sleep_for(std::chrono::duration<double>(options.window_seconds));
@@ -84,11 +85,12 @@ bool wait_until_quiet(const QuietOptions& options, int cpu, MachineConditions* c
         c->load_before.one <= options.max_load && c->other_busy_before <= options.max_other_busy;
     if (quiet || !options.enabled) return quiet;
     if (options.max_wait_seconds > 0 && c->waited_seconds >= options.max_wait_seconds) return false;
-    if (report) {
-      report(fmt::format("waiting for a quiet machine: load {:.2f} (want <= {:.2f}), other CPUs "
-                         "{:.0f}% busy (want <= {:.0f}%)",
-                         c->load_before.one, options.max_load, c->other_busy_before * 100,
-                         options.max_other_busy * 100));
+    if (report && c->waited_seconds >= next_report) {
+      next_report = c->waited_seconds + 60;
+      report(fmt::format("waiting for a quiet machine ({:.0f} s so far): load {:.2f} (want <= "
+                         "{:.2f}), other CPUs {:.0f}% busy (want <= {:.0f}%)",
+                         c->waited_seconds, c->load_before.one, options.max_load,
+                         c->other_busy_before * 100, options.max_other_busy * 100));
     }
   }
 }

@@ -55,7 +55,7 @@ Json conditions_to_json(const MachineConditions& c);
 // Waits (sleeping, polling /proc every window) until the load average and the other CPUs' busy
 // fraction are under the limits, or max_wait_seconds pass. Fills load_before, other_busy_before,
 // waited_seconds; returns whether the machine is quiet. `report` is told why it waits (for
-// progress), at most once per window.
+// progress), at most once a minute.
 bool wait_until_quiet(const QuietOptions& options, int timing_cpu, MachineConditions* conditions,
                       const std::function<void(const std::string&)>& report);
 
