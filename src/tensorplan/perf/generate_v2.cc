@@ -88,8 +88,13 @@ struct WorkDir {
     if (!o.work_dir.empty()) {
       path = o.work_dir;
     } else {
-      path = fs::temp_directory_path() / fmt::format("tensorplan-perf-gen-seed{}-shard{}-of-{}",
-                                                     o.seed, o.shard, o.shards);
+      // Named after the output directory too: two runs of the same shard into different
+      // directories (tests in two checkouts at once) must not share it.
+      std::uint64_t h = 1469598103934665603ULL;  // FNV-1a of the absolute output path
+      for (unsigned char ch : fs::absolute(o.out_dir).string()) h = (h ^ ch) * 1099511628211ULL;
+      path = fs::temp_directory_path() /
+             fmt::format("tensorplan-perf-gen-{:08x}-seed{}-shard{}-of-{}",
+                         static_cast<std::uint32_t>(h), o.seed, o.shard, o.shards);
       owned = true;
     }
     fs::create_directories(path);
