@@ -57,10 +57,10 @@ TEST(PerfCli, BadInputGetsOneClearError) {
 
 TEST(PerfCli, GenThenStatsJson) {
   TestDir dir("cli-gen");
-  CliRun r = run(
-      "perf gen --pipelines 1 --schedules 2 --seed 4 --tiny --quiet --no-quiet-wait "
-      "--quiet-window 0.05 --rounds 7 --retime-fraction 1 --out " +
-      dir.str());
+  CliRun r =
+      run("perf gen --pipelines 1 --schedules 2 --seed 4 --tiny --quiet --no-quiet-wait "
+          "--quiet-window 0.05 --rounds 7 --retime-fraction 1 --out " +
+          dir.str());
   ASSERT_EQ(r.code, 0) << r.out;
   // A second, corrupt shard next to it is reported but does not hide the good one.
   std::ofstream(dir / "shard-00009-of-00010.tpshard") << "TPR1 broken";

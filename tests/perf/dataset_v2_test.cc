@@ -245,8 +245,8 @@ TEST(DatasetV2, VersionOneShardsAreStillReadAndOthersRefusedByVersion) {
 
 TEST(DatasetV2, AgreementCountsPairsAndTies) {
   // Pipeline A: same order twice; pipeline B: one pair swapped, one pair close (< 10% apart).
-  const Agreement a = compute_agreement({{{1, 1.1}, {2, 2.2}, {4, 4.4}},
-                                         {{1, 1}, {1.05, 0.99}, {3, 3.3}}});
+  const Agreement a =
+      compute_agreement({{{1, 1.1}, {2, 2.2}, {4, 4.4}}, {{1, 1}, {1.05, 0.99}, {3, 3.3}}});
   EXPECT_EQ(a.pipelines, 2);
   EXPECT_EQ(a.schedules, 6);
   EXPECT_DOUBLE_EQ(a.kendall_tau, (5.0 - 1.0) / 6.0);  // 5 concordant, 1 discordant

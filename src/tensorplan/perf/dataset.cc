@@ -209,7 +209,8 @@ Json to_record(const ScheduleRecord& s, const std::vector<float>* pipeline_featu
 
 Json to_record_v2(const PipelineRecord* p, int pipeline,
                   const std::vector<const ScheduleRecord*>& schedules) {
-  Json j = p ? to_record(*p) : Json{{"type", "pipeline"}, {"pipeline", pipeline}, {"graph", nullptr}};
+  Json j =
+      p ? to_record(*p) : Json{{"type", "pipeline"}, {"pipeline", pipeline}, {"graph", nullptr}};
   if (p) {
     j["pipeline_features"] = float_blob(p->pipeline_features);
     j["timing"] = p->timing;
@@ -308,7 +309,8 @@ Shard read_shard(const std::string& path) {
         for (const Json& sj : record.at("schedules")) {
           ScheduleRecord s = schedule_from(sj);
           read_v2_fields(sj, &s);
-          if (s.status == "ok") fail("schedule {} of ungenerated pipeline {} is ok", s.sample, s.pipeline);
+          if (s.status == "ok")
+            fail("schedule {} of ungenerated pipeline {} is ok", s.sample, s.pipeline);
           if (!seen.insert({s.pipeline, s.sample}).second)
             fail("schedule {} of pipeline {} appears twice", s.sample, s.pipeline);
           shard.schedules.push_back(std::move(s));
@@ -328,7 +330,8 @@ Shard read_shard(const std::string& path) {
           for (const Json& sj : record.at("schedules")) {
             ScheduleRecord s = schedule_from(sj);
             read_v2_fields(sj, &s);
-            if (s.pipeline != p.index) fail("pipeline {} holds a schedule of pipeline {}", p.index, s.pipeline);
+            if (s.pipeline != p.index)
+              fail("pipeline {} holds a schedule of pipeline {}", p.index, s.pipeline);
             if (!s.schedule_features.empty() &&
                 s.schedule_features.size() != stages * kScheduleFeatureCount) {
               fail("schedule {} of pipeline {} has {} schedule features for {} stages", s.sample,
@@ -354,7 +357,8 @@ Shard read_shard(const std::string& path) {
           s.label_seconds = sj.at("label").get<double>();
           r.schedules.push_back(std::move(s));
         }
-        if (!pipeline_at.count(r.pipeline)) fail("retime of pipeline {} precedes its pipeline", r.pipeline);
+        if (!pipeline_at.count(r.pipeline))
+          fail("retime of pipeline {} precedes its pipeline", r.pipeline);
         shard.retimes.push_back(std::move(r));
       } else if (type == "schedule" && shard.version == 1) {
         ScheduleRecord s = schedule_from(record);
@@ -427,10 +431,8 @@ ShardWriter ShardWriter::create(const std::string& path, const Json& config, int
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail("{}: cannot create: {}", temp, std::strerror(errno));
   ShardWriter writer(temp, fd);
-  writer.write({{"type", "header"},
-                {"format", kShardFormat},
-                {"version", version},
-                {"config", config}});
+  writer.write(
+      {{"type", "header"}, {"format", kShardFormat}, {"version", version}, {"config", config}});
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     ::unlink(temp.c_str());
     fail("{}: cannot rename into place: {}", path, std::strerror(errno));

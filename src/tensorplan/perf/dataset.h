@@ -63,7 +63,7 @@ struct ScheduleRecord {
   double finished_at = 0;                // Unix time
   // v2 only (v1: kind "", machine params 0, no rounds).
   std::string kind;  // "beam", "beam-machine", "random", "random-machine": how it was sampled
-  int machine_parallelism = 0;          // Adams2019 MachineParams
+  int machine_parallelism = 0;  // Adams2019 MachineParams
   std::int64_t machine_cache_bytes = 0;
   double machine_balance = 0;
   std::vector<double> rounds;  // per timing round: seconds per run, minimum over its batches
@@ -101,7 +101,7 @@ struct Shard {
   std::vector<ScheduleRecord> schedules;  // in file order
   std::vector<ControlRecord> controls;
   std::vector<RetimeRecord> retimes;  // v2
-  std::int64_t valid_bytes = 0;  // end of the last complete record
+  std::int64_t valid_bytes = 0;       // end of the last complete record
   std::int64_t file_bytes = 0;
   bool torn_tail = false;  // an incomplete last record (a killed run)
 };

@@ -115,7 +115,8 @@ DatasetStats compute_stats(const std::vector<Shard>& shards) {
     // The conditions of the timings that were kept (first pass and repeatability pass).
     const auto conditions = [&](const Json& t) {
       if (!t.is_object()) return;
-      if (t.contains("other_busy_during")) other_busy.push_back(t.at("other_busy_during").get<double>());
+      if (t.contains("other_busy_during"))
+        other_busy.push_back(t.at("other_busy_during").get<double>());
       if (t.contains("waited_seconds")) waits.push_back(t.at("waited_seconds").get<double>());
       if (t.value("attempt", 1) > 1) st.timings_discarded += t.at("attempt").get<int>() - 1;
     };
@@ -203,15 +204,17 @@ DatasetStats compute_stats(const std::vector<Shard>& shards) {
   st.median_best_over_worst = quantile(best_over_worst, 0.5);
   st.median_slowest_over_fastest = quantile(slowest_over_fastest, 0.5);
   st.pairs_within_5pct = pairs ? static_cast<double>(pairs_close) / static_cast<double>(pairs) : 0;
-  st.median_label_at_least_1ms = st.schedules ? static_cast<double>(at_least_1ms) / st.schedules : 0;
+  st.median_label_at_least_1ms =
+      st.schedules ? static_cast<double>(at_least_1ms) / st.schedules : 0;
   st.repeatability = compute_agreement(repeats);
   for (const auto& [kind, k] : kinds) {
-    st.by_kind[kind] = {{"samples", k.samples},
-                        {"timed", k.timed},
-                        {"median_autoschedule_seconds", quantile(k.autoschedule, 0.5)},
-                        {"median_compile_seconds", quantile(k.compile, 0.5)},
-                        {"median_label_seconds", quantile(k.label, 0.5)},
-                        {"median_best_over_pipeline_best", quantile(k.best_over_pipeline_best, 0.5)}};
+    st.by_kind[kind] = {
+        {"samples", k.samples},
+        {"timed", k.timed},
+        {"median_autoschedule_seconds", quantile(k.autoschedule, 0.5)},
+        {"median_compile_seconds", quantile(k.compile, 0.5)},
+        {"median_label_seconds", quantile(k.label, 0.5)},
+        {"median_best_over_pipeline_best", quantile(k.best_over_pipeline_best, 0.5)}};
   }
   st.median_other_busy = quantile(other_busy, 0.5);
   st.max_other_busy = quantile(other_busy, 1);
@@ -306,10 +309,9 @@ std::string stats_to_text(const DatasetStats& st) {
         "over pairs >= 10% apart, median relative difference {:.2f}%{}\n",
         a.pipelines, a.schedules, a.kendall_tau, a.kendall_tau_10pct,
         a.median_relative_difference * 100,
-        st.repeat_different_schedules
-            ? fmt::format(" ({} recompiled schedules differed, left out)",
-                          st.repeat_different_schedules)
-            : "");
+        st.repeat_different_schedules ? fmt::format(" ({} recompiled schedules differed, left out)",
+                                                    st.repeat_different_schedules)
+                                      : "");
     out += fmt::format(
         "timing            other CPUs busy {:.1f}% median, {:.1f}% max while timing; {} timings "
         "discarded under load; median wait for quiet {:.0f} s\n",

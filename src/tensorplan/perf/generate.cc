@@ -133,8 +133,7 @@ SampleSpec sample_spec(const GenerateOptions& options, int pipeline, int sample)
 
 GenerateSummary generate_shard(const GenerateOptions& options) {
   if (options.format_version == 2) return generate_shard_v2(options);
-  if (options.format_version != 1)
-    fail("--format must be 1 or 2 (got {})", options.format_version);
+  if (options.format_version != 1) fail("--format must be 1 or 2 (got {})", options.format_version);
   if (options.pipelines < 1) fail("--pipelines must be at least 1 (got {})", options.pipelines);
   if (options.schedules < 1) fail("--schedules must be at least 1 (got {})", options.schedules);
   if (options.shards < 1 || options.shard < 0 || options.shard >= options.shards) {

@@ -35,17 +35,17 @@ struct GenerateOptions {
   PipelineOptions pipeline;
   TimingOptions timing;
   SampleLimits limits;
-  std::string target;    // "" = host_target()
-  bool quiet = false;    // no progress on stderr
-  int max_samples = -1;  // stop after this many new samples (-1: run to the end)
+  std::string target;      // "" = host_target()
+  bool quiet = false;      // no progress on stderr
+  int max_samples = -1;    // stop after this many new samples (-1: run to the end)
   int format_version = 2;  // 2: AOT + interleaved rounds (generate_v2.cc); 1: the v1 protocol
   // Format 2 only.
-  int jobs = 2;                  // schedules compiled (and checked) in parallel
-  InterleavedOptions rounds;     // the interleaved timing
-  QuietOptions quiet_machine;    // waiting for, and checking, a quiet machine
+  int jobs = 2;                   // schedules compiled (and checked) in parallel
+  InterleavedOptions rounds;      // the interleaved timing
+  QuietOptions quiet_machine;     // waiting for, and checking, a quiet machine
   double retime_fraction = 0.05;  // pipelines timed again at the end of the shard
-  int max_pipelines = -1;        // stop after this many new pipelines (-1: run to the end)
-  std::string work_dir;          // objects and libraries ("": a fresh directory under $TMPDIR)
+  int max_pipelines = -1;         // stop after this many new pipelines (-1: run to the end)
+  std::string work_dir;           // objects and libraries ("": a fresh directory under $TMPDIR)
 };
 
 struct GenerateSummary {

@@ -110,9 +110,9 @@ struct WorkDir {
 struct CompiledPipeline {
   std::vector<SampleSpec> specs;
   std::vector<std::string> kinds;
-  std::vector<SampleResult> results;  // status "ok" = compiled and checked, ready to time
-  std::vector<double> check_seconds;  // the checking run's time (0 if not run)
-  std::string library;                // "" when nothing compiled
+  std::vector<SampleResult> results;        // status "ok" = compiled and checked, ready to time
+  std::vector<double> check_seconds;        // the checking run's time (0 if not run)
+  std::string library;                      // "" when nothing compiled
   const SampleResult* described = nullptr;  // a result that carries the graph and inputs
   Json inputs, output;                      // the pipeline's, as in its record (when described)
   double seconds = 0;
@@ -232,9 +232,9 @@ CompiledPipeline compile_pipeline(const GenerateOptions& options, int p, const W
 // One timing of a compiled pipeline: the rounds of every timed sample, and the conditions.
 struct PipelineTiming {
   bool ok = false;
-  std::string detail;                      // why not ok
-  std::vector<int> samples;                // the samples timed, in the order of `timing`
-  InterleavedTiming timing;                // from the timing process
+  std::string detail;        // why not ok
+  std::vector<int> samples;  // the samples timed, in the order of `timing`
+  InterleavedTiming timing;  // from the timing process
   MachineConditions conditions;
 };
 
@@ -293,8 +293,8 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
             argvs.push_back(buffers.argv(c.results[i].argument_names));
           }
           for (std::size_t j = 0; j < out.samples.size(); ++j) {
-            const auto fn = library.function(c.specs[static_cast<std::size_t>(out.samples[j])]
-                                                 .function_name);
+            const auto fn =
+                library.function(c.specs[static_cast<std::size_t>(out.samples[j])].function_name);
             void** argv = argvs[j].data();
             const int k = out.samples[j];
             runs.push_back([fn, argv, k] {
@@ -333,16 +333,15 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
     out.timing.batches_per_round = m.at("batches_per_round").get<std::vector<int>>();
     out.timing.seconds = m.at("seconds").get<double>();
     cond.involuntary_switches = m.at("involuntary_switches").get<std::int64_t>();
-    cond.quiet =
-        quiet_before && cond.other_busy_during <= options.quiet_machine.max_other_busy;
+    cond.quiet = quiet_before && cond.other_busy_during <= options.quiet_machine.max_other_busy;
     out.conditions = cond;
     if (cond.quiet || !options.quiet_machine.enabled) {
       out.ok = true;
       return out;
     }
     if (report) {
-      report(fmt::format("pipeline {}: timed under load (other CPUs {:.0f}% busy); timing again",
-                         p, cond.other_busy_during * 100));
+      report(fmt::format("pipeline {}: timed under load (other CPUs {:.0f}% busy); timing again", p,
+                         cond.other_busy_during * 100));
     }
   }
 }
@@ -379,9 +378,9 @@ SampleSpec sample_spec_v2(const GenerateOptions& options, int pipeline, int samp
     // Parallelism changes how outer loops are split, cache size how deep tiles go, balance how
     // much recomputation is traded for locality: each moves Adams2019 to other schedules. Drawn
     // far beyond real machines on purpose (1 KiB .. 1 GiB, balance 0.5 .. 2000) to spread them.
-    spec.machine_parallelism = 1 << rng.uniform(0, 7);                    // 1 .. 128
-    spec.machine_cache_bytes = std::int64_t{1} << rng.uniform(10, 30);    // 1 KiB .. 1 GiB
-    spec.machine_balance = 0.5 * std::pow(4000.0, rng.unit());            // 0.5 .. 2000, log-uniform
+    spec.machine_parallelism = 1 << rng.uniform(0, 7);                  // 1 .. 128
+    spec.machine_cache_bytes = std::int64_t{1} << rng.uniform(10, 30);  // 1 KiB .. 1 GiB
+    spec.machine_balance = 0.5 * std::pow(4000.0, rng.unit());          // 0.5 .. 2000, log-uniform
   };
   const int random_start = std::min(4, options.schedules);
   const int third = (options.schedules - random_start) / 3;
@@ -426,7 +425,8 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
   }
   if (options.threads < 1) fail("--threads must be at least 1");
   if (options.jobs < 1) fail("--jobs must be at least 1 (got {})", options.jobs);
-  if (options.rounds.rounds < 1) fail("--rounds must be at least 1 (got {})", options.rounds.rounds);
+  if (options.rounds.rounds < 1)
+    fail("--rounds must be at least 1 (got {})", options.rounds.rounds);
   if (options.retime_fraction < 0 || options.retime_fraction > 1)
     fail("--retime-fraction must be in [0, 1] (got {})", options.retime_fraction);
   if (options.out_dir.empty()) fail("--out is required");
@@ -520,9 +520,9 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
     const int p = todo[i];
     Stopwatch pipeline_clock;
     const CompiledPipeline c = compile_pipeline(options, p, work, runtime_object);
-    const int compiled = static_cast<int>(
-        std::count_if(c.results.begin(), c.results.end(),
-                      [](const SampleResult& r) { return r.status == "ok"; }));
+    const int compiled =
+        static_cast<int>(std::count_if(c.results.begin(), c.results.end(),
+                                       [](const SampleResult& r) { return r.status == "ok"; }));
     const PipelineTiming t = time_pipeline(options, c, p, 1, report);
     // The repeatability pass times the very same code again: keep its library till then.
     if (!c.library.empty()) {
@@ -614,16 +614,15 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
       if (s.has_timing) labels.push_back(s.label_seconds);
     std::sort(labels.begin(), labels.end());
     log_line(options,
-             fmt::format("perf gen: pipeline {} ({}/{}): {} of {} compiled in {:.1f} s, {} timed "
-                         "in {:.1f} s ({} rounds, attempt {}, waited {:.0f} s, other CPUs {:.0f}% "
-                         "busy); labels {:.3g}..{:.3g} ms, median {:.3g} ms; {:.1f} s in all",
-                         p, i + 1, todo.size(), compiled, c.results.size(), c.seconds, ok,
-                         t.timing.seconds, options.rounds.rounds, t.conditions.attempt,
-                         t.conditions.waited_seconds, t.conditions.other_busy_during * 100,
-                         labels.empty() ? 0 : labels.front() * 1e3,
-                         labels.empty() ? 0 : labels.back() * 1e3,
-                         labels.empty() ? 0 : labels[labels.size() / 2] * 1e3,
-                         pipeline_clock.seconds()));
+             fmt::format(
+                 "perf gen: pipeline {} ({}/{}): {} of {} compiled in {:.1f} s, {} timed "
+                 "in {:.1f} s ({} rounds, attempt {}, waited {:.0f} s, other CPUs {:.0f}% "
+                 "busy); labels {:.3g}..{:.3g} ms, median {:.3g} ms; {:.1f} s in all",
+                 p, i + 1, todo.size(), compiled, c.results.size(), c.seconds, ok, t.timing.seconds,
+                 options.rounds.rounds, t.conditions.attempt, t.conditions.waited_seconds,
+                 t.conditions.other_busy_during * 100, labels.empty() ? 0 : labels.front() * 1e3,
+                 labels.empty() ? 0 : labels.back() * 1e3,
+                 labels.empty() ? 0 : labels[labels.size() / 2] * 1e3, pipeline_clock.seconds()));
     progress.update(static_cast<std::int64_t>(i + 1),
                     fmt::format("pipeline {}: {} timed; {} schedules timed", p, ok, timed_total));
     done.insert(p);
@@ -702,8 +701,8 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
       }
       writer->write(to_record(r));
       summary.retimes_measured++;
-      log_line(options, fmt::format("perf gen: pipeline {} timed again ({} schedules, {:.1f} s)",
-                                    p, r.schedules.size(), t.timing.seconds));
+      log_line(options, fmt::format("perf gen: pipeline {} timed again ({} schedules, {:.1f} s)", p,
+                                    r.schedules.size(), t.timing.seconds));
     }
   }
   work.remove = summary.pipelines_before + summary.pipelines_measured == summary.pipelines_total &&

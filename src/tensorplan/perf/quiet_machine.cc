@@ -87,10 +87,11 @@ bool wait_until_quiet(const QuietOptions& options, int cpu, MachineConditions* c
     if (options.max_wait_seconds > 0 && c->waited_seconds >= options.max_wait_seconds) return false;
     if (report && c->waited_seconds >= next_report) {
       next_report = c->waited_seconds + 60;
-      report(fmt::format("waiting for a quiet machine ({:.0f} s so far): load {:.2f} (want <= "
-                         "{:.2f}), other CPUs {:.0f}% busy (want <= {:.0f}%)",
-                         c->waited_seconds, c->load_before.one, options.max_load,
-                         c->other_busy_before * 100, options.max_other_busy * 100));
+      report(
+          fmt::format("waiting for a quiet machine ({:.0f} s so far): load {:.2f} (want <= "
+                      "{:.2f}), other CPUs {:.0f}% busy (want <= {:.0f}%)",
+                      c->waited_seconds, c->load_before.one, options.max_load,
+                      c->other_busy_before * 100, options.max_other_busy * 100));
     }
   }
 }

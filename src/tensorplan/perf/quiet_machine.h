@@ -42,10 +42,10 @@ struct QuietOptions {
 // What the machine was like around one timing.
 struct MachineConditions {
   LoadAverage load_before, load_after;
-  double other_busy_before = 0;  // over the last quiet window before timing
-  double other_busy_during = 0;  // over the timing itself
-  double waited_seconds = 0;     // waiting for the machine to be quiet
-  bool quiet = false;            // the gate was met before and during
+  double other_busy_before = 0;            // over the last quiet window before timing
+  double other_busy_during = 0;            // over the timing itself
+  double waited_seconds = 0;               // waiting for the machine to be quiet
+  bool quiet = false;                      // the gate was met before and during
   std::int64_t involuntary_switches = -1;  // the timing process was preempted this often
   int timing_cpu = -1;                     // the CPU the timing process was pinned to
   int attempt = 1;                         // 1 + timings of this pipeline discarded under load

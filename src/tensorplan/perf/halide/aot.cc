@@ -28,8 +28,7 @@ void compile_runtime_object(const std::string& target, const std::string& path) 
       },
       {}, 300);
   if (outcome.status != "ok") {
-    fail("cannot compile the Halide runtime for {}: {} {}", target, outcome.status,
-         outcome.detail);
+    fail("cannot compile the Halide runtime for {}: {} {}", target, outcome.status, outcome.detail);
   }
 }
 
@@ -115,7 +114,8 @@ std::vector<void*> PipelineBuffers::argv(const std::vector<std::string>& argumen
   std::vector<void*> argv;
   for (std::size_t a = 0; a + 1 < argument_names.size(); ++a) {
     const auto it = std::find(names_.begin(), names_.end(), argument_names[a]);
-    if (it == names_.end()) fail("the compiled pipeline takes '{}', not an input", argument_names[a]);
+    if (it == names_.end())
+      fail("the compiled pipeline takes '{}', not an input", argument_names[a]);
     argv.push_back(inputs_[static_cast<std::size_t>(it - names_.begin())].raw_buffer());
   }
   argv.push_back(output_.raw_buffer());

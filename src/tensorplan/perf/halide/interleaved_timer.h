@@ -15,9 +15,9 @@
 namespace tensorplan::perf {
 
 struct InterleavedOptions {
-  int rounds = 9;                // each round times every schedule once (at least 7 for v2)
-  int batches_per_round = 3;     // per round the minimum over this many batches...
-  double batch_seconds = 0.002;  // ...each repeating the run to last about this long (>= 1 run)
+  int rounds = 9;                 // each round times every schedule once (at least 7 for v2)
+  int batches_per_round = 3;      // per round the minimum over this many batches...
+  double batch_seconds = 0.002;   // ...each repeating the run to last about this long (>= 1 run)
   double slow_run_seconds = 0.1;  // runs at least this long get one batch (of one run) per round
 };
 
@@ -25,8 +25,8 @@ struct InterleavedTiming {
   // Indexed by schedule, as the runs were given.
   std::vector<std::vector<double>> rounds;  // [schedule][round]: seconds per run, min over batches
   std::vector<std::vector<std::vector<double>>> batches;  // [schedule][round][batch] per-run secs
-  std::vector<double> label;                // median over rounds of `rounds`
-  std::vector<double> first;                // the warm-up run
+  std::vector<double> label;                              // median over rounds of `rounds`
+  std::vector<double> first;                              // the warm-up run
   std::vector<int> runs_per_batch;
   std::vector<int> batches_per_round;
   std::vector<std::vector<int>> order;  // [round]: the schedules in the order they were timed

@@ -1,7 +1,7 @@
 #include "tensorplan/perf/halide/sampler.h"
 
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -247,7 +247,8 @@ void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send)
   // Last-level cache and balance as in MachineParams::generic(); parallelism = timing threads.
   const Halide::MachineParams params(
       spec.machine_parallelism > 0 ? spec.machine_parallelism : spec.threads,
-      static_cast<std::uint64_t>(spec.machine_cache_bytes), static_cast<float>(spec.machine_balance));
+      static_cast<std::uint64_t>(spec.machine_cache_bytes),
+      static_cast<float>(spec.machine_balance));
   const Halide::AutoSchedulerResults results = pipeline.auto_schedule("Adams2019", target, params);
   const double autoschedule_seconds = schedule_clock.seconds();
   const Featurization features =
@@ -267,9 +268,8 @@ void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send)
     Json names = Json::array();
     for (const Halide::Argument& a : arguments) names.push_back(a.name);
     names.push_back(sampled.output.name);
-    send({{"type", "compiled"},
-          {"compile_seconds", compile_clock.seconds()},
-          {"arguments", names}});
+    send(
+        {{"type", "compiled"}, {"compile_seconds", compile_clock.seconds()}, {"arguments", names}});
     return;
   }
   if (!spec.time_it) return;
@@ -378,9 +378,9 @@ SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits) {
     result.detail = outcome.detail;
     if (result.detail.empty()) {
       // Every failure keeps a reason: say at least how the child ended.
-      result.detail = outcome.status == "ok" ? "exited without reporting its result"
-                                             : fmt::format("{} after '{}'", outcome.status,
-                                                           outcome.phase);
+      result.detail = outcome.status == "ok"
+                          ? "exited without reporting its result"
+                          : fmt::format("{} after '{}'", outcome.status, outcome.phase);
     }
     if (outcome.status != "timeout" && !outcome.stderr_tail.empty()) {
       // The last line of stderr usually names the failed assertion.

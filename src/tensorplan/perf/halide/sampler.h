@@ -71,7 +71,7 @@ struct SampleResult {
   Featurization features;
   double autoschedule_seconds = 0;
   double compile_seconds = 0;
-  bool has_object = false;                // object_path was written
+  bool has_object = false;                  // object_path was written
   std::vector<std::string> argument_names;  // the object's function arguments, output last
   bool has_timing = false;
   Timing timing;
