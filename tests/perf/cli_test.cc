@@ -41,6 +41,9 @@ TEST(PerfCli, BadInputGetsOneClearError) {
   r = run("perf gen --pipelines 2 --shard x --tiny --quiet --out " + dir.str());
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("--shard wants i/n"), std::string::npos) << r.out;
+  r = run("perf gen --pipelines 2 --tiny --quiet --format 3 --out " + dir.str());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("--format"), std::string::npos) << r.out;
   r = run("perf gen --pipelines 2 --tiny --quiet --out /proc/nope");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("/proc/nope"), std::string::npos) << r.out;
@@ -55,8 +58,8 @@ TEST(PerfCli, BadInputGetsOneClearError) {
 TEST(PerfCli, GenThenStatsJson) {
   TestDir dir("cli-gen");
   CliRun r =
-      run("perf gen --pipelines 1 --schedules 1 --seed 4 --tiny --quiet --timing-budget 0.05 "
-          "--control-every 0 --out " +
+      run("perf gen --pipelines 1 --schedules 2 --seed 4 --tiny --quiet --no-quiet-wait "
+          "--quiet-window 0.05 --rounds 7 --retime-fraction 1 --out " +
           dir.str());
   ASSERT_EQ(r.code, 0) << r.out;
   // A second, corrupt shard next to it is reported but does not hide the good one.
@@ -71,8 +74,14 @@ TEST(PerfCli, GenThenStatsJson) {
   EXPECT_EQ(WEXITSTATUS(status), 2);
   const Json j = Json::parse(out);
   EXPECT_EQ(j.at("pipelines"), 1);
-  EXPECT_EQ(j.at("schedules"), 1);
+  EXPECT_EQ(j.at("schedules"), 2);
   EXPECT_EQ(j.at("corrupt_shards").size(), 1u);
+  EXPECT_EQ(j.at("format_version"), 2);
+  EXPECT_GE(j.at("spread").at("median_slowest_over_fastest").get<double>(), 1.0);
+  EXPECT_TRUE(j.at("spread").contains("pairs_within_5pct"));
+  EXPECT_EQ(j.at("repeatability").at("pipelines"), 1);  // --retime-fraction 1: timed twice
+  for (const char* key : {"kendall_tau", "kendall_tau_10pct", "median_relative_difference"})
+    EXPECT_TRUE(j.at("repeatability").at(key).is_number()) << key;
 }
 
 TEST(PerfCli, MpiRunsOneShardPerRank) {
@@ -81,8 +90,8 @@ TEST(PerfCli, MpiRunsOneShardPerRank) {
   TestDir dir("cli-mpi");
   const std::string command =
       "mpirun -n 2 --allow-run-as-root --oversubscribe " + std::string(TENSORPLAN_CLI) +
-      " perf gen --mpi --pipelines 2 --schedules 1 --seed 9 --tiny --quiet --timing-budget 0.05 "
-      "--control-every 0 --out " +
+      " perf gen --mpi --pipelines 2 --schedules 1 --seed 9 --tiny --quiet --no-quiet-wait "
+      "--quiet-window 0.05 --rounds 7 --out " +
       dir.str() + " 2>&1";
   FILE* pipe = ::popen(command.c_str(), "r");
   std::string out;

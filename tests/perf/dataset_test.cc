@@ -27,6 +27,7 @@ GenerateOptions tiny_run(const std::string& out) {
   o.timing.budget_seconds = 0.05;
   o.quiet = true;
   o.control_every = 5;
+  o.format_version = 1;  // the v1 protocol; dataset_v2_test.cc covers format 2
   return o;
 }
 

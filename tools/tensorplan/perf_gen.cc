@@ -5,6 +5,7 @@
 
 #include "perf_commands.h"
 #include "tensorplan/common/error.h"
+#include "tensorplan/common/json.h"
 #include "tensorplan/perf/generate.h"
 
 namespace tensorplan::cli {
@@ -17,6 +18,7 @@ struct GenArgs {
   bool tiny = false;
   bool mpi = false;
   bool json = false;
+  bool no_quiet_wait = false;
 };
 
 void parse_shard(const std::string& text, int* shard, int* shards) {
@@ -35,6 +37,7 @@ void parse_shard(const std::string& text, int* shard, int* shards) {
 
 void run(GenArgs& args) {
   if (args.tiny) args.options.pipeline = perf::tiny_pipeline_options();
+  if (args.no_quiet_wait) args.options.quiet_machine.enabled = false;
   perf::GenerateSummary summary;
   if (args.mpi) {
     if (!perf::mpi_available())
@@ -45,12 +48,23 @@ void run(GenArgs& args) {
     summary = perf::generate_shard(args.options);
   }
   if (args.json) {
-    std::printf(
-        "{\"shard\": \"%s\", \"samples_measured\": %d, \"samples_ok\": %d, \"samples_in_shard\": "
-        "%d, "
-        "\"samples_total\": %d, \"seconds\": %.3f}\n",
-        summary.shard_path.c_str(), summary.samples_measured, summary.samples_ok,
-        summary.samples_before + summary.samples_measured, summary.samples_total, summary.seconds);
+    Json j = {{"shard", summary.shard_path},
+              {"format_version", args.options.format_version},
+              {"samples_measured", summary.samples_measured},
+              {"samples_ok", summary.samples_ok},
+              {"samples_in_shard", summary.samples_before + summary.samples_measured},
+              {"samples_total", summary.samples_total},
+              {"seconds", summary.seconds}};
+    if (args.options.format_version == 2) {
+      // Complete = every pipeline timed once and every repeatability pipeline timed again.
+      j["pipelines_in_shard"] = summary.pipelines_before + summary.pipelines_measured;
+      j["pipelines_total"] = summary.pipelines_total;
+      j["retimes_in_shard"] = summary.retimes_before + summary.retimes_measured;
+      j["retimes_total"] = summary.retimes_total;
+      j["complete"] = j["pipelines_in_shard"] == j["pipelines_total"] &&
+                      j["retimes_in_shard"] == j["retimes_total"];
+    }
+    std::printf("%s\n", j.dump().c_str());
   }
 }
 
@@ -62,7 +76,13 @@ void add_perf_gen(CLI::App& perf) {
   CLI::App* gen = perf.add_subcommand(
       "gen",
       "Generate random Halide pipelines, sample Adams2019 schedules, featurize and time them, and\n"
-      "append them to a dataset shard (resumable). Shard i/n holds pipelines p with p % n == i.");
+      "append them to a dataset shard (resumable). Shard i/n holds pipelines p with p % n == i.\n"
+      "Format 2 (default): each pipeline's schedules are compiled ahead of time (--jobs at once),\n"
+      "then timed together in one process, interleaved in --rounds rounds, once the machine is\n"
+      "quiet (--quiet-load, --quiet-busy); a --retime-fraction of the pipelines is timed again at\n"
+      "the end of the shard to measure repeatability. Example:\n"
+      "  tensorplan perf gen --pipelines 640 --schedules 32 --shard 3/16 --out data/perf-v2 \\\n"
+      "      --resume --rounds 9 --jobs 2 --quiet-load 1.5 --quiet-busy 0.1");
   gen->add_option("--pipelines", o.pipelines, "Pipelines in the whole run (all shards)")
       ->capture_default_str();
   gen->add_option("--schedules", o.schedules, "Schedules per pipeline (1 beam search + randomised)")
@@ -88,7 +108,56 @@ void add_perf_gen(CLI::App& perf) {
   gen->add_option("--run-timeout", o.limits.run_seconds, "Seconds for timing one schedule")
       ->capture_default_str();
   gen->add_option("--target", o.target, "Halide target (default: from /proc/cpuinfo)");
+  gen->add_option("--format", o.format_version,
+                  "Dataset format: 2 (AOT, interleaved rounds) or 1 (the v1 protocol)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({1, 2}));
+  gen->add_option("--jobs", o.jobs, "Format 2: schedules compiled in parallel")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  gen->add_option("--rounds", o.rounds.rounds,
+                  "Format 2: timing rounds (each times every schedule once, shuffled)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  gen->add_option("--batches-per-round", o.rounds.batches_per_round,
+                  "Format 2: a round's figure is the minimum over this many short batches")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  gen->add_option("--retime-fraction", o.retime_fraction,
+                  "Format 2: fraction of pipelines timed again at the end of the shard")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  gen->add_option("--max-pipelines", o.max_pipelines,
+                  "Format 2: stop after this many new pipelines (-1: all)")
+      ->capture_default_str();
+  gen->add_option("--work-dir", o.work_dir,
+                  "Format 2: directory for objects and libraries (default: a temporary one)");
+  gen->add_option("--quiet-load", o.quiet_machine.max_load,
+                  "Format 2: time only when the 1-minute load average is at most this")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  gen->add_option("--quiet-busy", o.quiet_machine.max_other_busy,
+                  "Format 2: ...and the other CPUs are busy at most this fraction (before and "
+                  "while timing; a timing under more load is done again)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  gen->add_option("--quiet-window", o.quiet_machine.window_seconds,
+                  "Format 2: seconds the other CPUs are watched before timing")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  gen->add_flag("--no-quiet-wait", args->no_quiet_wait,
+                "Format 2: time at once and keep every timing (conditions still recorded)");
   gen->add_flag("--tiny", args->tiny, "Tiny pipelines (tests, smoke runs)");
+  gen->add_option("--min-size", o.pipeline.min_size, "Input width/height drawn from here...")
+      ->capture_default_str()
+      ->check(CLI::Range(4, 1 << 16));
+  gen->add_option("--max-size", o.pipeline.max_size, "...to here (pixels)")
+      ->capture_default_str()
+      ->check(CLI::Range(4, 1 << 16));
+  gen->add_option("--max-work", o.pipeline.max_work,
+                  "Rough bound on a pipeline's multiply-adds per run")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   gen->add_flag("--mpi", args->mpi, "Run under mpirun: one shard per rank (overrides --shard)");
   gen->add_flag("--quiet", o.quiet, "No progress on stderr");
   gen->add_flag("--json", args->json, "Print a JSON summary on stdout");

@@ -51,7 +51,11 @@ void add_perf_stats(CLI::App& perf) {
   auto args = std::make_shared<StatsArgs>();
   CLI::App* stats = perf.add_subcommand(
       "stats",
-      "Summarise a measured dataset: pipelines, timed schedules, failures, run times, noise");
+      "Summarise a measured dataset: pipelines, timed schedules, failures, run times, noise, the\n"
+      "spread of labels within pipelines and (format 2) how well the repeatability pass agrees.\n"
+      "Example:\n"
+      "  tensorplan perf stats --json data/perf-v2   # {\"format_version\": 2, \"spread\": {...}, "
+      "\"repeatability\": {...}, ...}");
   stats->add_option("paths", args->paths, "Shard files or directories of shards")->required();
   stats->add_flag("--json", args->json,
                   "Print one JSON object (with `pipelines` and `schedules`) on stdout");

@@ -83,6 +83,22 @@ Timing timing_from(const Json& j) {
   return t;
 }
 
+// Accepts versions 1 and 2; anything else fails naming the version found.
+int check_shard_header(const std::string& path, const Json& header) {
+  if (header.value("format", "") != kShardFormat)
+    fail("{}: format is {}, expected \"{}\"", path,
+         header.contains("format") ? header.at("format").dump() : "missing", kShardFormat);
+  const auto v = header.find("version");
+  if (v == header.end() || !v->is_number_integer())
+    fail("{}: missing integer \"version\" for format \"{}\"", path, kShardFormat);
+  const auto version = v->get<std::int64_t>();
+  if (version != kShardVersionV1 && version != kShardVersion) {
+    fail("{}: {} version {} is not supported (this tensorplan reads versions {} and {})", path,
+         kShardFormat, version, kShardVersionV1, kShardVersion);
+  }
+  return static_cast<int>(version);
+}
+
 }  // namespace
 
 std::string encode_frame(const Json& record) {
@@ -102,9 +118,10 @@ Json to_record(const PipelineRecord& p) {
           {"output", p.output}, {"graph", stage_graph_to_json(p.graph)}};
 }
 
-Json to_record(const ScheduleRecord& s, const std::vector<float>* pipeline_features) {
-  Json j = {{"type", "schedule"},
-            {"pipeline", s.pipeline},
+namespace {
+
+Json schedule_json(const ScheduleRecord& s) {
+  Json j = {{"pipeline", s.pipeline},
             {"sample", s.sample},
             {"beam_size", s.beam_size},
             {"random_dropout", s.random_dropout},
@@ -118,8 +135,109 @@ Json to_record(const ScheduleRecord& s, const std::vector<float>* pipeline_featu
             {"schedule_features", float_blob(s.schedule_features)},
             {"finished_at", s.finished_at}};
   if (s.has_timing) j["timing"] = timing_json(s.timing);
+  return j;
+}
+
+ScheduleRecord schedule_from(const Json& record) {
+  ScheduleRecord s;
+  s.pipeline = record.at("pipeline").get<int>();
+  s.sample = record.at("sample").get<int>();
+  s.beam_size = record.at("beam_size").get<int>();
+  s.random_dropout = record.at("random_dropout").get<int>();
+  s.search_seed = record.at("search_seed").get<std::uint64_t>();
+  s.status = record.at("status").get<std::string>();
+  s.detail = record.at("detail").get<std::string>();
+  s.autoschedule_seconds = record.at("autoschedule_seconds").get<double>();
+  s.compile_seconds = record.at("compile_seconds").get<double>();
+  s.wall_seconds = record.at("wall_seconds").get<double>();
+  s.schedule_source = record.at("schedule_source").get<std::string>();
+  s.schedule_features = floats_from_blob(record.at("schedule_features"));
+  s.finished_at = record.at("finished_at").get<double>();
+  if (record.contains("timing")) {
+    s.timing = timing_from(record.at("timing"));
+    s.has_timing = true;
+    s.label_seconds = s.timing.min_seconds;  // v1's figure
+  }
+  return s;
+}
+
+// v2 additions to a schedule object.
+void add_v2_fields(const ScheduleRecord& s, Json* j) {
+  (*j)["kind"] = s.kind;
+  (*j)["machine_params"] = {{"parallelism", s.machine_parallelism},
+                            {"cache_bytes", s.machine_cache_bytes},
+                            {"balance", s.machine_balance}};
+  if (s.has_timing) {
+    (*j)["rounds"] = s.rounds;
+    (*j)["label"] = s.label_seconds;
+  }
+}
+void read_v2_fields(const Json& j, ScheduleRecord* s) {
+  s->kind = j.at("kind").get<std::string>();
+  const Json& m = j.at("machine_params");
+  s->machine_parallelism = m.at("parallelism").get<int>();
+  s->machine_cache_bytes = m.at("cache_bytes").get<std::int64_t>();
+  s->machine_balance = m.at("balance").get<double>();
+  if (s->has_timing) {
+    s->rounds = j.at("rounds").get<std::vector<double>>();
+    s->label_seconds = j.at("label").get<double>();
+    if (s->rounds.empty() || !(s->label_seconds > 0))
+      fail("schedule {} of pipeline {} is timed without rounds", s->sample, s->pipeline);
+  }
+}
+
+PipelineRecord pipeline_from(const Json& record) {
+  PipelineRecord p;
+  p.index = record.at("pipeline").get<int>();
+  p.seed = record.at("seed").get<std::uint64_t>();
+  p.generator_version = record.at("generator_version").get<int>();
+  p.ops = record.at("ops").get<std::vector<std::string>>();
+  p.inputs = record.at("inputs");
+  p.output = record.at("output");
+  p.graph = stage_graph_from_json(record.at("graph"));
+  return p;
+}
+
+}  // namespace
+
+Json to_record(const ScheduleRecord& s, const std::vector<float>* pipeline_features) {
+  Json j = schedule_json(s);
+  j["type"] = "schedule";
   if (pipeline_features) j["pipeline_features"] = float_blob(*pipeline_features);
   return j;
+}
+
+Json to_record_v2(const PipelineRecord* p, int pipeline,
+                  const std::vector<const ScheduleRecord*>& schedules) {
+  Json j =
+      p ? to_record(*p) : Json{{"type", "pipeline"}, {"pipeline", pipeline}, {"graph", nullptr}};
+  if (p) {
+    j["pipeline_features"] = float_blob(p->pipeline_features);
+    j["timing"] = p->timing;
+  }
+  Json list = Json::array();
+  for (const ScheduleRecord* s : schedules) {
+    Json sj = schedule_json(*s);
+    add_v2_fields(*s, &sj);
+    list.push_back(std::move(sj));
+  }
+  j["schedules"] = std::move(list);
+  return j;
+}
+
+Json to_record(const RetimeRecord& r) {
+  Json list = Json::array();
+  for (const auto& s : r.schedules) {
+    list.push_back({{"sample", s.sample},
+                    {"same_schedule", s.same_schedule},
+                    {"rounds", s.rounds},
+                    {"label", s.label_seconds}});
+  }
+  return {{"type", "retime"},
+          {"pipeline", r.pipeline},
+          {"timing", r.timing},
+          {"schedules", list},
+          {"at", r.at}};
 }
 
 Json to_record(const ControlRecord& c) {
@@ -184,39 +302,66 @@ Shard read_shard(const std::string& path) {
       const std::string type = record.at("type").get<std::string>();
       if (record_number == 0) {
         if (type != "header") fail("first record is '{}', not the header", type);
-        check_header(path, record, kShardFormat, kShardVersion);
+        shard.version = check_shard_header(path, record);
         shard.config = record.at("config");
+      } else if (type == "pipeline" && shard.version >= 2 && record.at("graph").is_null()) {
+        // v2: the pipeline could not be generated; its schedules carry the reason.
+        for (const Json& sj : record.at("schedules")) {
+          ScheduleRecord s = schedule_from(sj);
+          read_v2_fields(sj, &s);
+          if (s.status == "ok")
+            fail("schedule {} of ungenerated pipeline {} is ok", s.sample, s.pipeline);
+          if (!seen.insert({s.pipeline, s.sample}).second)
+            fail("schedule {} of pipeline {} appears twice", s.sample, s.pipeline);
+          shard.schedules.push_back(std::move(s));
+        }
       } else if (type == "pipeline") {
-        PipelineRecord p;
-        p.index = record.at("pipeline").get<int>();
-        p.seed = record.at("seed").get<std::uint64_t>();
-        p.generator_version = record.at("generator_version").get<int>();
-        p.ops = record.at("ops").get<std::vector<std::string>>();
-        p.inputs = record.at("inputs");
-        p.output = record.at("output");
-        p.graph = stage_graph_from_json(record.at("graph"));
+        PipelineRecord p = pipeline_from(record);
         if (pipeline_at.count(p.index)) fail("pipeline {} appears twice", p.index);
+        const std::size_t stages = p.graph.stages.size();
+        if (shard.version >= 2) {
+          p.pipeline_features = floats_from_blob(record.at("pipeline_features"));
+          p.timing = record.at("timing");
+          if (!p.pipeline_features.empty() &&
+              p.pipeline_features.size() != stages * kPipelineFeatureCount) {
+            fail("pipeline {} has {} pipeline features for {} stages", p.index,
+                 p.pipeline_features.size(), stages);
+          }
+          for (const Json& sj : record.at("schedules")) {
+            ScheduleRecord s = schedule_from(sj);
+            read_v2_fields(sj, &s);
+            if (s.pipeline != p.index)
+              fail("pipeline {} holds a schedule of pipeline {}", p.index, s.pipeline);
+            if (!s.schedule_features.empty() &&
+                s.schedule_features.size() != stages * kScheduleFeatureCount) {
+              fail("schedule {} of pipeline {} has {} schedule features for {} stages", s.sample,
+                   s.pipeline, s.schedule_features.size(), stages);
+            }
+            if (!seen.insert({s.pipeline, s.sample}).second)
+              fail("schedule {} of pipeline {} appears twice", s.sample, s.pipeline);
+            shard.schedules.push_back(std::move(s));
+          }
+        }
         pipeline_at[p.index] = shard.pipelines.size();
         shard.pipelines.push_back(std::move(p));
-      } else if (type == "schedule") {
-        ScheduleRecord s;
-        s.pipeline = record.at("pipeline").get<int>();
-        s.sample = record.at("sample").get<int>();
-        s.beam_size = record.at("beam_size").get<int>();
-        s.random_dropout = record.at("random_dropout").get<int>();
-        s.search_seed = record.at("search_seed").get<std::uint64_t>();
-        s.status = record.at("status").get<std::string>();
-        s.detail = record.at("detail").get<std::string>();
-        s.autoschedule_seconds = record.at("autoschedule_seconds").get<double>();
-        s.compile_seconds = record.at("compile_seconds").get<double>();
-        s.wall_seconds = record.at("wall_seconds").get<double>();
-        s.schedule_source = record.at("schedule_source").get<std::string>();
-        s.schedule_features = floats_from_blob(record.at("schedule_features"));
-        s.finished_at = record.at("finished_at").get<double>();
-        if (record.contains("timing")) {
-          s.timing = timing_from(record.at("timing"));
-          s.has_timing = true;
+      } else if (type == "retime" && shard.version >= 2) {
+        RetimeRecord r;
+        r.pipeline = record.at("pipeline").get<int>();
+        r.timing = record.at("timing");
+        r.at = record.at("at").get<double>();
+        for (const Json& sj : record.at("schedules")) {
+          RetimeRecord::Schedule s;
+          s.sample = sj.at("sample").get<int>();
+          s.same_schedule = sj.at("same_schedule").get<bool>();
+          s.rounds = sj.at("rounds").get<std::vector<double>>();
+          s.label_seconds = sj.at("label").get<double>();
+          r.schedules.push_back(std::move(s));
         }
+        if (!pipeline_at.count(r.pipeline))
+          fail("retime of pipeline {} precedes its pipeline", r.pipeline);
+        shard.retimes.push_back(std::move(r));
+      } else if (type == "schedule" && shard.version == 1) {
+        ScheduleRecord s = schedule_from(record);
         if (!seen.insert({s.pipeline, s.sample}).second) {
           fail("schedule {} of pipeline {} appears twice", s.sample, s.pipeline);
         }
@@ -240,7 +385,7 @@ Shard read_shard(const std::string& path) {
           fail("schedule {} of pipeline {} precedes its pipeline record", s.sample, s.pipeline);
         }
         shard.schedules.push_back(std::move(s));
-      } else if (type == "control") {
+      } else if (type == "control" && shard.version == 1) {
         ControlRecord c;
         c.after_samples = record.at("after_samples").get<int>();
         c.status = record.at("status").get<std::string>();
@@ -249,7 +394,7 @@ Shard read_shard(const std::string& path) {
         c.at = record.at("at").get<double>();
         shard.controls.push_back(std::move(c));
       } else {
-        fail("unknown record type '{}'", type);
+        fail("unknown record type '{}' in a version {} shard", type, shard.version);
       }
     } catch (const Error& e) {
       if (std::string(e.what()).rfind(path, 0) == 0) throw;
@@ -280,16 +425,14 @@ std::vector<std::string> list_shards(const std::string& path) {
   return files;
 }
 
-ShardWriter ShardWriter::create(const std::string& path, const Json& config) {
+ShardWriter ShardWriter::create(const std::string& path, const Json& config, int version) {
   if (std::filesystem::exists(path)) fail("{}: already exists (use --resume to continue it)", path);
   const std::string temp = path + ".tmp";
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail("{}: cannot create: {}", temp, std::strerror(errno));
   ShardWriter writer(temp, fd);
-  writer.write({{"type", "header"},
-                {"format", kShardFormat},
-                {"version", kShardVersion},
-                {"config", config}});
+  writer.write(
+      {{"type", "header"}, {"format", kShardFormat}, {"version", version}, {"config", config}});
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     ::unlink(temp.c_str());
     fail("{}: cannot rename into place: {}", path, std::strerror(errno));

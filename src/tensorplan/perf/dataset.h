@@ -1,5 +1,11 @@
 // The measured dataset on disk: append-only shard files of framed records.
 //
+// Two format versions are read. Version 1 (docs/perf-dataset.md, data/perf): one "schedule"
+// record per sample, timed one schedule after the other. Version 2 (data/perf-v2): one
+// "pipeline" record per pipeline holding all its schedules with every timing round (written only
+// once the pipeline is timed, so a killed run loses at most the pipeline in flight), and
+// "retime" records from the repeatability pass. The reader gives both the same shape.
+//
 // A shard file is a sequence of records. Each record is framed as
 //   "TPR1" | uint32 LE payload size | uint32 LE CRC-32 of the payload | payload
 // where the payload is a zlib-compressed CBOR object with a "type". The first record is the
@@ -23,7 +29,8 @@
 namespace tensorplan::perf {
 
 inline constexpr const char* kShardFormat = "tensorplan.perf-shard";
-inline constexpr int kShardVersion = 1;
+inline constexpr int kShardVersion = 2;    // what `perf gen` writes
+inline constexpr int kShardVersionV1 = 1;  // still read (and written by `perf gen --format 1`)
 inline constexpr const char* kShardSuffix = ".tpshard";
 
 struct PipelineRecord {
@@ -35,6 +42,7 @@ struct PipelineRecord {
   Json output;                   // {"type", "shape": [w, h, c]}
   StageGraph graph;
   std::vector<float> pipeline_features;  // stages x 287; empty until a schedule carried them
+  Json timing;  // v2: how the pipeline was timed (rounds, seed, machine conditions); null in v1
 };
 
 struct ScheduleRecord {
@@ -53,6 +61,28 @@ struct ScheduleRecord {
   std::string schedule_source;           // C++ source of the schedule, as Adams2019 prints it
   std::vector<float> schedule_features;  // stages x 39; empty if scheduling failed
   double finished_at = 0;                // Unix time
+  // v2 only (v1: kind "", machine params 0, no rounds).
+  std::string kind;  // "beam", "beam-machine", "random", "random-machine": how it was sampled
+  int machine_parallelism = 0;  // Adams2019 MachineParams
+  std::int64_t machine_cache_bytes = 0;
+  double machine_balance = 0;
+  std::vector<double> rounds;  // per timing round: seconds per run, minimum over its batches
+  // The dataset's label, seconds per run: v2 the median over rounds, v1 the minimum over batches.
+  double label_seconds = 0;
+};
+
+// v2: one pipeline timed again in the repeatability pass, later than its first timing.
+struct RetimeRecord {
+  int pipeline = 0;
+  Json timing;  // as PipelineRecord::timing
+  struct Schedule {
+    int sample = 0;
+    bool same_schedule = false;  // the recompiled schedule's source equals the first pass's
+    std::vector<double> rounds;
+    double label_seconds = 0;
+  };
+  std::vector<Schedule> schedules;  // the schedules timed again
+  double at = 0;                    // Unix time
 };
 
 struct ControlRecord {
@@ -65,11 +95,13 @@ struct ControlRecord {
 
 struct Shard {
   std::string path;
+  int version = 0;                        // the header's format version
   Json config;                            // the header's "config"
   std::vector<PipelineRecord> pipelines;  // in file order
   std::vector<ScheduleRecord> schedules;  // in file order
   std::vector<ControlRecord> controls;
-  std::int64_t valid_bytes = 0;  // end of the last complete record
+  std::vector<RetimeRecord> retimes;  // v2
+  std::int64_t valid_bytes = 0;       // end of the last complete record
   std::int64_t file_bytes = 0;
   bool torn_tail = false;  // an incomplete last record (a killed run)
 };
@@ -85,7 +117,8 @@ std::vector<std::string> list_shards(const std::string& path);
 class ShardWriter {
  public:
   // Creates a new shard holding only its header (temporary file + rename). Fails if it exists.
-  static ShardWriter create(const std::string& path, const Json& config);
+  static ShardWriter create(const std::string& path, const Json& config,
+                            int version = kShardVersion);
   // Opens an existing shard for appending, first cutting it to `valid_bytes` (dropping a torn
   // record left by a killed run).
   static ShardWriter append_to(const std::string& path, std::int64_t valid_bytes);
@@ -107,6 +140,10 @@ class ShardWriter {
 Json to_record(const PipelineRecord& p);
 Json to_record(const ScheduleRecord& s, const std::vector<float>* pipeline_features);
 Json to_record(const ControlRecord& c);
+// v2: a pipeline with all its schedules (failed ones included) in one record.
+Json to_record_v2(const PipelineRecord* p, int pipeline,
+                  const std::vector<const ScheduleRecord*>& schedules);
+Json to_record(const RetimeRecord& r);
 
 // One frame (for tests that build damaged shards).
 std::string encode_frame(const Json& record);

@@ -25,15 +25,60 @@ double quantile(std::vector<double> v, double q) {
 
 }  // namespace
 
+Agreement compute_agreement(const std::vector<std::vector<std::pair<double, double>>>& pipelines) {
+  Agreement a;
+  long long concordant = 0, discordant = 0, concordant10 = 0, discordant10 = 0;
+  std::vector<double> relative;
+  for (const auto& list : pipelines) {
+    if (list.size() < 2) continue;
+    a.pipelines++;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      a.schedules++;
+      if (list[i].first > 0)
+        relative.push_back(std::abs(list[i].second - list[i].first) / list[i].first);
+      for (std::size_t j = i + 1; j < list.size(); ++j) {
+        const double d1 = list[i].first - list[j].first, d2 = list[i].second - list[j].second;
+        if (d1 == 0 || d2 == 0) continue;  // ties count neither way
+        const bool agree = (d1 > 0) == (d2 > 0);
+        (agree ? concordant : discordant)++;
+        const double lo = std::min(list[i].first, list[j].first);
+        const double hi = std::max(list[i].first, list[j].first);
+        if (lo > 0 && hi >= 1.1 * lo) (agree ? concordant10 : discordant10)++;
+      }
+    }
+  }
+  const auto tau = [](long long c, long long d) {
+    return c + d ? static_cast<double>(c - d) / static_cast<double>(c + d) : 0.0;
+  };
+  a.kendall_tau = tau(concordant, discordant);
+  a.kendall_tau_10pct = tau(concordant10, discordant10);
+  a.median_relative_difference = quantile(relative, 0.5);
+  return a;
+}
+
 DatasetStats compute_stats(const std::vector<Shard>& shards) {
   DatasetStats st;
   st.shards = static_cast<int>(shards.size());
-  std::vector<double> runtimes, spreads, controls, best_over_worst;
+  std::vector<double> runtimes, spreads, controls, best_over_worst, slowest_over_fastest;
+  std::vector<std::vector<std::pair<double, double>>> repeats;
+  std::vector<double> other_busy, waits;
+  struct KindFigures {
+    int samples = 0, timed = 0;
+    std::vector<double> autoschedule, compile, label, best_over_pipeline_best;
+  };
+  std::map<std::string, KindFigures> kinds;
+  long long pairs = 0, pairs_close = 0;
+  int at_least_1ms = 0;
   std::set<std::string> control_hashes;
   std::vector<int> stage_counts;
   int beam_wins = 0;
   for (const Shard& shard : shards) {
-    if (st.config.is_null()) st.config = shard.config;
+    if (st.config.is_null()) {
+      st.config = shard.config;
+      st.format_version = shard.version;
+    } else if (st.format_version != shard.version) {
+      st.format_version = 0;
+    }
     if (shard.torn_tail) st.torn_tails++;
     st.pipelines += static_cast<int>(shard.pipelines.size());
     for (const auto& p : shard.pipelines) {
@@ -44,9 +89,20 @@ DatasetStats compute_stats(const std::vector<Shard>& shards) {
     for (const auto& s : shard.schedules) {
       st.samples++;
       st.wall_seconds += s.wall_seconds;
+      if (!s.kind.empty()) {
+        KindFigures& k = kinds[s.kind];
+        k.samples++;
+        k.autoschedule.push_back(s.autoschedule_seconds);
+        if (s.compile_seconds > 0) k.compile.push_back(s.compile_seconds);
+        if (s.status == "ok" && s.has_timing) {
+          k.timed++;
+          k.label.push_back(s.label_seconds);
+        }
+      }
       if (s.status == "ok" && s.has_timing) {
         st.schedules++;
-        runtimes.push_back(s.timing.min_seconds);
+        runtimes.push_back(s.label_seconds);
+        if (s.label_seconds >= 1e-3) at_least_1ms++;
         if (s.timing.min_seconds > 0) {
           spreads.push_back((s.timing.median_seconds - s.timing.min_seconds) /
                             s.timing.min_seconds);
@@ -55,6 +111,33 @@ DatasetStats compute_stats(const std::vector<Shard>& shards) {
       } else {
         st.failures[s.status]++;
       }
+    }
+    // The conditions of the timings that were kept (first pass and repeatability pass).
+    const auto conditions = [&](const Json& t) {
+      if (!t.is_object()) return;
+      if (t.contains("other_busy_during"))
+        other_busy.push_back(t.at("other_busy_during").get<double>());
+      if (t.contains("waited_seconds")) waits.push_back(t.at("waited_seconds").get<double>());
+      if (t.value("attempt", 1) > 1) st.timings_discarded += t.at("attempt").get<int>() - 1;
+    };
+    for (const auto& p : shard.pipelines) conditions(p.timing);
+    for (const auto& r : shard.retimes) {
+      conditions(r.timing);
+      std::map<int, double> first;
+      for (const auto& s : shard.schedules) {
+        if (s.pipeline == r.pipeline && s.status == "ok" && s.has_timing)
+          first[s.sample] = s.label_seconds;
+      }
+      std::vector<std::pair<double, double>> list;
+      for (const auto& s : r.schedules) {
+        if (!s.same_schedule) {
+          st.repeat_different_schedules++;
+          continue;
+        }
+        const auto it = first.find(s.sample);
+        if (it != first.end()) list.emplace_back(it->second, s.label_seconds);
+      }
+      repeats.push_back(std::move(list));
     }
     for (const auto& c : shard.controls) {
       if (c.status != "ok") continue;
@@ -65,15 +148,34 @@ DatasetStats compute_stats(const std::vector<Shard>& shards) {
       double best = 1e300, worst = 0, beam = -1;
       std::vector<double> random;
       for (const ScheduleRecord* s : list) {
-        best = std::min(best, s->timing.min_seconds);
-        worst = std::max(worst, s->timing.min_seconds);
+        best = std::min(best, s->label_seconds);
+        worst = std::max(worst, s->label_seconds);
         if (s->sample == 0) {
-          beam = s->timing.min_seconds;
+          beam = s->label_seconds;
         } else {
-          random.push_back(s->timing.min_seconds);
+          random.push_back(s->label_seconds);
         }
       }
-      if (worst > 0 && list.size() > 1) best_over_worst.push_back(best / worst);
+      std::map<std::string, double> kind_best;
+      for (const ScheduleRecord* s : list) {
+        if (s->kind.empty()) continue;
+        auto [it, fresh] = kind_best.emplace(s->kind, s->label_seconds);
+        if (!fresh) it->second = std::min(it->second, s->label_seconds);
+      }
+      for (const auto& [kind, b] : kind_best) {
+        if (best > 0) kinds[kind].best_over_pipeline_best.push_back(b / best);
+      }
+      if (worst > 0 && list.size() > 1) {
+        best_over_worst.push_back(best / worst);
+        if (best > 0) slowest_over_fastest.push_back(worst / best);
+      }
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        for (std::size_t j = i + 1; j < list.size(); ++j) {
+          const double a = list[i]->label_seconds, b = list[j]->label_seconds;
+          pairs++;
+          if (std::max(a, b) <= 1.05 * std::min(a, b)) pairs_close++;
+        }
+      }
       if (beam >= 0 && !random.empty()) {
         st.beam_compared++;
         if (beam < quantile(random, 0.5)) beam_wins++;
@@ -100,6 +202,23 @@ DatasetStats compute_stats(const std::vector<Shard>& shards) {
   st.beam_beats_median_random =
       st.beam_compared ? static_cast<double>(beam_wins) / st.beam_compared : 0;
   st.median_best_over_worst = quantile(best_over_worst, 0.5);
+  st.median_slowest_over_fastest = quantile(slowest_over_fastest, 0.5);
+  st.pairs_within_5pct = pairs ? static_cast<double>(pairs_close) / static_cast<double>(pairs) : 0;
+  st.median_label_at_least_1ms =
+      st.schedules ? static_cast<double>(at_least_1ms) / st.schedules : 0;
+  st.repeatability = compute_agreement(repeats);
+  for (const auto& [kind, k] : kinds) {
+    st.by_kind[kind] = {
+        {"samples", k.samples},
+        {"timed", k.timed},
+        {"median_autoschedule_seconds", quantile(k.autoschedule, 0.5)},
+        {"median_compile_seconds", quantile(k.compile, 0.5)},
+        {"median_label_seconds", quantile(k.label, 0.5)},
+        {"median_best_over_pipeline_best", quantile(k.best_over_pipeline_best, 0.5)}};
+  }
+  st.median_other_busy = quantile(other_busy, 0.5);
+  st.max_other_busy = quantile(other_busy, 1);
+  st.median_wait_seconds = quantile(waits, 0.5);
   if (!stage_counts.empty()) {
     st.stages_min = *std::min_element(stage_counts.begin(), stage_counts.end());
     st.stages_max = *std::max_element(stage_counts.begin(), stage_counts.end());
@@ -112,6 +231,24 @@ DatasetStats compute_stats(const std::vector<Shard>& shards) {
 
 Json stats_to_json(const DatasetStats& st) {
   return {{"shards", st.shards},
+          {"format_version", st.format_version},
+          {"spread",
+           {{"median_slowest_over_fastest", st.median_slowest_over_fastest},
+            {"pairs_within_5pct", st.pairs_within_5pct},
+            {"labels_at_least_1ms", st.median_label_at_least_1ms}}},
+          {"repeatability",
+           {{"pipelines", st.repeatability.pipelines},
+            {"schedules", st.repeatability.schedules},
+            {"kendall_tau", st.repeatability.kendall_tau},
+            {"kendall_tau_10pct", st.repeatability.kendall_tau_10pct},
+            {"median_relative_difference", st.repeatability.median_relative_difference},
+            {"different_schedules", st.repeat_different_schedules}}},
+          {"timing_conditions",
+           {{"timings_discarded_under_load", st.timings_discarded},
+            {"median_other_busy", st.median_other_busy},
+            {"max_other_busy", st.max_other_busy},
+            {"median_wait_seconds", st.median_wait_seconds}}},
+          {"by_kind", st.by_kind},
           {"pipelines", st.pipelines},
           {"schedules", st.schedules},
           {"samples", st.samples},
@@ -147,7 +284,8 @@ std::string stats_to_text(const DatasetStats& st) {
   out += fmt::format("schedules timed   {} of {} samples\n", st.schedules, st.samples);
   for (const auto& [status, n] : st.failures)
     out += fmt::format("  failed          {} x {}\n", n, status);
-  out += fmt::format("run time          {:.4g} ms .. {:.4g} ms (median {:.4g} ms)\n",
+  out += fmt::format("format            version {}\n", st.format_version);
+  out += fmt::format("run time (label)  {:.4g} ms .. {:.4g} ms (median {:.4g} ms)\n",
                      st.min_runtime * 1e3, st.max_runtime * 1e3, st.median_runtime * 1e3);
   out += fmt::format(
       "noise             (median - min) / min per schedule: median {:.2f}%, p90 {:.2f}%\n",
@@ -159,8 +297,37 @@ std::string stats_to_text(const DatasetStats& st) {
   out +=
       fmt::format("beam search       beats the median random schedule in {:.0f}% of {} pipelines\n",
                   st.beam_beats_median_random * 100, st.beam_compared);
-  out += fmt::format("spread            median fastest/slowest per pipeline {:.3f}\n",
-                     st.median_best_over_worst);
+  out += fmt::format(
+      "spread            per pipeline slowest/fastest median {:.2f}x; {:.1f}% of pairs within 5%; "
+      "{:.0f}% of labels >= 1 ms\n",
+      st.median_slowest_over_fastest, st.pairs_within_5pct * 100,
+      st.median_label_at_least_1ms * 100);
+  if (st.format_version != 1) {
+    const Agreement& a = st.repeatability;
+    out += fmt::format(
+        "repeatability     {} pipelines ({} schedules) timed twice: Kendall tau {:.3f}, {:.3f} "
+        "over pairs >= 10% apart, median relative difference {:.2f}%{}\n",
+        a.pipelines, a.schedules, a.kendall_tau, a.kendall_tau_10pct,
+        a.median_relative_difference * 100,
+        st.repeat_different_schedules ? fmt::format(" ({} recompiled schedules differed, left out)",
+                                                    st.repeat_different_schedules)
+                                      : "");
+    out += fmt::format(
+        "timing            other CPUs busy {:.1f}% median, {:.1f}% max while timing; {} timings "
+        "discarded under load; median wait for quiet {:.0f} s\n",
+        st.median_other_busy * 100, st.max_other_busy * 100, st.timings_discarded,
+        st.median_wait_seconds);
+  }
+  for (const auto& [kind, k] : st.by_kind.items()) {
+    out += fmt::format(
+        "  {:<15} {} timed of {}; median autoschedule {:.2f} s, compile {:.2f} s, label {:.4g} ms; "
+        "its best / pipeline's best {:.2f}\n",
+        kind, k.at("timed").get<int>(), k.at("samples").get<int>(),
+        k.at("median_autoschedule_seconds").get<double>(),
+        k.at("median_compile_seconds").get<double>(),
+        k.at("median_label_seconds").get<double>() * 1e3,
+        k.at("median_best_over_pipeline_best").get<double>());
+  }
   out += fmt::format("time              {} in samples\n", format_seconds(st.wall_seconds));
   if (st.config.is_object()) {
     out +=
@@ -189,6 +356,10 @@ void merge_shards(const std::vector<std::string>& inputs, const std::string& out
   Json merged_from = Json::array();
   std::set<int> pipelines;
   for (const Shard& s : shards) {
+    if (s.version != shards.front().version) {
+      fail("perf merge: {} is format {}, {} is format {}", s.path, s.version, shards.front().path,
+           shards.front().version);
+    }
     if (comparable(s.config) != reference) {
       fail("perf merge: {} was generated with other settings than {}", s.path, shards.front().path);
     }
@@ -205,10 +376,26 @@ void merge_shards(const std::vector<std::string>& inputs, const std::string& out
   const std::string temp = output + ".tmp";
   std::filesystem::remove(temp);
   try {
-    ShardWriter writer = ShardWriter::create(temp, config);
+    const int version = shards.front().version;
+    ShardWriter writer = ShardWriter::create(temp, config, version);
     for (const Shard& s : shards) {
       std::map<int, const PipelineRecord*> by_index;
       for (const auto& p : s.pipelines) by_index[p.index] = &p;
+      if (version >= 2) {
+        // One record per pipeline, in the order they were measured, then the second timings.
+        std::vector<int> order;
+        std::map<int, std::vector<const ScheduleRecord*>> schedules;
+        for (const auto& sched : s.schedules) {
+          if (!schedules.count(sched.pipeline)) order.push_back(sched.pipeline);
+          schedules[sched.pipeline].push_back(&sched);
+        }
+        for (const int p : order) {
+          const auto it = by_index.find(p);
+          writer.write(to_record_v2(it == by_index.end() ? nullptr : it->second, p, schedules[p]));
+        }
+        for (const auto& r : s.retimes) writer.write(to_record(r));
+        continue;
+      }
       std::set<int> written, with_features;
       for (const auto& c : s.controls) writer.write(to_record(c));
       for (const auto& sched : s.schedules) {

@@ -10,8 +10,20 @@
 
 namespace tensorplan::perf {
 
+// How well two timings of the same schedules agree (the repeatability gate of format 2).
+struct Agreement {
+  int pipelines = 0;  // pipelines with at least two schedules in both timings
+  int schedules = 0;
+  double kendall_tau = 0;                 // over all within-pipeline pairs (pooled; ties left out)
+  double kendall_tau_10pct = 0;           // over pairs whose first labels are at least 10% apart
+  double median_relative_difference = 0;  // |second - first| / first, median over schedules
+};
+// `pipelines`: per pipeline, (first label, second label) of each schedule timed in both.
+Agreement compute_agreement(const std::vector<std::vector<std::pair<double, double>>>& pipelines);
+
 struct DatasetStats {
   int shards = 0;
+  int format_version = 0;               // of every shard (0 if they differ)
   int pipelines = 0;                    // pipeline records
   int schedules = 0;                    // successfully timed schedules
   int samples = 0;                      // schedule records, failed ones included
@@ -29,11 +41,25 @@ struct DatasetStats {
   int beam_compared = 0;
   double beam_beats_median_random = 0;
   double median_best_over_worst = 0;  // per pipeline: fastest / slowest timed schedule
-  double wall_seconds = 0;            // total time spent in samples
+  // Spread of the labels within a pipeline: do the schedules differ?
+  double median_slowest_over_fastest = 0;  // median over pipelines
+  double pairs_within_5pct = 0;            // of all within-pipeline pairs, the fraction within 5%
+  double median_label_at_least_1ms = 0;    // fraction of timed schedules whose label is >= 1 ms
+  // Format 2: the repeatability pass, and the machine while timing.
+  Agreement repeatability;
+  int repeat_different_schedules = 0;  // recompiled schedules that differ (left out)
+  int timings_discarded = 0;  // pipelines timed again because the machine was busy meanwhile
+  double median_other_busy = 0, max_other_busy = 0;  // other CPUs while timing kept timings
+  double median_wait_seconds = 0;                    // waiting for a quiet machine, per timing
+  double wall_seconds = 0;                           // total time spent in samples
   int stages_min = 0, stages_max = 0;
   double stages_mean = 0;
   std::map<std::string, int> ops;  // generator op kind -> count over pipelines
   Json config;                     // the first shard's config
+  // Format 2: per sample kind ("beam", "random-machine", ...): samples, timed, median seconds of
+  // autoscheduling, compiling and of the label, and the median over pipelines of the kind's
+  // fastest label relative to the pipeline's fastest.
+  Json by_kind = Json::object();
 };
 
 DatasetStats compute_stats(const std::vector<Shard>& shards);

@@ -76,25 +76,37 @@ std::string shard_file_name(int shard, int shards) {
 
 Json generation_config(const GenerateOptions& o) {
   const std::string target = o.target.empty() ? host_target().to_string() : o.target;
-  return {{"pipelines", o.pipelines},
-          {"schedules", o.schedules},
-          {"seed", o.seed},
-          {"shard", o.shard},
-          {"shards", o.shards},
-          {"threads", o.threads},
-          {"target", target},
-          {"generator_version", kPipelineGeneratorVersion},
-          {"pipeline_options", pipeline_options_json(o.pipeline)},
-          {"timing",
-           {{"batch_seconds", o.timing.batch_seconds},
-            {"budget_seconds", o.timing.budget_seconds},
-            {"min_batches", o.timing.min_batches},
-            {"max_batches", o.timing.max_batches},
-            {"stable_batches", o.timing.stable_batches},
-            {"stable_tolerance", o.timing.stable_tolerance}}},
-          {"halide", "14 (Debian libhalide14-0-dev)"},
-          {"autoscheduler", "Adams2019"},
-          {"cpu", cpu_model()}};
+  Json config = {{"pipelines", o.pipelines},
+                 {"schedules", o.schedules},
+                 {"seed", o.seed},
+                 {"shard", o.shard},
+                 {"shards", o.shards},
+                 {"threads", o.threads},
+                 {"target", target},
+                 {"generator_version", kPipelineGeneratorVersion},
+                 {"pipeline_options", pipeline_options_json(o.pipeline)},
+                 {"halide", "14 (Debian libhalide14-0-dev)"},
+                 {"autoscheduler", "Adams2019"},
+                 {"cpu", cpu_model()}};
+  if (o.format_version == 1) {
+    config["timing"] = {{"batch_seconds", o.timing.batch_seconds},
+                        {"budget_seconds", o.timing.budget_seconds},
+                        {"min_batches", o.timing.min_batches},
+                        {"max_batches", o.timing.max_batches},
+                        {"stable_batches", o.timing.stable_batches},
+                        {"stable_tolerance", o.timing.stable_tolerance}};
+  } else {
+    // The settings that define a v2 label (the quiet-machine limits do not: they are recorded
+    // per pipeline, and may be changed to make progress on a busy machine).
+    config["timing"] = {{"protocol", "aot-interleaved"},
+                        {"rounds", o.rounds.rounds},
+                        {"batches_per_round", o.rounds.batches_per_round},
+                        {"batch_seconds", o.rounds.batch_seconds},
+                        {"slow_run_seconds", o.rounds.slow_run_seconds}};
+    config["sample_plan"] = 1;  // sample_spec_v2; bump when it changes
+    config["retime_fraction"] = o.retime_fraction;
+  }
+  return config;
 }
 
 SampleSpec sample_spec(const GenerateOptions& options, int pipeline, int sample) {
@@ -120,6 +132,8 @@ SampleSpec sample_spec(const GenerateOptions& options, int pipeline, int sample)
 }
 
 GenerateSummary generate_shard(const GenerateOptions& options) {
+  if (options.format_version == 2) return generate_shard_v2(options);
+  if (options.format_version != 1) fail("--format must be 1 or 2 (got {})", options.format_version);
   if (options.pipelines < 1) fail("--pipelines must be at least 1 (got {})", options.pipelines);
   if (options.schedules < 1) fail("--schedules must be at least 1 (got {})", options.schedules);
   if (options.shards < 1 || options.shard < 0 || options.shard >= options.shards) {
@@ -151,6 +165,9 @@ GenerateSummary generate_shard(const GenerateOptions& options) {
     if (!options.resume)
       fail("{}: already exists (use --resume to continue it)", summary.shard_path);
     const Shard shard = read_shard(summary.shard_path);
+    if (shard.version != kShardVersionV1)
+      fail("{}: is a format {} shard; resume it with --format {}", summary.shard_path,
+           shard.version, shard.version);
     for (const auto& [key, value] : config.items()) {
       if (!shard.config.contains(key) || shard.config.at(key) != value) {
         fail("{}: was generated with {} = {}, not {}; use another --out or the same settings",
@@ -166,7 +183,7 @@ GenerateSummary generate_shard(const GenerateOptions& options) {
     controls_before = static_cast<int>(shard.controls.size());
     writer.emplace(ShardWriter::append_to(summary.shard_path, shard.valid_bytes));
   } else {
-    writer.emplace(ShardWriter::create(summary.shard_path, config));
+    writer.emplace(ShardWriter::create(summary.shard_path, config, kShardVersionV1));
   }
   summary.samples_before = static_cast<int>(done.size());
 

@@ -2,20 +2,29 @@
 // timed in child processes, appended to the shard as they finish. Shards are deterministic and
 // disjoint (shard i of n holds the pipelines p with p % n == i), so any number of machines, a
 // cluster's job array or MPI ranks can generate them independently; --resume continues a shard.
+//
+// Format 2 (the default, generate_v2.cc): per pipeline, all schedules are compiled ahead of time
+// in parallel child processes, then timed together in one timing process, interleaved in rounds,
+// on a quiet machine; a random few pipelines are timed again at the end of the shard to measure
+// how well labels repeat. Format 1 (generate.cc) is the first dataset's protocol, kept so its
+// figures can be re-measured.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 #include "tensorplan/perf/halide/benchmark.h"
+#include "tensorplan/perf/halide/interleaved_timer.h"
 #include "tensorplan/perf/halide/random_pipeline.h"
 #include "tensorplan/perf/halide/sampler.h"
+#include "tensorplan/perf/quiet_machine.h"
 
 namespace tensorplan::perf {
 
 struct GenerateOptions {
   int pipelines = 300;     // pipelines in the whole run (all shards)
-  int schedules = 24;      // schedules per pipeline: 1 beam search + (schedules - 1) randomised
+  int schedules = 32;      // schedules per pipeline (v1: 1 beam search + randomised; v2: see
+                           // sample_spec_v2)
   std::uint64_t seed = 1;  // the run's seed; pipeline p's seed is derive_seed(seed, p)
   int shard = 0;           // this shard's index, 0 <= shard < shards
   int shards = 1;
@@ -26,13 +35,24 @@ struct GenerateOptions {
   PipelineOptions pipeline;
   TimingOptions timing;
   SampleLimits limits;
-  std::string target;    // "" = host_target()
-  bool quiet = false;    // no progress on stderr
-  int max_samples = -1;  // stop after this many new samples (-1: run to the end)
+  std::string target;      // "" = host_target()
+  bool quiet = false;      // no progress on stderr
+  int max_samples = -1;    // stop after this many new samples (-1: run to the end)
+  int format_version = 2;  // 2: AOT + interleaved rounds (generate_v2.cc); 1: the v1 protocol
+  // Format 2 only.
+  int jobs = 2;                   // schedules compiled (and checked) in parallel
+  InterleavedOptions rounds;      // the interleaved timing
+  QuietOptions quiet_machine;     // waiting for, and checking, a quiet machine
+  double retime_fraction = 0.05;  // pipelines timed again at the end of the shard
+  int max_pipelines = -1;         // stop after this many new pipelines (-1: run to the end)
+  std::string work_dir;           // objects and libraries ("": a fresh directory under $TMPDIR)
 };
 
 struct GenerateSummary {
   std::string shard_path;
+  // Format 2 counts whole pipelines (samples_* count their schedules too).
+  int pipelines_before = 0, pipelines_measured = 0, pipelines_total = 0;
+  int retimes_before = 0, retimes_measured = 0, retimes_total = 0;
   int samples_before = 0;    // already in the shard (resume)
   int samples_measured = 0;  // measured by this call
   int samples_ok = 0;        // of those, timed successfully
@@ -48,6 +68,20 @@ Json generation_config(const GenerateOptions& options);
 
 // The schedule settings of sample k of a pipeline (k = 0: beam search 32, no dropout).
 SampleSpec sample_spec(const GenerateOptions& options, int pipeline, int sample);
+
+// Format 2's sample plan: sample 0 the beam search with default MachineParams; samples 1-3 the
+// beam search under drawn MachineParams; of the rest, a third beam-1 samples with dropout drawn
+// log-uniformly over the whole range 1..100 ("random"), a third the same under drawn
+// MachineParams ("random-machine"), the rest the greedy search under a cost model of random
+// weights ("random-weights"). `kind` gets "beam", "beam-machine" or those.
+SampleSpec sample_spec_v2(const GenerateOptions& options, int pipeline, int sample,
+                          std::string* kind);
+
+// Whether pipeline p is one the repeatability pass times again (a fixed draw from the seed).
+bool retimed_pipeline(const GenerateOptions& options, int pipeline);
+
+// Format 2: generate_shard calls this when options.format_version == 2.
+GenerateSummary generate_shard_v2(const GenerateOptions& options);
 
 // Checks the options (throws Error with a clear message), then generates or resumes the shard.
 GenerateSummary generate_shard(const GenerateOptions& options);

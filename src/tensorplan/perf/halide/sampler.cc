@@ -1,7 +1,9 @@
 #include "tensorplan/perf/halide/sampler.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <type_traits>
 
@@ -179,7 +181,34 @@ SamplePipeline sample_pipeline(const SampleSpec& spec, const Halide::Target& tar
   return p;
 }
 
+// Writes random cost-model weights as the files Adams2019's Weights::load_from_dir reads (Halide
+// 14), uniform in [-0.5, 0.5) as its own Weights::randomize draws them. The loader reads as many
+// floats as each buffer holds and fails (then falls back to weights seeded by the clock, which
+// would make the sample irreproducible) if a file is shorter, so every file holds more than any
+// buffer of the network needs (the largest, head1's filter, has 8 x 40 x 7 floats).
+void write_random_weights(const std::string& dir, std::uint64_t seed) {
+  std::filesystem::create_directories(dir);
+  Rng rng(seed);
+  constexpr int kFloats = 16384;
+  const std::pair<const char*, int> files[] = {
+      {"head1_conv1_weight", kFloats}, {"head1_conv1_bias", kFloats},
+      {"head2_conv1_weight", kFloats}, {"head2_conv1_bias", kFloats},
+      {"trunk_conv1_weight", kFloats}, {"trunk_conv1_bias", kFloats}};
+  for (const auto& [name, count] : files) {
+    std::vector<float> values(static_cast<std::size_t>(count));
+    for (float& v : values) v = static_cast<float>(rng.unit() - 0.5);
+    const std::string path = dir + "/" + name + ".data";
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f) fail("{}: cannot write", path);
+    const std::size_t written = std::fwrite(values.data(), sizeof(float), values.size(), f);
+    std::fclose(f);
+    if (written != values.size()) fail("{}: short write", path);
+  }
+}
+
 }  // namespace
+
+void fill_input_buffer(Halide::Buffer<>& buffer, std::uint64_t seed) { fill_input(buffer, seed); }
 
 void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send) {
   // The plugin reads these once, on first use; this process is fresh for this sample.
@@ -188,6 +217,12 @@ void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send)
   ::setenv("HL_SEED", std::to_string(spec.search_seed % 2147483647ULL).c_str(), 1);
   ::setenv("HL_NUM_THREADS", std::to_string(spec.threads).c_str(), 1);
   ::unsetenv("HL_WEIGHTS_DIR");  // the plugin's built-in weights
+  if (spec.random_weights_seed != 0) {
+    if (spec.object_path.empty()) fail("random cost-model weights need an object path");
+    const std::string dir = spec.object_path + ".weights";
+    write_random_weights(dir, spec.random_weights_seed);
+    ::setenv("HL_WEIGHTS_DIR", dir.c_str(), 1);
+  }
   ::unsetenv("HL_DEBUG_AUTOSCHEDULE");
 
   const Halide::Target target = spec.target.empty() ? host_target() : Halide::Target(spec.target);
@@ -210,7 +245,10 @@ void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send)
   Halide::Pipeline& pipeline = sampled.pipeline;
   Stopwatch schedule_clock;
   // Last-level cache and balance as in MachineParams::generic(); parallelism = timing threads.
-  const Halide::MachineParams params(spec.threads, 16 * 1024 * 1024, 40);
+  const Halide::MachineParams params(
+      spec.machine_parallelism > 0 ? spec.machine_parallelism : spec.threads,
+      static_cast<std::uint64_t>(spec.machine_cache_bytes),
+      static_cast<float>(spec.machine_balance));
   const Halide::AutoSchedulerResults results = pipeline.auto_schedule("Adams2019", target, params);
   const double autoschedule_seconds = schedule_clock.seconds();
   const Featurization features =
@@ -220,6 +258,20 @@ void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send)
         {"autoschedule_seconds", autoschedule_seconds},
         {"schedule_features", float_blob(features.schedule)},
         {"pipeline_features", float_blob(features.pipeline)}});
+  if (!spec.object_path.empty()) {
+    // Ahead of time: the object holds only this schedule; one standalone runtime is linked in
+    // with all the schedules of the pipeline (see aot.h).
+    Stopwatch compile_clock;
+    const std::vector<Halide::Argument> arguments = pipeline.infer_arguments();
+    pipeline.compile_to_object(spec.object_path, arguments, spec.function_name,
+                               target.with_feature(Halide::Target::NoRuntime));
+    Json names = Json::array();
+    for (const Halide::Argument& a : arguments) names.push_back(a.name);
+    names.push_back(sampled.output.name);
+    send(
+        {{"type", "compiled"}, {"compile_seconds", compile_clock.seconds()}, {"arguments", names}});
+    return;
+  }
   if (!spec.time_it) return;
 
   Stopwatch compile_clock;
@@ -282,6 +334,10 @@ SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits) {
         result.has_schedule = true;
       } else if (type == "compiled") {
         result.compile_seconds = m.at("compile_seconds").get<double>();
+        if (m.contains("arguments")) {
+          result.argument_names = m.at("arguments").get<std::vector<std::string>>();
+          result.has_object = true;
+        }
       } else if (type == "timing") {
         result.timing.min_seconds = m.at("min_seconds").get<double>();
         result.timing.median_seconds = m.at("median_seconds").get<double>();
@@ -297,18 +353,35 @@ SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits) {
     result.detail = e.what();
     return result;
   }
-  const bool complete = spec.time_it ? result.has_timing : result.has_schedule;
+  const bool complete = !spec.object_path.empty() ? result.has_object
+                        : spec.time_it            ? result.has_timing
+                                                  : result.has_schedule;
   if (outcome.status == "ok" && complete) {
     result.status = "ok";
   } else {
     const std::string kind = outcome.status == "ok" ? "error" : outcome.status;
-    // The phase that was running: the one after the last message received.
+    // The phase that was running: the one after the last progress message received (an "error"
+    // message is not progress: counting it named every exception's phase "exit" in dataset v1).
+    std::string last = "start";
+    for (const Json& m : outcome.messages) {
+      const std::string type = m.value("type", "");
+      if (type != "error") last = type;
+    }
     const std::map<std::string, std::string> running = {
-        {"start", "generate"}, {"graph", "autoschedule"}, {"schedule", "compile"},
-        {"compiled", "run"},   {"timing", "exit"},        {"error", "exit"}};
-    const auto it = running.find(outcome.phase);
+        {"start", "generate"},
+        {"graph", "autoschedule"},
+        {"schedule", "compile"},
+        {"compiled", spec.object_path.empty() ? "run" : "exit"},
+        {"timing", "exit"}};
+    const auto it = running.find(last);
     result.status = fmt::format("{}:{}", kind, it == running.end() ? outcome.phase : it->second);
     result.detail = outcome.detail;
+    if (result.detail.empty()) {
+      // Every failure keeps a reason: say at least how the child ended.
+      result.detail = outcome.status == "ok"
+                          ? "exited without reporting its result"
+                          : fmt::format("{} after '{}'", outcome.status, outcome.phase);
+    }
     if (outcome.status != "timeout" && !outcome.stderr_tail.empty()) {
       // The last line of stderr usually names the failed assertion.
       std::string tail = outcome.stderr_tail;

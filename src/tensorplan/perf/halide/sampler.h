@@ -30,8 +30,22 @@ struct SampleSpec {
   std::uint64_t search_seed = 0;  // HL_SEED
   int threads = 1;                // HL_NUM_THREADS for timing = MachineParams parallelism
   std::string target;             // Halide target string; "" = host_target()
+  // Adams2019's MachineParams. 0 parallelism = `threads`; the defaults are MachineParams::generic's
+  // cache and balance, which v1 used for every sample. Varying them spreads the schedules out.
+  int machine_parallelism = 0;
+  std::int64_t machine_cache_bytes = 16 * 1024 * 1024;  // last-level cache size
+  double machine_balance = 40;  // cost of a cache miss relative to an arithmetic op
+  // Nonzero: Adams2019 searches with a cost model of random weights drawn from this seed instead
+  // of its built-in ones (as Adams et al. bootstrapped their dataset): the search then explores
+  // schedules its trained model would never pick. Only with object_path (the weights are written
+  // next to the object).
+  std::uint64_t random_weights_seed = 0;
   TimingOptions timing;
   bool time_it = true;  // false: schedule and featurize only
+  // Ahead-of-time output (dataset v2): when set, the scheduled pipeline is compiled to this object
+  // file as the C function `function_name` (without the Halide runtime) instead of being timed.
+  std::string object_path;
+  std::string function_name;
 };
 
 struct SampleLimits {
@@ -57,6 +71,8 @@ struct SampleResult {
   Featurization features;
   double autoschedule_seconds = 0;
   double compile_seconds = 0;
+  bool has_object = false;                  // object_path was written
+  std::vector<std::string> argument_names;  // the object's function arguments, output last
   bool has_timing = false;
   Timing timing;
   double wall_seconds = 0;
@@ -69,6 +85,9 @@ void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send)
 
 // Runs the sample in a child process and collects what it reported.
 SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits);
+
+// Fills a pipeline input with the deterministic data every timing of the dataset uses.
+void fill_input_buffer(Halide::Buffer<>& buffer, std::uint64_t seed);
 
 // Conversions used by the child protocol (and the dataset writer).
 Json stage_graph_to_json(const StageGraph& graph);

@@ -1,0 +1,714 @@
+// Dataset format 2: compile apart from timing, time in interleaved rounds on a quiet machine.
+//
+// Per pipeline of the shard:
+//  1. compile: every sample is generated, autoscheduled, featurized and compiled ahead of time to
+//     an object file in its own child process (`jobs` at a time; the plugin's statics need a
+//     fresh process per sample); the objects and one Halide runtime are linked into one library;
+//  2. check: every compiled schedule runs once in its own child process, so a schedule that
+//     crashes or hangs costs itself, never the pipeline's timing;
+//  3. time: wait until the machine is quiet, then one timing process (pinned to one CPU, one
+//     thread) times all the checked schedules interleaved in rounds; if the other CPUs were busy
+//     meanwhile, the timing is thrown away and done again;
+//  4. record: the pipeline and all its schedules are appended as ONE record, so a run killed at
+//     any moment loses at most the pipeline in flight.
+// After the last pipeline, the repeatability pass compiles and times a fixed random few of the
+// shard's pipelines again and records the second labels beside the first.
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "tensorplan/common/error.h"
+#include "tensorplan/common/progress.h"
+#include "tensorplan/common/timer.h"
+#include "tensorplan/perf/dataset.h"
+#include "tensorplan/perf/generate.h"
+#include "tensorplan/perf/halide/aot.h"
+#include "tensorplan/perf/halide/rng.h"
+#include "tensorplan/perf/halide/target.h"
+#include "tensorplan/perf/subprocess.h"
+
+namespace tensorplan::perf {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::uint64_t kRetimeSalt = 0x2e71e5a17ULL;
+constexpr std::uint64_t kRoundsSalt = 0x50a7d5ULL;
+
+double unix_time() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Runs f(0..n-1) on `jobs` threads. The threads only fork sample processes and wait for them
+// (run_in_child); they never run Halide, so forking from them is safe.
+template <typename F>
+void parallel_for(int n, int jobs, F&& f) {
+  std::atomic<int> next{0};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  const auto worker = [&] {
+    for (int i; (i = next++) < n;) {
+      try {
+        f(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int j = 1; j < std::min(jobs, n); ++j) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+// A working directory for objects and libraries. The default one is named after the shard (not
+// the process), so a resumed run finds the libraries kept for the repeatability pass; it is
+// removed once the shard is complete.
+struct WorkDir {
+  fs::path path;
+  bool owned = false;
+  bool remove = false;  // set when the shard is complete
+  explicit WorkDir(const GenerateOptions& o) {
+    if (!o.work_dir.empty()) {
+      path = o.work_dir;
+    } else {
+      // Named after the output directory too: two runs of the same shard into different
+      // directories (tests in two checkouts at once) must not share it.
+      std::uint64_t h = 1469598103934665603ULL;  // FNV-1a of the absolute output path
+      for (unsigned char ch : fs::absolute(o.out_dir).string()) h = (h ^ ch) * 1099511628211ULL;
+      path = fs::temp_directory_path() /
+             fmt::format("tensorplan-perf-gen-{:08x}-seed{}-shard{}-of-{}",
+                         static_cast<std::uint32_t>(h), o.seed, o.shard, o.shards);
+      owned = true;
+    }
+    fs::create_directories(path);
+  }
+  ~WorkDir() {
+    std::error_code ec;
+    if (owned && remove) fs::remove_all(path, ec);
+  }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+// A pipeline's samples after compiling and checking them.
+struct CompiledPipeline {
+  std::vector<SampleSpec> specs;
+  std::vector<std::string> kinds;
+  std::vector<SampleResult> results;        // status "ok" = compiled and checked, ready to time
+  std::vector<double> check_seconds;        // the checking run's time (0 if not run)
+  std::string library;                      // "" when nothing compiled
+  const SampleResult* described = nullptr;  // a result that carries the graph and inputs
+  Json inputs, output;                      // the pipeline's, as in its record (when described)
+  double seconds = 0;
+};
+
+Json inputs_json(const SampleResult& r) {
+  Json inputs = Json::array();
+  for (std::size_t j = 0; j < r.input_shapes.size(); ++j) {
+    inputs.push_back({{"name", fmt::format("input{}", j)},
+                      {"type", r.input_types[j]},
+                      {"shape", r.input_shapes[j]}});
+  }
+  return inputs;
+}
+Json output_json(const SampleResult& r) {
+  return {{"type", r.output_type}, {"shape", r.output_shape}};
+}
+
+// Sets status/detail of a failed child from its outcome.
+void record_failure(const ChildOutcome& outcome, const std::string& phase, SampleResult* r) {
+  r->status = fmt::format("{}:{}", outcome.status == "ok" ? "error" : outcome.status, phase);
+  r->detail = outcome.detail.empty() ? fmt::format("{} after '{}'", outcome.status, outcome.phase)
+                                     : outcome.detail;
+  std::string tail = outcome.stderr_tail;
+  while (!tail.empty() && (tail.back() == '\n' || tail.back() == ' ')) tail.pop_back();
+  if (!tail.empty() && outcome.status != "timeout") {
+    const auto nl = tail.rfind('\n', tail.size() > 400 ? tail.size() - 400 : 0);
+    r->detail += fmt::format(" | stderr: {}", tail.substr(nl == std::string::npos ? 0 : nl + 1));
+  }
+}
+
+CompiledPipeline compile_pipeline(const GenerateOptions& options, int p, const WorkDir& work,
+                                  const std::string& runtime_object) {
+  Stopwatch clock;
+  CompiledPipeline c;
+  const auto n = static_cast<std::size_t>(options.schedules);
+  c.specs.resize(n);
+  c.kinds.resize(n);
+  c.results.resize(n);
+  c.check_seconds.assign(n, 0);
+  for (std::size_t k = 0; k < n; ++k) {
+    c.specs[k] = sample_spec_v2(options, p, static_cast<int>(k), &c.kinds[k]);
+    c.specs[k].object_path = work.file(fmt::format("p{}-s{}.o", p, k));
+    c.specs[k].function_name = fmt::format("s{}", k);
+  }
+  parallel_for(static_cast<int>(n), options.jobs, [&](int k) {
+    const auto i = static_cast<std::size_t>(k);
+    c.results[i] = run_sample(c.specs[i], options.limits);
+  });
+  for (const auto& r : c.results) {
+    if (r.has_graph) {
+      c.described = &r;
+      c.inputs = inputs_json(r);
+      c.output = output_json(r);
+      break;
+    }
+  }
+  std::vector<std::string> objects;
+  for (std::size_t k = 0; k < n; ++k) {
+    if (c.results[k].status == "ok") objects.push_back(c.specs[k].object_path);
+  }
+  if (!objects.empty()) {
+    objects.push_back(runtime_object);
+    c.library = work.file(fmt::format("p{}.so", p));
+    try {
+      link_shared_object(objects, c.library);
+    } catch (const Error& e) {
+      for (auto& r : c.results) {
+        if (r.status != "ok") continue;
+        r.status = "error:link";
+        r.detail = e.what();
+      }
+      c.library.clear();
+    }
+    for (std::size_t k = 0; k + 1 < objects.size(); ++k) fs::remove(objects[k]);
+  }
+  for (const auto& spec : c.specs) {
+    std::error_code ec;
+    fs::remove_all(spec.object_path + ".weights", ec);
+    fs::remove(spec.object_path, ec);  // a failed sample's partial object
+  }
+  // Check: each schedule runs once in its own process.
+  if (!c.library.empty() && c.described) {
+    const Json& inputs = c.inputs;
+    const Json& output = c.output;
+    const std::uint64_t seed = c.specs[0].pipeline_seed;
+    parallel_for(static_cast<int>(n), options.jobs, [&](int k) {
+      const auto i = static_cast<std::size_t>(k);
+      SampleResult& r = c.results[i];
+      if (r.status != "ok") return;
+      const ChildOutcome outcome = run_in_child(
+          [&](const MessageSink& send) {
+            ::setenv("HL_NUM_THREADS", std::to_string(options.threads).c_str(), 1);
+            ScheduleLibrary library(c.library);
+            const auto fn = library.function(c.specs[i].function_name);
+            PipelineBuffers buffers(inputs, output, seed);
+            std::vector<void*> argv = buffers.argv(r.argument_names);
+            send({{"type", "loaded"}});
+            Stopwatch run;
+            const int rc = fn(argv.data());
+            if (rc != 0) fail("the schedule returned Halide error {}", rc);
+            send({{"type", "ran"}, {"seconds", run.seconds()}});
+          },
+          {{"start", 60}, {"loaded", options.limits.run_seconds}}, 60);
+      if (outcome.status == "ok" && !outcome.messages.empty() &&
+          outcome.messages.back().value("type", "") == "ran") {
+        c.check_seconds[i] = outcome.messages.back().at("seconds").get<double>();
+      } else {
+        record_failure(outcome, "run", &r);
+      }
+    });
+  }
+  c.seconds = clock.seconds();
+  return c;
+}
+
+// One timing of a compiled pipeline: the rounds of every timed sample, and the conditions.
+struct PipelineTiming {
+  bool ok = false;
+  std::string detail;        // why not ok
+  std::vector<int> samples;  // the samples timed, in the order of `timing`
+  InterleavedTiming timing;  // from the timing process
+  MachineConditions conditions;
+};
+
+// Times the checked schedules of `c` in one child process, waiting for a quiet machine first and
+// timing again as long as the machine was not quiet throughout.
+PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipeline& c, int p,
+                             int pass, const std::function<void(const std::string&)>& report) {
+  PipelineTiming out;
+  for (std::size_t k = 0; k < c.results.size(); ++k) {
+    if (c.results[k].status == "ok") out.samples.push_back(static_cast<int>(k));
+  }
+  if (out.samples.empty() || c.library.empty() || c.inputs.is_null()) {
+    out.detail = "nothing to time";
+    return out;
+  }
+  const Json& inputs = c.inputs;
+  const Json& output = c.output;
+  const std::uint64_t pipeline_seed = c.specs[0].pipeline_seed;
+  const std::uint64_t rounds_seed =
+      derive_seed(pipeline_seed ^ kRoundsSalt, static_cast<std::uint64_t>(pass));
+  // A generous limit: every timed run, three times over, plus start-up.
+  double expected = 0;
+  for (int k : out.samples) {
+    const double run = std::max(c.check_seconds[static_cast<std::size_t>(k)], 1e-6);
+    const double per_round =
+        run >= options.rounds.slow_run_seconds
+            ? run
+            : options.rounds.batches_per_round * std::max(run, options.rounds.batch_seconds);
+    expected += 2 * run + options.rounds.rounds * per_round;
+  }
+  const double limit = 3 * expected + 60;
+  const int cpu = timing_cpu();
+  for (int attempt = 1;; ++attempt) {
+    MachineConditions cond;
+    cond.attempt = attempt;
+    cond.timing_cpu = cpu;
+    const bool quiet_before = wait_until_quiet(options.quiet_machine, cpu, &cond, report);
+    const CpuTimes before = read_cpu_times();
+    const ChildOutcome outcome = run_in_child(
+        [&](const MessageSink& send) {
+          if (cpu >= 0) {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            CPU_SET(cpu, &set);
+            ::sched_setaffinity(0, sizeof set, &set);
+          }
+          // Ahead of other work on the machine for the few seconds it takes, when allowed.
+          ::setpriority(PRIO_PROCESS, 0, -5);
+          ::setenv("HL_NUM_THREADS", std::to_string(options.threads).c_str(), 1);
+          ScheduleLibrary library(c.library);
+          PipelineBuffers buffers(inputs, output, pipeline_seed);
+          std::vector<std::vector<void*>> argvs;
+          std::vector<std::function<void()>> runs;
+          for (int k : out.samples) {
+            const auto i = static_cast<std::size_t>(k);
+            argvs.push_back(buffers.argv(c.results[i].argument_names));
+          }
+          for (std::size_t j = 0; j < out.samples.size(); ++j) {
+            const auto fn =
+                library.function(c.specs[static_cast<std::size_t>(out.samples[j])].function_name);
+            void** argv = argvs[j].data();
+            const int k = out.samples[j];
+            runs.push_back([fn, argv, k] {
+              const int rc = fn(argv);
+              if (rc != 0) fail("schedule {} returned Halide error {}", k, rc);
+            });
+          }
+          const InterleavedTiming t = time_interleaved(runs, options.rounds, rounds_seed);
+          struct rusage usage {};
+          ::getrusage(RUSAGE_SELF, &usage);
+          send({{"type", "timing"},
+                {"rounds", t.rounds},
+                {"label", t.label},
+                {"first", t.first},
+                {"runs_per_batch", t.runs_per_batch},
+                {"batches_per_round", t.batches_per_round},
+                {"seconds", t.seconds},
+                {"involuntary_switches", usage.ru_nivcsw}});
+        },
+        {{"start", limit}}, limit);
+    const CpuTimes after = read_cpu_times();
+    cond.load_after = read_load_average();
+    cond.other_busy_during = busy_fraction(before, after, cpu);
+    if (outcome.status != "ok" || outcome.messages.empty()) {
+      SampleResult failed;
+      record_failure(outcome, "time", &failed);
+      out.detail = failed.detail;
+      out.conditions = cond;
+      return out;
+    }
+    const Json& m = outcome.messages.back();
+    out.timing.rounds = m.at("rounds").get<std::vector<std::vector<double>>>();
+    out.timing.label = m.at("label").get<std::vector<double>>();
+    out.timing.first = m.at("first").get<std::vector<double>>();
+    out.timing.runs_per_batch = m.at("runs_per_batch").get<std::vector<int>>();
+    out.timing.batches_per_round = m.at("batches_per_round").get<std::vector<int>>();
+    out.timing.seconds = m.at("seconds").get<double>();
+    cond.involuntary_switches = m.at("involuntary_switches").get<std::int64_t>();
+    cond.quiet = quiet_before && cond.other_busy_during <= options.quiet_machine.max_other_busy;
+    out.conditions = cond;
+    if (cond.quiet || !options.quiet_machine.enabled) {
+      out.ok = true;
+      return out;
+    }
+    if (report) {
+      report(fmt::format("pipeline {}: timed under load (other CPUs {:.0f}% busy); timing again", p,
+                         cond.other_busy_during * 100));
+    }
+  }
+}
+
+Json timing_record(const GenerateOptions& options, const PipelineTiming& t, int pass) {
+  Json j = conditions_to_json(t.conditions);
+  j["pass"] = pass;
+  j["rounds"] = options.rounds.rounds;
+  j["timed_schedules"] = t.samples;
+  j["timing_seconds"] = t.timing.seconds;
+  j["at"] = unix_time();
+  if (!t.ok) j["error"] = t.detail;
+  return j;
+}
+
+void log_line(const GenerateOptions& options, const std::string& line) {
+  if (options.quiet) return;
+  std::fprintf(stderr, "%s\n", line.c_str());
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+SampleSpec sample_spec_v2(const GenerateOptions& options, int pipeline, int sample,
+                          std::string* kind) {
+  SampleSpec spec;
+  spec.pipeline_seed = derive_seed(options.seed, static_cast<std::uint64_t>(pipeline));
+  spec.pipeline = options.pipeline;
+  spec.threads = options.threads;
+  spec.target = options.target;
+  spec.time_it = false;
+  Rng rng(derive_seed(spec.pipeline_seed ^ 0x5a3b1e2ULL, static_cast<std::uint64_t>(sample)));
+  const auto draw_machine = [&] {
+    // Parallelism changes how outer loops are split, cache size how deep tiles go, balance how
+    // much recomputation is traded for locality: each moves Adams2019 to other schedules. Drawn
+    // far beyond real machines on purpose (1 KiB .. 1 GiB, balance 0.5 .. 2000) to spread them.
+    spec.machine_parallelism = 1 << rng.uniform(0, 7);                  // 1 .. 128
+    spec.machine_cache_bytes = std::int64_t{1} << rng.uniform(10, 30);  // 1 KiB .. 1 GiB
+    spec.machine_balance = 0.5 * std::pow(4000.0, rng.unit());          // 0.5 .. 2000, log-uniform
+  };
+  const int random_start = std::min(4, options.schedules);
+  const int third = (options.schedules - random_start) / 3;
+  const int machine_start = random_start + third, weights_start = random_start + 2 * third;
+  if (sample < random_start) {
+    spec.beam_size = 32;
+    spec.random_dropout = 100;
+    spec.search_seed = 0;
+    *kind = sample == 0 ? "beam" : "beam-machine";
+    if (sample > 0) draw_machine();
+  } else if (sample < weights_start) {
+    spec.beam_size = 1;
+    // Log-uniform over the whole range 1..100: low values (far from greedy) are where the
+    // schedules differ most, 100 is the greedy search itself.
+    spec.random_dropout = static_cast<int>(std::lround(std::pow(100.0, rng.unit())));
+    spec.search_seed = rng.next() % 2147483647ULL;
+    *kind = sample < machine_start ? "random" : "random-machine";
+    if (sample >= machine_start) draw_machine();
+  } else {
+    // The greedy search under a cost model of random weights: schedules far from what the
+    // trained model prefers (tiling, fusion and vectorisation it would rank low).
+    spec.beam_size = 1;
+    spec.random_dropout = 100;
+    spec.search_seed = 0;
+    spec.random_weights_seed = rng.next() | 1;  // never 0 (= built-in weights)
+    *kind = "random-weights";
+  }
+  return spec;
+}
+
+bool retimed_pipeline(const GenerateOptions& options, int pipeline) {
+  const std::uint64_t draw =
+      derive_seed(options.seed ^ kRetimeSalt, static_cast<std::uint64_t>(pipeline));
+  return static_cast<double>(draw % 1000000) < options.retime_fraction * 1000000;
+}
+
+GenerateSummary generate_shard_v2(const GenerateOptions& options) {
+  if (options.pipelines < 1) fail("--pipelines must be at least 1 (got {})", options.pipelines);
+  if (options.schedules < 1) fail("--schedules must be at least 1 (got {})", options.schedules);
+  if (options.shards < 1 || options.shard < 0 || options.shard >= options.shards) {
+    fail("--shard {}/{} is out of range (want 0 <= i < n)", options.shard, options.shards);
+  }
+  if (options.threads < 1) fail("--threads must be at least 1");
+  if (options.jobs < 1) fail("--jobs must be at least 1 (got {})", options.jobs);
+  if (options.rounds.rounds < 1)
+    fail("--rounds must be at least 1 (got {})", options.rounds.rounds);
+  if (options.retime_fraction < 0 || options.retime_fraction > 1)
+    fail("--retime-fraction must be in [0, 1] (got {})", options.retime_fraction);
+  if (options.out_dir.empty()) fail("--out is required");
+  std::error_code ec;
+  fs::create_directories(options.out_dir, ec);
+  if (!fs::is_directory(options.out_dir)) {
+    fail("{}: cannot create the output directory{}", options.out_dir,
+         ec ? ": " + ec.message() : "");
+  }
+  if (::access(options.out_dir.c_str(), W_OK) != 0)
+    fail("{}: output directory is not writable", options.out_dir);
+
+  GenerateSummary summary;
+  summary.shard_path =
+      (fs::path(options.out_dir) / shard_file_name(options.shard, options.shards)).string();
+  const Json config = generation_config(options);
+
+  // What is already there (resume): pipelines are complete records, so a pipeline is either
+  // there with all its schedules or not at all.
+  std::set<int> done, retimed;
+  std::map<int, std::map<int, std::string>> first_sources;  // pipeline -> sample -> source
+  std::map<int, std::map<int, std::string>> first_status;
+  std::map<int, std::map<int, double>> first_labels;
+  std::map<int, Json> first_pipeline;  // inputs, output, arguments
+  std::optional<ShardWriter> writer;
+  if (fs::exists(summary.shard_path)) {
+    if (!options.resume)
+      fail("{}: already exists (use --resume to continue it)", summary.shard_path);
+    const Shard shard = read_shard(summary.shard_path);
+    if (shard.version != kShardVersion)
+      fail("{}: is a format {} shard; resume it with --format {}", summary.shard_path,
+           shard.version, shard.version);
+    for (const auto& [key, value] : config.items()) {
+      if (!shard.config.contains(key) || shard.config.at(key) != value) {
+        fail("{}: was generated with {} = {}, not {}; use another --out or the same settings",
+             summary.shard_path, key,
+             shard.config.contains(key) ? shard.config.at(key).dump() : "(none)", value.dump());
+      }
+    }
+    for (const auto& s : shard.schedules) {
+      done.insert(s.pipeline);
+      first_sources[s.pipeline][s.sample] = s.schedule_source;
+      first_status[s.pipeline][s.sample] = s.status;
+      first_labels[s.pipeline][s.sample] = s.label_seconds;
+    }
+    for (const auto& p : shard.pipelines) {
+      first_pipeline[p.index] = {{"inputs", p.inputs},
+                                 {"output", p.output},
+                                 {"arguments", p.timing.value("arguments", Json::array())}};
+    }
+    for (const auto& r : shard.retimes) retimed.insert(r.pipeline);
+    writer.emplace(ShardWriter::append_to(summary.shard_path, shard.valid_bytes));
+  } else {
+    writer.emplace(ShardWriter::create(summary.shard_path, config, kShardVersion));
+  }
+
+  std::vector<int> todo, retime_todo;
+  for (int p = options.shard; p < options.pipelines; p += options.shards) {
+    summary.pipelines_total++;
+    summary.samples_total += options.schedules;
+    if (done.count(p)) {
+      summary.pipelines_before++;
+      summary.samples_before += options.schedules;
+    } else {
+      todo.push_back(p);
+    }
+    if (retimed_pipeline(options, p)) {
+      summary.retimes_total++;
+      if (retimed.count(p)) {
+        summary.retimes_before++;
+      } else {
+        retime_todo.push_back(p);
+      }
+    }
+  }
+  if (options.max_pipelines >= 0 && static_cast<int>(todo.size()) > options.max_pipelines) {
+    todo.resize(static_cast<std::size_t>(options.max_pipelines));
+  }
+
+  Stopwatch clock;
+  WorkDir work(options);
+  const std::string target = config.at("target").get<std::string>();
+  const std::string runtime_object = work.file("runtime.o");
+  if (!todo.empty() || !retime_todo.empty()) compile_runtime_object(target, runtime_object);
+  const auto report = [&](const std::string& line) { log_line(options, "perf gen: " + line); };
+  const std::string what = fmt::format("perf gen shard {}/{}", options.shard, options.shards);
+
+  Progress progress(what, static_cast<std::int64_t>(todo.size()), options.quiet);
+  int timed_total = 0;
+  for (std::size_t i = 0; i < todo.size(); ++i) {
+    const int p = todo[i];
+    Stopwatch pipeline_clock;
+    const CompiledPipeline c = compile_pipeline(options, p, work, runtime_object);
+    const int compiled =
+        static_cast<int>(std::count_if(c.results.begin(), c.results.end(),
+                                       [](const SampleResult& r) { return r.status == "ok"; }));
+    const PipelineTiming t = time_pipeline(options, c, p, 1, report);
+    // The repeatability pass times the very same code again: keep its library till then.
+    if (!c.library.empty()) {
+      if (retimed_pipeline(options, p)) {
+        fs::rename(c.library, work.file(fmt::format("keep-p{}.so", p)));
+      } else {
+        fs::remove(c.library);
+      }
+    }
+
+    // One record: the pipeline (if it could be generated) and every sample, failed ones included.
+    std::optional<PipelineRecord> pr;
+    if (c.described) {
+      pr.emplace();
+      pr->index = p;
+      pr->seed = c.specs[0].pipeline_seed;
+      pr->generator_version = kPipelineGeneratorVersion;
+      pr->ops = c.described->ops;
+      pr->inputs = c.inputs;
+      pr->output = c.output;
+      pr->graph = c.described->graph;
+      for (const auto& r : c.results) {
+        if (r.has_schedule && !r.features.pipeline.empty()) {
+          pr->pipeline_features = r.features.pipeline;
+          break;
+        }
+      }
+      pr->timing = timing_record(options, t, 1);
+      for (const auto& r : c.results) {
+        if (r.has_object) {
+          pr->timing["arguments"] = r.argument_names;  // the same for every schedule
+          break;
+        }
+      }
+    }
+    std::vector<ScheduleRecord> schedules(c.results.size());
+    std::vector<const ScheduleRecord*> pointers;
+    int ok = 0;
+    for (std::size_t k = 0; k < c.results.size(); ++k) {
+      const SampleResult& r = c.results[k];
+      const SampleSpec& spec = c.specs[k];
+      ScheduleRecord& s = schedules[k];
+      s.pipeline = p;
+      s.sample = static_cast<int>(k);
+      s.beam_size = spec.beam_size;
+      s.random_dropout = spec.random_dropout;
+      s.search_seed = spec.search_seed;
+      s.kind = c.kinds[k];
+      s.machine_parallelism =
+          spec.machine_parallelism > 0 ? spec.machine_parallelism : spec.threads;
+      s.machine_cache_bytes = spec.machine_cache_bytes;
+      s.machine_balance = spec.machine_balance;
+      s.status = r.status;
+      s.detail = r.detail;
+      s.autoschedule_seconds = r.autoschedule_seconds;
+      s.compile_seconds = r.compile_seconds;
+      s.wall_seconds = r.wall_seconds;
+      s.schedule_source = r.schedule_source;
+      if (r.has_schedule) s.schedule_features = r.features.schedule;
+      s.finished_at = unix_time();
+      if (s.status == "ok") {
+        const auto at = std::find(t.samples.begin(), t.samples.end(), static_cast<int>(k));
+        if (!t.ok || at == t.samples.end()) {
+          s.status = t.ok ? "error:time" : "crashed:time";
+          s.detail = t.ok ? "not timed" : t.detail;
+        } else {
+          const auto j = static_cast<std::size_t>(at - t.samples.begin());
+          s.has_timing = true;
+          s.rounds = t.timing.rounds[j];
+          s.label_seconds = t.timing.label[j];
+          s.timing.min_seconds = *std::min_element(s.rounds.begin(), s.rounds.end());
+          s.timing.median_seconds = s.label_seconds;
+          s.timing.max_seconds = *std::max_element(s.rounds.begin(), s.rounds.end());
+          s.timing.first_seconds = t.timing.first[j];
+          s.timing.batches = t.timing.batches_per_round[j] * static_cast<int>(s.rounds.size());
+          s.timing.runs_per_batch = t.timing.runs_per_batch[j];
+          ok++;
+        }
+      }
+      pointers.push_back(&s);
+    }
+    writer->write(to_record_v2(pr ? &*pr : nullptr, p, pointers));
+    summary.pipelines_measured++;
+    summary.samples_measured += static_cast<int>(c.results.size());
+    summary.samples_ok += ok;
+    timed_total += ok;
+    std::vector<double> labels;
+    for (const auto& s : schedules)
+      if (s.has_timing) labels.push_back(s.label_seconds);
+    std::sort(labels.begin(), labels.end());
+    log_line(options,
+             fmt::format(
+                 "perf gen: pipeline {} ({}/{}): {} of {} compiled in {:.1f} s, {} timed "
+                 "in {:.1f} s ({} rounds, attempt {}, waited {:.0f} s, other CPUs {:.0f}% "
+                 "busy); labels {:.3g}..{:.3g} ms, median {:.3g} ms; {:.1f} s in all",
+                 p, i + 1, todo.size(), compiled, c.results.size(), c.seconds, ok, t.timing.seconds,
+                 options.rounds.rounds, t.conditions.attempt, t.conditions.waited_seconds,
+                 t.conditions.other_busy_during * 100, labels.empty() ? 0 : labels.front() * 1e3,
+                 labels.empty() ? 0 : labels.back() * 1e3,
+                 labels.empty() ? 0 : labels[labels.size() / 2] * 1e3, pipeline_clock.seconds()));
+    progress.update(static_cast<std::int64_t>(i + 1),
+                    fmt::format("pipeline {}: {} timed; {} schedules timed", p, ok, timed_total));
+    done.insert(p);
+    for (const auto& s : schedules) {
+      first_sources[p][s.sample] = s.schedule_source;
+      first_status[p][s.sample] = s.status;
+      first_labels[p][s.sample] = s.label_seconds;
+    }
+    if (pr) {
+      first_pipeline[p] = {{"inputs", pr->inputs},
+                           {"output", pr->output},
+                           {"arguments", pr->timing.value("arguments", Json::array())}};
+    }
+  }
+  progress.finish(fmt::format("{} pipelines, {} schedules timed", summary.pipelines_measured,
+                              summary.samples_ok));
+
+  // The repeatability pass: only once every pipeline of the shard has its first timing, so the
+  // second timing is later (other load, other temperature, other memory layout).
+  const bool first_pass_complete =
+      summary.pipelines_before + summary.pipelines_measured == summary.pipelines_total;
+  if (first_pass_complete) {
+    for (const int p : retime_todo) {
+      if (!done.count(p)) continue;
+      CompiledPipeline c;
+      std::vector<bool> same(static_cast<std::size_t>(options.schedules), false);
+      const std::string kept = work.file(fmt::format("keep-p{}.so", p));
+      const Json& info = first_pipeline[p];
+      if (fs::exists(kept) && info.is_object() && !info.at("arguments").empty()) {
+        // The library timed in the first pass: the same code, timed at another time.
+        const auto n = static_cast<std::size_t>(options.schedules);
+        c.specs.resize(n);
+        c.kinds.resize(n);
+        c.results.resize(n);
+        c.check_seconds.assign(n, 0);
+        c.library = kept;
+        c.inputs = info.at("inputs");
+        c.output = info.at("output");
+        const auto arguments = info.at("arguments").get<std::vector<std::string>>();
+        for (std::size_t k = 0; k < n; ++k) {
+          const int sample = static_cast<int>(k);
+          c.specs[k] = sample_spec_v2(options, p, sample, &c.kinds[k]);
+          c.specs[k].function_name = fmt::format("s{}", k);
+          c.results[k].status = first_status[p][sample] == "ok" ? "ok" : "error:skipped";
+          c.results[k].argument_names = arguments;
+          c.check_seconds[k] = first_labels[p][sample];
+          same[k] = true;
+        }
+      } else {
+        // Kept library gone (a resumed run on another machine): compile again; only schedules
+        // that come out the same as the first time, and were timed then, are compared.
+        c = compile_pipeline(options, p, work, runtime_object);
+        for (std::size_t k = 0; k < c.results.size(); ++k) {
+          const int sample = static_cast<int>(k);
+          same[k] = c.results[k].schedule_source == first_sources[p][sample];
+          if (c.results[k].status == "ok" && first_status[p][sample] != "ok") {
+            c.results[k].status = "error:skipped";  // not timed the first time: nothing to compare
+          }
+        }
+      }
+      const PipelineTiming t = time_pipeline(options, c, p, 2, report);
+      if (!c.library.empty()) fs::remove(c.library);
+      RetimeRecord r;
+      r.pipeline = p;
+      r.timing = timing_record(options, t, 2);
+      r.at = unix_time();
+      if (t.ok) {
+        for (std::size_t j = 0; j < t.samples.size(); ++j) {
+          RetimeRecord::Schedule s;
+          s.sample = t.samples[j];
+          s.same_schedule = same[static_cast<std::size_t>(s.sample)];
+          s.rounds = t.timing.rounds[j];
+          s.label_seconds = t.timing.label[j];
+          r.schedules.push_back(std::move(s));
+        }
+      }
+      writer->write(to_record(r));
+      summary.retimes_measured++;
+      log_line(options, fmt::format("perf gen: pipeline {} timed again ({} schedules, {:.1f} s)", p,
+                                    r.schedules.size(), t.timing.seconds));
+    }
+  }
+  work.remove = summary.pipelines_before + summary.pipelines_measured == summary.pipelines_total &&
+                summary.retimes_before + summary.retimes_measured == summary.retimes_total;
+  summary.seconds = clock.seconds();
+  return summary;
+}
+
+}  // namespace tensorplan::perf

@@ -1,0 +1,65 @@
+// Is the machine quiet enough to time on? Timing needs the machine to itself: other processes
+// preempt the timed code and, on another core, share its caches and memory bandwidth. This module
+// reads the kernel's view (/proc/loadavg, /proc/stat), waits until the machine is quiet before a
+// pipeline is timed, and measures whether it stayed quiet while it was timed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "tensorplan/common/json.h"
+
+namespace tensorplan::perf {
+
+// Cumulative CPU time per CPU, in clock ticks, from /proc/stat.
+struct CpuTimes {
+  std::vector<std::uint64_t> busy;   // user + nice + system + irq + softirq + steal
+  std::vector<std::uint64_t> total;  // busy + idle + iowait
+  int procs_running = 0;             // runnable tasks right now (this one included)
+};
+CpuTimes read_cpu_times(const std::string& proc_stat = "/proc/stat");
+
+// The 1-, 5- and 15-minute load averages.
+struct LoadAverage {
+  double one = 0, five = 0, fifteen = 0;
+};
+LoadAverage read_load_average(const std::string& proc_loadavg = "/proc/loadavg");
+
+// Busy fraction between two readings of every CPU except `excluded` (-1: all CPUs); 0 if no time
+// passed.
+double busy_fraction(const CpuTimes& before, const CpuTimes& after, int excluded);
+
+struct QuietOptions {
+  bool enabled = true;          // false: never wait, never re-time (tests; conditions still kept)
+  double max_load = 1.5;        // 1-minute load average at most this before timing starts
+  double max_other_busy = 0.1;  // the other CPUs busy at most this fraction (before and during)
+  double window_seconds = 2;    // how long the other CPUs are watched before timing starts
+  double max_wait_seconds = 0;  // give up waiting after this long (0: wait as long as it takes)
+};
+
+// What the machine was like around one timing.
+struct MachineConditions {
+  LoadAverage load_before, load_after;
+  double other_busy_before = 0;            // over the last quiet window before timing
+  double other_busy_during = 0;            // over the timing itself
+  double waited_seconds = 0;               // waiting for the machine to be quiet
+  bool quiet = false;                      // the gate was met before and during
+  std::int64_t involuntary_switches = -1;  // the timing process was preempted this often
+  int timing_cpu = -1;                     // the CPU the timing process was pinned to
+  int attempt = 1;                         // 1 + timings of this pipeline discarded under load
+};
+Json conditions_to_json(const MachineConditions& c);
+
+// Waits (sleeping, polling /proc every window) until the load average and the other CPUs' busy
+// fraction are under the limits, or max_wait_seconds pass. Fills load_before, other_busy_before,
+// waited_seconds; returns whether the machine is quiet. `report` is told why it waits (for
+// progress), at most once a minute.
+bool wait_until_quiet(const QuietOptions& options, int timing_cpu, MachineConditions* conditions,
+                      const std::function<void(const std::string&)>& report);
+
+// The CPU timing is pinned to: the last one the process may run on.
+int timing_cpu();
+
+}  // namespace tensorplan::perf
