@@ -130,11 +130,12 @@ TEST(PlaceCsvRejects, MissingFile) {
   EXPECT_THROW(read_csv(testing::temp_path("absent.csv")), Error);
 }
 
-// The eleven MiniMalloc "challenging" instances (Apache-2.0, google/minimalloc), kept outside the
-// repository; the test is skipped where they are absent.
+// The eleven MiniMalloc "challenging" instances (Apache-2.0, google/minimalloc), shipped in
+// tests/data; TENSORPLAN_MINIMALLOC_DIR points the test at another copy.
 TEST(PlaceCsv, ReadsTheChallengingInstances) {
   const char* env = std::getenv("TENSORPLAN_MINIMALLOC_DIR");
-  const std::filesystem::path dir = env ? env : "/work/shared/external/minimalloc-challenging";
+  const std::filesystem::path dir =
+      env ? env : TENSORPLAN_SOURCE_DIR "/tests/data/minimalloc-challenging";
   if (!std::filesystem::exists(dir / "A.csv")) GTEST_SKIP() << "no instances at " << dir;
   const std::vector<std::tuple<std::string, std::size_t, std::int64_t>> expected = {
       {"A", 154, 1048576}, {"B", 170, 1048576}, {"C", 203, 1039360}, {"D", 213, 986112},

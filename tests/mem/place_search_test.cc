@@ -251,8 +251,8 @@ TEST(PlaceSearch, ThreadCountDoesNotChangeTheResult) {
   }
   // Instances where the first strategy's turns do not decide, so turns run side by side.
   for (const char* name : {"B", "D"}) {
-    const std::string path = std::string("/work/shared/external/minimalloc-challenging/") + name +
-                             ".csv";
+    const std::string path =
+        std::string(TENSORPLAN_SOURCE_DIR "/tests/data/minimalloc-challenging/") + name + ".csv";
     if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not found";
     const Problem problem = read_csv(path).problem;
     std::vector<std::vector<std::int64_t>> offsets;
@@ -269,7 +269,7 @@ TEST(PlaceSearch, ThreadCountDoesNotChangeTheResult) {
 }
 
 TEST(PlaceSearch, MiniMallocInstanceAFitsItsCapacity) {
-  const std::string path = "/work/shared/external/minimalloc-challenging/A.csv";
+  const std::string path = TENSORPLAN_SOURCE_DIR "/tests/data/minimalloc-challenging/A.csv";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not found";
   const Problem problem = read_csv(path).problem;
   SearchOptions options = fit_under(1048576);
