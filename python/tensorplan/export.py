@@ -867,7 +867,7 @@ def load(path):
 # -- command line --------------------------------------------------------------------------------
 
 def main(argv=None):
-    from . import zoo
+    from . import cli, zoo
     parser = argparse.ArgumentParser(
         prog="python3 -m tensorplan.export",
         description="Export one training step (forward, loss, backward, optimizer update) of a "
@@ -881,15 +881,7 @@ def main(argv=None):
                              "(transformer:bert-base, resnet50, ...), MODULE:CALLABLE (your own), "
                              "or 'list' to print the zoo")
     parser.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")
-    parser.add_argument("--optimizer", choices=zoo.OPTIMIZERS, default="sgd",
-                        help="sgd (momentum 0.9, lr 0.01), adam or adamw (lr 1e-3); default sgd")
-    parser.add_argument("--lr", type=float, help="learning rate (default: the optimizer's above)")
-    parser.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
-    parser.add_argument("--weight-decay", type=float, help="weight decay (default: none, AdamW 0.01)")
-    parser.add_argument("--gradients", choices=GRADIENTS, default="keep",
-                        help="keep: gradients kept in .grad (PyTorch's default); fused: each "
-                             "parameter updated in backward as soon as its gradient is complete, "
-                             "the gradient freed right after (default keep)")
+    cli.add_training_options(parser)
     parser.add_argument("--device", default="meta",
                         help="where to trace: meta (default; computes nothing) or a real device "
                              "(cpu, cuda), for operators without meta kernels or that differ on "
@@ -910,10 +902,7 @@ def main(argv=None):
         parser.error("-o FILE is required")
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
-    for option in ("lr", "momentum", "weight_decay"):
-        value = getattr(args, option)
-        if value is not None and not (value >= 0 and value < float("inf")):
-            parser.error(f"--{option.replace('_', '-')} must be a finite number >= 0")
+    cli.check_training_options(parser, args)
     try:
         device = torch.device(args.device)
     except RuntimeError:
@@ -921,7 +910,7 @@ def main(argv=None):
     start = time.perf_counter()
     try:
         spec = zoo.get(args.model)
-        factory = zoo.optimizer_factory(args.optimizer, args.lr, args.momentum, args.weight_decay)
+        factory = cli.optimizer_factory(args)
         if not args.quiet and sys.stderr.isatty():
             print(f"tracing {args.model} (batch {args.batch_size}, {args.optimizer}) on "
                   f"{device} ...", file=sys.stderr, flush=True)
@@ -939,8 +928,7 @@ def main(argv=None):
     except Exception as e:  # noqa: BLE001 - one line, no traceback wall
         if args.debug:
             raise
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        print(f"tensorplan.export: error: {type(e).__name__}: {first}", file=sys.stderr)
+        print(f"tensorplan.export: error: {cli.error_line(e)}", file=sys.stderr)
         return 2
     if not args.quiet:
         seconds = time.perf_counter() - start

@@ -402,7 +402,7 @@ def side_by_side(spec, batch, optimizer_kind, *, gradients="keep", steps=3, chec
 
 
 def main(argv=None):
-    from . import zoo
+    from . import cli, zoo
     parser = argparse.ArgumentParser(
         prog="python3 -m tensorplan.optimize",
         description="Trace, plan and run a model's training step in the planned order and arena, "
@@ -415,14 +415,7 @@ def main(argv=None):
                         help="torchvision:NAME, a zoo model (transformer:gpt2, ...) or "
                              "MODULE:CALLABLE")
     parser.add_argument("--batch-size", type=int, default=8, help="batch size (default 8)")
-    parser.add_argument("--optimizer", choices=zoo.OPTIMIZERS, default="sgd",
-                        help="sgd (momentum 0.9, lr 0.01), adam or adamw (default sgd)")
-    parser.add_argument("--lr", type=float, help="learning rate")
-    parser.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
-    parser.add_argument("--weight-decay", type=float, help="weight decay")
-    parser.add_argument("--gradients", choices=export.GRADIENTS, default="keep",
-                        help="keep (.grad kept, PyTorch's default) or fused (each parameter "
-                             "updated in backward, its gradient freed)")
+    cli.add_training_options(parser)
     parser.add_argument("--steps", type=int, default=3, help="training steps of each (default 3)")
     parser.add_argument("--check", action="store_true",
                         help="compare loss, parameters, buffers, optimizer state (and kept "
@@ -468,8 +461,7 @@ def main(argv=None):
     except Exception as e:  # noqa: BLE001 - one line, no traceback wall
         if args.debug:
             raise
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        print(f"tensorplan.optimize: error: {type(e).__name__}: {first}", file=sys.stderr)
+        print(f"tensorplan.optimize: error: {cli.error_line(e)}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(result))

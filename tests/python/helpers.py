@@ -11,6 +11,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch import nn
 from torch.nn import functional as F
 
+from tensorplan import measure
+
 # -- liveness, as docs/graph-format.md defines it ----------------------------------------------
 
 
@@ -119,15 +121,6 @@ def cli_json(*args):
 # -- the real step ---------------------------------------------------------------------------------
 
 
-def _storage_bytes(tensors):
-    seen = {}
-    for t in tensors:
-        if isinstance(t, torch.Tensor):
-            s = t.storage()
-            seen[s._cdata] = s.nbytes()
-    return sum(seen.values())
-
-
 class RealStep:
     """What the allocator did during one real training step (profiler memory events).
 
@@ -178,7 +171,8 @@ def real_step(model, inputs, targets, loss_fn, optimizer_factory):
     step()
     optimizer.zero_grad(set_to_none=True)
     state = [v for s in optimizer.state.values() for v in s.values()]
-    before = _storage_bytes([*model.parameters(), *model.buffers(), *state, *inputs, *targets])
+    before = measure.storage_bytes([*model.parameters(), *model.buffers(), *state, *inputs,
+                                    *targets])
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         with _Markers():
             loss = step()
