@@ -433,6 +433,7 @@ def main(argv=None):
         parser.error("--batch-size must be at least 1")
     if args.steps < 1:
         parser.error("--steps must be at least 1")
+    cli.check_training_options(parser, args)
     if not (0 <= args.time_limit < float("inf")):
         parser.error("--time-limit must be a finite number of seconds >= 0")
     if args.alignment < 1 or args.alignment & (args.alignment - 1):
