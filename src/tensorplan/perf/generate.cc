@@ -70,6 +70,16 @@ std::string cpu_model() {
 
 }  // namespace
 
+void prepare_output_directory(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (!fs::is_directory(dir)) {
+    fail("{}: cannot create the output directory{}", dir, ec ? ": " + ec.message() : "");
+  }
+  if (::access(dir.c_str(), W_OK) != 0) fail("{}: output directory is not writable", dir);
+}
+
 std::string shard_file_name(int shard, int shards) {
   return fmt::format("shard-{:05}-of-{:05}{}", shard, shards, kShardSuffix);
 }
@@ -142,14 +152,7 @@ GenerateSummary generate_shard(const GenerateOptions& options) {
   if (options.threads < 1) fail("--threads must be at least 1");
   if (options.out_dir.empty()) fail("--out is required");
   namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(options.out_dir, ec);
-  if (!fs::is_directory(options.out_dir)) {
-    fail("{}: cannot create the output directory{}", options.out_dir,
-         ec ? ": " + ec.message() : "");
-  }
-  if (::access(options.out_dir.c_str(), W_OK) != 0)
-    fail("{}: output directory is not writable", options.out_dir);
+  prepare_output_directory(options.out_dir);
 
   GenerateSummary summary;
   summary.shard_path =

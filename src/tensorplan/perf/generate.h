@@ -63,6 +63,9 @@ struct GenerateSummary {
 // The shard's file name: "shard-00003-of-00008.tpshard".
 std::string shard_file_name(int shard, int shards);
 
+// Creates the output directory if needed; fails (Error) if it cannot be made or written.
+void prepare_output_directory(const std::string& dir);
+
 // The settings recorded in the shard header; a resumed shard must match them.
 Json generation_config(const GenerateOptions& options);
 

@@ -430,14 +430,7 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
   if (options.retime_fraction < 0 || options.retime_fraction > 1)
     fail("--retime-fraction must be in [0, 1] (got {})", options.retime_fraction);
   if (options.out_dir.empty()) fail("--out is required");
-  std::error_code ec;
-  fs::create_directories(options.out_dir, ec);
-  if (!fs::is_directory(options.out_dir)) {
-    fail("{}: cannot create the output directory{}", options.out_dir,
-         ec ? ": " + ec.message() : "");
-  }
-  if (::access(options.out_dir.c_str(), W_OK) != 0)
-    fail("{}: output directory is not writable", options.out_dir);
+  prepare_output_directory(options.out_dir);
 
   GenerateSummary summary;
   summary.shard_path =
