@@ -267,6 +267,7 @@ TEST(DatasetV2, SamplePlanCoversTheKindsAndIsDeterministic) {
     EXPECT_EQ(s.search_seed, t.search_seed);
     EXPECT_EQ(s.machine_cache_bytes, t.machine_cache_bytes);
     kinds[kind]++;
+    EXPECT_EQ(s.beam_size, kind == "beam" ? 32 : kind == "beam-machine" ? 8 : 1);
     if (s.beam_size == 1) dropouts.insert(s.random_dropout);
     EXPECT_GE(s.random_dropout, 1);
     EXPECT_LE(s.random_dropout, 100);
