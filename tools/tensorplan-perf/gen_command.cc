@@ -1,9 +1,9 @@
-// tensorplan perf gen: generate (or resume) one shard of the measured Halide dataset.
+// tensorplan perf gen: generate and time a shard of the Halide dataset.
 #include <cstdio>
 #include <memory>
 #include <string>
 
-#include "perf_commands.h"
+#include "dataset_commands.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/json.h"
 #include "tensorplan/perf/generate.h"

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "perf_commands.h"
+#include "dataset_commands.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/perf/dataset_stats.h"
 
