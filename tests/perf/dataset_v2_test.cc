@@ -274,9 +274,9 @@ TEST(DatasetV2, SamplePlanCoversTheKindsAndIsDeterministic) {
   }
   EXPECT_EQ(kinds["beam"], 1);
   EXPECT_EQ(kinds["beam-machine"], 3);
-  EXPECT_EQ(kinds["random"], 9);
-  EXPECT_EQ(kinds["random-machine"], 9);
-  EXPECT_EQ(kinds["random-weights"], 10);
+  EXPECT_EQ(kinds["random"], 7);
+  EXPECT_EQ(kinds["random-machine"], 7);
+  EXPECT_EQ(kinds["random-weights"], 14);
   EXPECT_GT(dropouts.size(), 8u);  // drawn over the range, not from a handful of levels
   EXPECT_LE(*dropouts.begin(), 5);
   EXPECT_GE(*dropouts.rbegin(), 50);
