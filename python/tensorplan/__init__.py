@@ -1,7 +1,8 @@
 """tensorplan's PyTorch side.
 
 ``tensorplan.export`` turns one training step of a PyTorch model (forward, loss, backward,
-optimizer update) into a ``tensorplan.graph`` file; ``tensorplan.zoo`` defines the models of the
+optimizer update) into a ``tensorplan.graph`` file (its tracing lives in ``tensorplan.trace``, the
+files in ``tensorplan.graph_file``); ``tensorplan.zoo`` defines the models of the
 zoo in ``models/``; ``tensorplan.planner`` plans a graph in-process with the C++ planner
 (``tensorplan._core``). Submodules are imported on demand so that ``python3 -m tensorplan.export``
 does not import the exporter twice.

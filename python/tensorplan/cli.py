@@ -1,7 +1,7 @@
 """What the command lines of the PyTorch side share: the training-step options (optimizer and its
 settings, gradient semantics), their checks, and the one line an unexpected error is shown as."""
 
-from . import export, zoo
+from . import trace, zoo
 
 
 def add_training_options(parser):
@@ -12,7 +12,7 @@ def add_training_options(parser):
     parser.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
     parser.add_argument("--weight-decay", type=float,
                         help="weight decay (default: none, AdamW 0.01)")
-    parser.add_argument("--gradients", choices=export.GRADIENTS, default="keep",
+    parser.add_argument("--gradients", choices=trace.GRADIENTS, default="keep",
                         help="keep: gradients kept in .grad (PyTorch's default); fused: each "
                              "parameter updated in backward as soon as its gradient is complete, "
                              "the gradient freed right after (default keep)")

@@ -34,7 +34,7 @@ import types
 
 import torch
 
-from . import export
+from . import trace as tracing  # `trace` is also optimize()'s option
 from .calls import ReplayError
 from .replay import Replay
 
@@ -249,8 +249,8 @@ def optimize(model, example_inputs, loss_fn, optimizer, *, example_targets=None,
     if trace not in ("meta", "copy"):
         raise ReplayError(f"trace must be 'meta' or 'copy', not '{trace}'")
     try:
-        export.check_per_parameter_optimizer(optimizer, gradients)
-    except export.ExportError as e:
+        tracing.check_per_parameter_optimizer(optimizer, gradients)
+    except tracing.ExportError as e:
         raise ReplayError(str(e)) from None
     _initialise_state(optimizer)
     factory = _optimizer_copy_factory(model, optimizer)
@@ -259,11 +259,11 @@ def optimize(model, example_inputs, loss_fn, optimizer, *, example_targets=None,
     # is made here and traced as given.
     trace_device = torch.device("meta") if trace == "meta" else device
     if trace == "meta":
-        export.meta_kernels.install()
-    model_copy = export.copy_to_device(model, trace_device)
+        tracing.meta_kernels.install()
+    model_copy = tracing.copy_to_device(model, trace_device)
     factory.model_copy = model_copy
     name = name or f"{type(model).__name__.lower()}-step"
-    graph = export.training_graph(
+    graph = tracing.training_graph(
         model_copy, tuple(x.to(trace_device) for x in inputs), loss_fn, factory,
         targets=tuple(y.to(trace_device) for y in targets), name=name, device=None,
         gradients=gradients, replay=True)
@@ -313,7 +313,7 @@ def side_by_side(spec, batch, optimizer_kind, *, gradients="keep", steps=3, chec
     factory = zoo.optimizer_factory(optimizer_kind, lr, momentum, weight_decay)
     eager_opt = factory(list(eager_model.parameters()))
     planned_opt = factory(list(planned_model.parameters()))
-    loss_fn = spec.loss or export._default_loss
+    loss_fn = spec.loss or tracing._default_loss
 
     say("tracing and planning")
     start = time.perf_counter()
@@ -454,7 +454,7 @@ def main(argv=None):
                               momentum=args.momentum, weight_decay=args.weight_decay,
                               time_limit=args.time_limit, alignment=args.alignment,
                               progress=progress)
-    except (ReplayError, export.ExportError, zoo.ZooError) as e:
+    except (ReplayError, tracing.ExportError, zoo.ZooError) as e:
         if args.debug:
             raise
         print(f"tensorplan.optimize: error: {e}", file=sys.stderr)

@@ -28,7 +28,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from . import calls
 from .calls import ReplayError
-from .export import NoRecordFunction
+from .trace import NoRecordFunction
 from .landing import Landing, plain_call, planned_allocator
 
 # Factories whose output is uninitialised memory: the arena view itself is the result.

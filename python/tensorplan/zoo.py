@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import trace
+
 
 class ZooError(Exception):
     """Unknown model name or bad arguments."""
@@ -382,7 +384,6 @@ def export(spec, batch, optimizer, *, gradients="keep", device="meta", replay=Fa
            factory=None):
     """Exports the zoo model's training step at this batch size (traced on the meta device, or
     on a real one: then the model is built there and one step really runs)."""
-    from . import export as exporter
     with torch.random.fork_rng():
         torch.manual_seed(0)
         model = spec.build(device, batch)
@@ -390,6 +391,6 @@ def export(spec, batch, optimizer, *, gradients="keep", device="meta", replay=Fa
     name = graph_name(spec, batch, optimizer)
     if gradients != "keep":
         name += f"-{gradients}"
-    return exporter.training_graph(model, inputs, spec.loss, factory or optimizer_factory(optimizer),
+    return trace.training_graph(model, inputs, spec.loss, factory or optimizer_factory(optimizer),
                                    targets=targets, name=name, device=device,
                                    gradients=gradients, replay=replay)

@@ -1,4 +1,4 @@
-"""The exporter's memory semantics, one rule per test (python/tensorplan/export.py)."""
+"""The exporter's memory semantics, one rule per test (python/tensorplan/trace.py)."""
 
 import gzip
 

@@ -11,7 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 
 import helpers
-from tensorplan import export, measure, optimize, zoo
+from tensorplan import export, measure, optimize, trace, zoo
 from tensorplan.calls import ReplayError
 
 pytest.importorskip("tensorplan.planner")
@@ -270,7 +270,7 @@ def test_common_losses_trace_on_meta_and_replay_bit_identically(name):
 def test_random_operators_are_chained_in_their_eager_order():
     make, inputs, targets, loss_fn = MODELS["transformer_layer"]
     graph = export.training_graph(make(), inputs, loss_fn, helpers.sgd, targets=targets)
-    random = [n for n in graph["nodes"] if n["name"] in export.RANDOM_OPERATORS]
+    random = [n for n in graph["nodes"] if n["name"] in trace.RANDOM_OPERATORS]
     assert len(random) >= 3                        # three dropouts in a TransformerEncoderLayer
     producer = {t: n["id"] for n in graph["nodes"] for t in n["outputs"]}
     for before, after in zip(random, random[1:]):
