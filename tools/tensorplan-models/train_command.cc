@@ -31,6 +31,8 @@ std::size_t schedule_count(const std::vector<perf::PipelineSamples>& pipelines) 
 void run(const TrainArgs& args) {
   Stopwatch clock;
   auto model = perf::make_cost_model(args.kind);  // an unknown kind fails before any loading
+  if (!args.options.model_options.empty() && model->name() != "gcn")
+    fail("--model-options: {} takes none (only gcn has hyper-parameters to set)", model->name());
   const auto all = perf::load_samples(args.data);
   const auto train = perf::select_split(all, perf::Split::kTrain);
   const auto validation = perf::select_split(all, perf::Split::kValidation);
@@ -79,6 +81,9 @@ void add_train_command(CLI::App& perf) {
       ->add_option("--time-limit", args->options.time_limit,
                    "Stop after this many seconds and keep the best so far (0 = none)")
       ->check(CLI::NonNegativeNumber);
+  train->add_option("--model-options", args->options.model_options,
+                    "gcn hyper-parameters as a JSON object, e.g. '{\"layers\": 2, \"readout\": "
+                    "\"pooled\"}' (keys in docs/perf-models.md); recorded in the model file");
   train->add_flag("-q,--quiet", args->options.quiet, "No progress on stderr");
   train->callback([args] { run(*args); });
 }

@@ -65,6 +65,25 @@ TEST(ModelCli, BadInputGetsOneClearError) {
   r = run("perf predict /nonexistent/model.tpmodel " + kShard);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("/nonexistent/model.tpmodel"), std::string::npos) << r.out;
+
+  // Hyper-parameters come from --model-options: only gcn takes them, and only keys it knows.
+  r = run("perf train --model xgboost /nonexistent/data -o /tmp/x.tpmodel -q --model-options '{}'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.out,
+            "tensorplan: error: --model-options: xgboost takes none (only gcn has "
+            "hyper-parameters to set)\n");
+  if (std::filesystem::exists(kShard)) {
+    r = run("perf train --model gcn " + kShard +
+            " -o /tmp/x.tpmodel -q --model-options '{\"layer\": 2}'");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("tensorplan: error: --model-options: unknown GCN option 'layer' (known: "
+                         "batch_pipelines, center_weight, epochs, hidden, layers"),
+              std::string::npos)
+        << r.out;
+    r = run("perf train --model gcn " + kShard + " -o /tmp/x.tpmodel -q --model-options '[1'");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("--model-options is not JSON"), std::string::npos) << r.out;
+  }
 }
 
 TEST(ModelCli, TrainThenPredict) {

@@ -37,6 +37,9 @@ struct TrainOptions {
   int threads = 1;        // intra-op threads
   double time_limit = 0;  // seconds; 0 = none. Training stops early and keeps the best so far
   bool quiet = false;     // no progress on stderr
+  // Hyper-parameters that override the model's defaults: a JSON object (gcn's keys are listed in
+  // docs/perf-models.md); "" = the defaults. Only gcn takes any.
+  std::string model_options;
 };
 
 class CostModel {

@@ -51,9 +51,9 @@ namespace {
 
 constexpr int kNodeFeatures = kPipelineFeatureCount + kScheduleFeatureCount;
 
-// The hyper-parameters; saved in the model's header. The environment variable
-// TENSORPLAN_GCN_OPTIONS (a JSON object with any of these keys) overrides the defaults when
-// training — a hook for hyper-parameter experiments; a saved model records what it used.
+// The hyper-parameters; saved in the model's header. TrainOptions::model_options (`perf train
+// --model-options`, a JSON object with any of these keys) overrides the defaults when training;
+// a saved model records what it used.
 struct GcnHyper {
   int hidden = 64;                         // node state width
   int layers = 3;                          // graph convolutions
@@ -88,6 +88,13 @@ struct GcnHyper {
   // Reads the keys `j` has; throws Error (with `where`) on a wrong type or value.
   void update_from(const Json& j, const std::string& where) {
     if (!j.is_object()) fail("{}: GCN options are not a JSON object", where);
+    const Json known = to_json();
+    for (const auto& item : j.items()) {
+      if (known.contains(item.key())) continue;
+      std::string names;
+      for (const auto& k : known.items()) names += (names.empty() ? "" : ", ") + k.key();
+      fail("{}: unknown GCN option '{}' (known: {})", where, item.key().substr(0, 40), names);
+    }
     try {
       hidden = j.value("hidden", hidden);
       layers = j.value("layers", layers);
@@ -434,14 +441,14 @@ class GcnModel final : public CostModel {
   void train(const std::vector<PipelineSamples>& train,
              const std::vector<PipelineSamples>& validation, const TrainOptions& options) override {
     if (train.empty()) fail("gcn: no training pipelines");
-    if (const char* env = std::getenv("TENSORPLAN_GCN_OPTIONS")) {
+    if (!options.model_options.empty()) {
       Json j;
       try {
-        j = Json::parse(env);
+        j = Json::parse(options.model_options);
       } catch (const std::exception&) {
-        fail("TENSORPLAN_GCN_OPTIONS is not JSON: {}", env);
+        fail("--model-options is not JSON (want an object such as '{{\"layers\": 2}}')");
       }
-      hyper_.update_from(j, "TENSORPLAN_GCN_OPTIONS");
+      hyper_.update_from(j, "--model-options");
     }
     torch::set_num_threads(std::max(1, options.threads));
     torch::manual_seed(static_cast<uint64_t>(options.seed));
