@@ -9,7 +9,7 @@ int main(int argc, char** argv) {
       "pipeline schedules (perf). Run `tensorplan mem --help` or `tensorplan perf --help`."};
   app.name("tensorplan");
   app.require_subcommand(1);
-  app.set_version_flag("--version", "tensorplan 0.1.0");
+  app.set_version_flag("--version", "tensorplan " TENSORPLAN_VERSION);
 
   CLI::App* mem = app.add_subcommand(
       "mem", "Memory planning: order operators and place tensors to need less memory");
