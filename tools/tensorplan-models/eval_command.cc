@@ -1,6 +1,6 @@
 // tensorplan perf eval: every given cost model on the same pipelines of a dataset (the fixed test
-// split by default), side by side — the table of issue 7, its JSON, and the predicted-vs-measured
-// picture.
+// split by default), side by side — the comparison table of docs/perf-models.md, its JSON, and
+// the predicted-vs-measured picture.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

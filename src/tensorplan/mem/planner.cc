@@ -21,9 +21,10 @@
 namespace tensorplan::mem {
 
 namespace {
-// Without decomposition, CBC finds nothing better than the heuristics within a minute on graphs
-// much above this size (measured: alexnet, 107 operators, 19 s for no gain; resnet18, 369, no
-// solution), so larger graphs keep the heuristic order until decomposition lands.
+// The ordering ILP over the whole graph: CBC finds nothing better than the heuristics within a
+// minute on graphs much above this size (measured: alexnet, 107 operators, 19 s for no gain;
+// resnet18, 369, no solution), so larger graphs are improved by the window decomposition and the
+// exact search only.
 constexpr int kOrderIlpMaxNodes = 120;
 // The parts of the remaining time limit the window decomposition, the exact search and then the
 // ordering ILP may use; the rest is for placement.

@@ -1,5 +1,5 @@
-// One interface for every placement algorithm (heuristics now; the exact search and the address
-// ILP later), and a chooser that runs several and keeps the lowest — the shape of XLA's heap
+// One interface for every placement algorithm (heuristics, the exact search, the address ILP),
+// and a chooser that runs several and keeps the lowest — the shape of XLA's heap
 // simulator portfolio.
 #pragma once
 

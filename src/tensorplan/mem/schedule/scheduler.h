@@ -1,5 +1,5 @@
-// One interface for every way of ordering a graph's operators (heuristics now; the OLLA ordering
-// ILP later), and a chooser that keeps the order with the lowest peak of live bytes.
+// One interface for every way of ordering a graph's operators (heuristics and the OLLA ordering
+// ILP), and a chooser that keeps the order with the lowest peak of live bytes.
 #pragma once
 
 #include <cstdint>
