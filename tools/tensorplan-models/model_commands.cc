@@ -11,6 +11,8 @@ void add_model_commands(CLI::App& perf) {
   add_predict_command(perf);
 
   add_tune_command(perf);
+
+  add_weights_command(perf);
 }
 
 }  // namespace tensorplan::cli

@@ -12,5 +12,6 @@ void add_train_command(CLI::App& perf);    // train_command.cc
 void add_eval_command(CLI::App& perf);     // eval_command.cc
 void add_predict_command(CLI::App& perf);  // predict_command.cc
 void add_tune_command(CLI::App& perf);     // tune_command.cc
+void add_weights_command(CLI::App& perf);  // weights_command.cc
 
 }  // namespace tensorplan::cli

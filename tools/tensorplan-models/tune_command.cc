@@ -30,11 +30,25 @@ struct TuneArgs {
 
 std::string ms(double seconds) { return fmt::format("{:.4f} ms", seconds * 1e3); }
 
+// The model's prediction in the unit of the measured times, or as what it is for a ranker.
+std::string predicted_text(const perf::CostModel& model, double predicted) {
+  return model.predicts_seconds() ? ms(predicted) : fmt::format("score {:.4g}", predicted);
+}
+
+// A failed pick: what failed and why, on one line (the recorded detail, shortened).
+std::string failure_text(const perf::TunedSchedule& s) {
+  std::string detail = s.detail;
+  for (char& c : detail)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  if (detail.size() > 160) detail = detail.substr(0, 157) + "...";
+  return detail.empty() ? "failed: " + s.status : fmt::format("failed: {} ({})", s.status, detail);
+}
+
 Json schedule_json(const perf::TunedSchedule& s) {
-  return {{"sample", s.sample},
-          {"predicted", s.predicted},
-          {"seconds", s.seconds},
-          {"status", s.status}};
+  return {{"sample", s.sample},   {"predicted", s.predicted},
+          {"seconds", s.seconds}, {"median_seconds", s.median_seconds},
+          {"noise", s.noise()},   {"status", s.status},
+          {"detail", s.detail}};
 }
 
 // --generator-library LIB --generator NAME -p key=value ...: the generator to tune, if any.
@@ -67,8 +81,9 @@ void run(TuneArgs& args) {
   const perf::TuneResult r = perf::autotune(*model, args.options);
   if (show_progress) std::fprintf(stderr, "\r%-72s\r", "");
 
-  // The schedule to hand out: the fastest timed pick, or the beam search's if it stays faster.
-  const bool tuned_wins = r.best >= 0 && r.speedup() > 1;
+  // The schedule to hand out: the fastest timed pick when it beats the beam search's by more than
+  // the timing noise, else the beam search's.
+  const bool tuned_wins = r.faster_beyond_noise();
   const perf::TunedSchedule& winner =
       tuned_wins ? r.timed[static_cast<std::size_t>(r.best)] : r.beam;
   if (!args.out.empty()) write_file_atomic(args.out, winner.schedule_source);
@@ -84,7 +99,9 @@ void run(TuneArgs& args) {
          args.options.generator ? Json(args.generator.library) : Json(nullptr)},
         {"generator_params", args.generator.params},
         {"run_seed", args.options.run_seed},
+        {"predicted_unit", model->predicts_seconds() ? "seconds" : "score"},
         {"beam_seconds", r.beam.seconds},
+        {"beam_noise", r.beam.noise()},
         {"sampled", r.sampled},
         {"duplicates", r.duplicates},
         {"ranked", r.ranked.size()},
@@ -94,6 +111,7 @@ void run(TuneArgs& args) {
         {"best_seconds",
          r.best >= 0 ? Json(r.timed[static_cast<std::size_t>(r.best)].seconds) : Json(nullptr)},
         {"speedup", r.speedup()},
+        {"faster_beyond_noise", tuned_wins},
         {"seconds", r.seconds}};
     std::printf("%s\n", j.dump().c_str());
     return;
@@ -105,19 +123,33 @@ void run(TuneArgs& args) {
     std::printf("pipeline %d of run seed %llu\n", args.options.pipeline,
                 static_cast<unsigned long long>(args.options.run_seed));
   }
-  std::printf("Adams2019 beam search (default): %s\n", ms(r.beam.seconds).c_str());
-  std::printf("sampled %d schedules (%d duplicates), ranked %zu with %s; its favourites:\n",
-              r.sampled, r.duplicates, r.ranked.size(), model->name().c_str());
+  std::printf("Adams2019 beam search (default): measured %s (timing noise %.1f%%)\n",
+              ms(r.beam.seconds).c_str(), 100 * r.beam.noise());
+  std::printf(
+      "sampled %d schedules: %d duplicates of earlier ones, %zu distinct, ranked with %s; its "
+      "favourites:\n",
+      r.sampled, r.duplicates, r.ranked.size(), model->name().c_str());
   for (std::size_t i = 0; i < r.timed.size(); ++i) {
     const auto& s = r.timed[i];
-    std::printf("  #%zu sample %-4d predicted %-12g %s\n", i + 1, s.sample, s.predicted,
-                s.status == "ok" ? ms(s.seconds).c_str() : s.status.c_str());
+    const std::string measured = s.status == "ok" ? fmt::format("measured {} (noise {:.1f}%)",
+                                                                ms(s.seconds), 100 * s.noise())
+                                                  : failure_text(s);
+    std::printf("  #%zu sample %-4d predicted %-16s %s\n", i + 1, s.sample,
+                predicted_text(*model, s.predicted).c_str(), measured.c_str());
   }
   if (r.best < 0) {
     std::printf("none of the picks could be timed; Adams2019's schedule stands\n");
   } else if (tuned_wins) {
-    std::printf("fastest: sample %d, %s: %.2fx faster than Adams2019's beam search\n",
-                winner.sample, ms(winner.seconds).c_str(), r.speedup());
+    std::printf(
+        "fastest: sample %d, %s: %.2fx faster than Adams2019's beam search (beyond the "
+        "timing noise of both)\n",
+        winner.sample, ms(winner.seconds).c_str(), r.speedup());
+  } else if (r.speedup() > 1) {
+    std::printf(
+        "fastest pick %s is %.2fx faster than the beam search's, within the timing noise "
+        "(%.1f%% + %.1f%%): no measurable gain; Adams2019's schedule stands\n",
+        ms(r.timed[static_cast<std::size_t>(r.best)].seconds).c_str(), r.speedup(),
+        100 * r.beam.noise(), 100 * r.timed[static_cast<std::size_t>(r.best)].noise());
   } else {
     std::printf("fastest pick %s is %.2fx the beam search's time: Adams2019's schedule stands\n",
                 ms(r.timed[static_cast<std::size_t>(r.best)].seconds).c_str(), 1 / r.speedup());

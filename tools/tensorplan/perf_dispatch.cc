@@ -65,6 +65,8 @@ void add_perf_commands(CLI::App& perf) {
                 "Predict the run time of schedules with a trained cost model");
   add_forwarded(perf, "tensorplan-models", "tune",
                 "Autotune a pipeline: rank sampled schedules with a model, time the best");
+  add_forwarded(perf, "tensorplan-models", "weights",
+                "Write a halide or halide-retrained model as a Halide .weights file");
 }
 
 }  // namespace tensorplan::cli

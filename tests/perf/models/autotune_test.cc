@@ -58,6 +58,9 @@ TEST(Autotune, RanksDistinctSamplesAndTimesTheFavourites) {
     if (r.timed[i].status == "ok") {
       ++ok;
       EXPECT_GT(r.timed[i].seconds, 0.0);
+      EXPECT_GE(r.timed[i].median_seconds, r.timed[i].seconds);
+    } else {
+      EXPECT_FALSE(r.timed[i].detail.empty()) << "a failed pick keeps its reason";
     }
   }
   EXPECT_LE(ok, 2);
@@ -72,6 +75,28 @@ TEST(Autotune, RanksDistinctSamplesAndTimesTheFavourites) {
     EXPECT_DOUBLE_EQ(r.speedup(),
                      r.beam.seconds / r.timed[static_cast<std::size_t>(r.best)].seconds);
   }
+}
+
+// "Faster" is claimed only when the gain exceeds the timing noise of both schedules.
+TEST(Autotune, FasterOnlyBeyondTheTimingNoise) {
+  TuneResult r;
+  r.beam.seconds = 1.0;
+  r.beam.median_seconds = 1.05;  // 5% noise
+  TunedSchedule pick;
+  pick.status = "ok";
+  pick.seconds = 0.95;
+  pick.median_seconds = 0.97;  // 2.1% noise
+  r.timed.push_back(pick);
+  r.best = 0;
+  EXPECT_NEAR(r.beam.noise(), 0.05, 1e-12);
+  EXPECT_GT(r.speedup(), 1.0);
+  EXPECT_FALSE(r.faster_beyond_noise()) << "5.3% faster is within 5% + 2.1% of noise";
+  r.timed[0].seconds = 0.8;
+  r.timed[0].median_seconds = 0.81;
+  EXPECT_TRUE(r.faster_beyond_noise()) << "25% faster is beyond 5% + 1.3%";
+  r.best = -1;
+  EXPECT_FALSE(r.faster_beyond_noise());
+  EXPECT_EQ(TunedSchedule{}.noise(), 0.0);  // not timed: no noise figure
 }
 
 // A user's generator (tests/generators/test_generators.cc) goes through the same steps.

@@ -15,6 +15,9 @@
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/perf/halide/featurizer.h"
+#include "tensorplan/perf/halide/random_pipeline.h"
+#include "tensorplan/perf/halide/rng.h"
+#include "tensorplan/perf/halide/sampler.h"
 #include "tensorplan/perf/models/cost_model.h"
 #include "tensorplan/perf/models/halide_weights.h"
 
@@ -197,6 +200,60 @@ TEST_F(HalidePlugin, PerturbedWeightsPredictWhatThePluginPredicts) {
   EXPECT_EQ(model->name(), "halide-retrained");
   expect_same_as_plugin(*model, w);
   std::filesystem::remove(path);
+}
+
+// `perf weights` hands a model back to Halide: the .weights file it writes is the network the
+// model predicts with (PerturbedWeightsPredictWhatThePluginPredicts checks the predictions), and
+// Adams2019 itself loads it through HL_WEIGHTS_DIR and searches with it.
+TEST_F(HalidePlugin, ExportedWeightsAreLoadedByAdams2019) {
+  const auto greedy_schedule = [](const std::string& weights_file) {
+    SampleSpec spec;
+    spec.pipeline_seed = derive_seed(11, 2);
+    spec.pipeline = tiny_pipeline_options();
+    spec.pipeline.max_stages = 8;
+    spec.beam_size = 1;
+    spec.time_it = false;
+    spec.weights_file = weights_file;
+    const SampleResult r = run_sample(spec, SampleLimits{});
+    EXPECT_EQ(r.status, "ok") << r.detail;
+    return r.schedule_source;
+  };
+  const std::string built_in = greedy_schedule("");
+  ASSERT_FALSE(built_in.empty());
+
+  // The shipped network, exported from a model file: the search is the built-in one.
+  const std::string model_path = temp_path("export.tpmodel");
+  const std::string weights_path = temp_path("export.weights");
+  write_model_file(model_path, "halide", serialize_halide_weights(baseline_halide_weights()),
+                   Json{{"num_cores", 1}});
+  const std::string bytes = halide_weights_of_model_file(model_path);
+  EXPECT_EQ(bytes, serialize_halide_weights(baseline_halide_weights()));
+  write_file_atomic(weights_path, bytes);
+  EXPECT_EQ(greedy_schedule(weights_path), built_in);
+
+  // Other weights steer the search elsewhere, the same way each time (a file Adams2019 could not
+  // read would make it fall back to weights seeded by the clock).
+  HalideWeights w = baseline_halide_weights();
+  for (float& x : w.conv1_filter) x = -x;
+  write_model_file(model_path, "halide-retrained", serialize_halide_weights(w),
+                   Json{{"num_cores", 1}});
+  write_file_atomic(weights_path, halide_weights_of_model_file(model_path));
+  const std::string steered = greedy_schedule(weights_path);
+  EXPECT_NE(steered, built_in);
+  EXPECT_EQ(greedy_schedule(weights_path), steered);
+
+  // Only the Adams2019 kinds have such weights.
+  write_model_file(model_path, "xgboost", "{}");
+  try {
+    halide_weights_of_model_file(model_path);
+    ADD_FAILURE() << "an xgboost model exported as weights";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("a xgboost model has no Adams2019 weights"),
+              std::string::npos)
+        << e.what();
+  }
+  std::filesystem::remove(model_path);
+  std::filesystem::remove(weights_path);
 }
 
 TEST_F(HalidePlugin, RetrainingMovesTheWeightsDeterministicallyAndRoundTrips) {

@@ -217,6 +217,7 @@ void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send)
   ::setenv("HL_SEED", std::to_string(spec.search_seed % 2147483647ULL).c_str(), 1);
   ::setenv("HL_NUM_THREADS", std::to_string(spec.threads).c_str(), 1);
   ::unsetenv("HL_WEIGHTS_DIR");  // the plugin's built-in weights
+  if (!spec.weights_file.empty()) ::setenv("HL_WEIGHTS_DIR", spec.weights_file.c_str(), 1);
   if (spec.random_weights_seed != 0) {
     if (spec.object_path.empty()) fail("random cost-model weights need an object path");
     const std::string dir = spec.object_path + ".weights";

@@ -40,6 +40,9 @@ struct SampleSpec {
   // schedules its trained model would never pick. Only with object_path (the weights are written
   // next to the object).
   std::uint64_t random_weights_seed = 0;
+  // A Halide `.weights` file for the cost model (HL_WEIGHTS_DIR), e.g. from `perf weights`;
+  // "" = the plugin's built-in weights. Ignored when random_weights_seed is set.
+  std::string weights_file;
   TimingOptions timing;
   bool time_it = true;  // false: schedule and featurize only
   // Ahead-of-time output (dataset v2): when set, the scheduled pipeline is compiled to this object

@@ -16,6 +16,16 @@ double TuneResult::speedup() const {
   return tuned > 0 ? beam.seconds / tuned : 0;
 }
 
+double TunedSchedule::noise() const {
+  return seconds > 0 && median_seconds >= seconds ? (median_seconds - seconds) / seconds : 0;
+}
+
+bool TuneResult::faster_beyond_noise() const {
+  if (best < 0) return false;
+  const TunedSchedule& tuned = timed[static_cast<std::size_t>(best)];
+  return speedup() > 1 + beam.noise() + tuned.noise();
+}
+
 namespace {
 
 // The dataset's recipe for sample k of the pipeline (0: beam search 32; k >= 1: beam 1 with a
@@ -66,7 +76,10 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
   if (beam.status != "ok" || !beam.has_timing)
     fail("Adams2019's beam search failed on {}: {} {}", pipeline_label(options), beam.status,
          beam.detail);
-  result.beam = {0, 0, beam.timing.min_seconds, "ok", beam.schedule_source};
+  result.beam.seconds = beam.timing.min_seconds;
+  result.beam.median_seconds = beam.timing.median_seconds;
+  result.beam.status = "ok";
+  result.beam.schedule_source = beam.schedule_source;
 
   // Sample and featurize without timing: this is the cheap part the model makes affordable.
   PipelineSamples pipeline;
@@ -102,9 +115,13 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return predicted[a] < predicted[b]; });
-  for (std::size_t i : order)
-    result.ranked.push_back(
-        {candidates[i].sample, predicted[i], 0, "", candidates[i].schedule_source});
+  for (std::size_t i : order) {
+    TunedSchedule s;
+    s.sample = candidates[i].sample;
+    s.predicted = predicted[i];
+    s.schedule_source = candidates[i].schedule_source;
+    result.ranked.push_back(std::move(s));
+  }
 
   // Compile and time the favourites, best predicted first, until `top` of them ran (a schedule
   // that fails to compile or run is recorded and the next one takes its place). The search is
@@ -118,11 +135,14 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
     const SampleResult r = run_sample(spec_of(options, pick.sample), options.limits);
     if (r.status != "ok" || !r.has_timing) {
       pick.status = r.status;
+      pick.detail = r.detail;
     } else if (r.schedule_source != pick.schedule_source) {
-      pick.status = "schedule changed between sampling and timing";
+      pick.status = "error:changed";
+      pick.detail = "the search gave another schedule when run again to be timed";
     } else {
       pick.status = "ok";
       pick.seconds = r.timing.min_seconds;
+      pick.median_seconds = r.timing.median_seconds;
       ++ran;
       if (result.best < 0 ||
           pick.seconds < result.timed[static_cast<std::size_t>(result.best)].seconds)

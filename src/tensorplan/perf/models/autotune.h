@@ -35,11 +35,16 @@ struct TuneOptions {
 };
 
 struct TunedSchedule {
-  int sample = 0;        // 0 = the beam search, k >= 1 = randomised sample k
-  double predicted = 0;  // the model's prediction (seconds or rank score)
-  double seconds = 0;    // measured minimum; 0 if not timed
-  std::string status;    // "ok" or why it failed
+  int sample = 0;             // 0 = the beam search, k >= 1 = randomised sample k
+  double predicted = 0;       // the model's prediction (seconds or rank score)
+  double seconds = 0;         // measured: fastest batch, per run; 0 if not timed
+  double median_seconds = 0;  // measured: median batch, per run (its distance from `seconds`
+                              // is the timing noise); 0 if not timed
+  std::string status;         // "ok" or what failed: "timeout:compile", "crashed:run", ...
+  std::string detail;         // for a failure: the recorded reason (signal, error message, limit)
   std::string schedule_source;
+  // (median - min) / min of the timed batches: how much timings of this schedule vary.
+  double noise() const;
 };
 
 struct TuneResult {
@@ -52,6 +57,9 @@ struct TuneResult {
   double seconds = 0;                 // wall time of the whole tuning
   // beam time / best time (> 1: the tuned schedule is faster); 0 when either is missing.
   double speedup() const;
+  // True when the best pick is faster than the beam search by more than the two timings' noise
+  // together, so that "faster" is a measured fact rather than a fluctuation.
+  bool faster_beyond_noise() const;
 };
 
 // Throws Error if the pipeline cannot be generated (for a generator: checked in this process

@@ -85,7 +85,7 @@ std::unique_ptr<CostModel> make_cost_model(const std::string& kind) {
   return k->make(kind);
 }
 
-std::unique_ptr<CostModel> load_cost_model(const std::string& path) {
+ModelFile read_model_file(const std::string& path) {
   const std::string contents = read_file(path);
   const size_t newline = contents.find('\n');
   if (newline == std::string::npos)
@@ -104,9 +104,13 @@ std::unique_ptr<CostModel> load_cost_model(const std::string& path) {
   if (!header.contains("kind") || !header["kind"].is_string())
     fail("{}: model file header has no \"kind\"", path);
   const std::string kind = header["kind"].get<std::string>();
-  const ModelKind* k = find_kind(kind);
-  if (!k) fail("{}: unknown model kind '{}' (known: {})", path, kind, kinds_list());
-  return k->load(path, header, contents.substr(newline + 1));
+  if (!find_kind(kind)) fail("{}: unknown model kind '{}' (known: {})", path, kind, kinds_list());
+  return {header, kind, contents.substr(newline + 1)};
+}
+
+std::unique_ptr<CostModel> load_cost_model(const std::string& path) {
+  const ModelFile file = read_model_file(path);
+  return find_kind(file.kind)->load(path, file.header, file.body);
 }
 
 void write_model_file(const std::string& path, const std::string& kind, const std::string& body,

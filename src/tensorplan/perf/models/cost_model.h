@@ -64,6 +64,15 @@ class CostModel {
 std::unique_ptr<CostModel> make_cost_model(const std::string& kind);
 // Loads a model file written by save(); throws Error naming the file on bad input.
 std::unique_ptr<CostModel> load_cost_model(const std::string& path);
+
+// A model file split into its checked header line (format, version, a known kind) and the kind's
+// bytes after it; throws Error naming the file on bad input.
+struct ModelFile {
+  Json header;
+  std::string kind;
+  std::string body;
+};
+ModelFile read_model_file(const std::string& path);
 // The kinds this build knows, in table order (for --help and error messages).
 std::vector<std::string> known_model_kinds();
 

@@ -6,6 +6,7 @@
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
+#include "tensorplan/perf/models/cost_model.h"
 
 namespace tensorplan::perf {
 
@@ -141,6 +142,15 @@ HalideWeights halide_weights_from_plugin(const std::string& plugin_path) {
 
 HalideWeights baseline_halide_weights() {
   return halide_weights_from_plugin(adams2019_plugin_path());
+}
+
+std::string halide_weights_of_model_file(const std::string& model_path) {
+  const ModelFile file = read_model_file(model_path);
+  if (file.kind != "halide" && file.kind != "halide-retrained")
+    fail("{}: a {} model has no Adams2019 weights (only halide and halide-retrained do)",
+         model_path, file.kind);
+  parse_halide_weights(file.body, model_path);  // checks signature and every buffer's shape
+  return file.body;
 }
 
 }  // namespace tensorplan::perf

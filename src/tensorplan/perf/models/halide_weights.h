@@ -40,6 +40,11 @@ HalideWeights parse_halide_weights(const std::string& bytes, const std::string& 
 // The `.weights` bytes of `w`.
 std::string serialize_halide_weights(const HalideWeights& w);
 
+// The `.weights` bytes of a halide or halide-retrained model file (its body, checked), for
+// Adams2019 itself: HL_WEIGHTS_DIR=<file>.weights makes the plugin load them. Throws Error naming
+// the file for another kind or a damaged body.
+std::string halide_weights_of_model_file(const std::string& model_path);
+
 // The built-in `baseline.weights` of Debian's Adams2019 plugin (adams2019_plugin_path()). The
 // plugin embeds them as a hidden (non-exported) data symbol, so dlsym cannot find them; instead the
 // plugin file is scanned for the signature followed by the six expected buffer shapes. Throws
