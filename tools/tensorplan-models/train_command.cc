@@ -51,9 +51,17 @@ void run(const TrainArgs& args) {
     if (model->predicts_seconds())
       quality += fmt::format(", MAPE {:.1f}%, rmse-log {:.3f}", 100 * m.mape, m.rmse_log);
   }
-  std::printf("%s: trained on %zu pipelines (%zu schedules); %s; %.1f s -> %s\n",
-              model->name().c_str(), train.size(), schedule_count(train), quality.c_str(),
-              clock.seconds(), args.output.c_str());
+  if (model->trains()) {
+    std::printf("%s: trained on %zu pipelines (%zu schedules); %s; %.1f s -> %s\n",
+                model->name().c_str(), train.size(), schedule_count(train), quality.c_str(),
+                clock.seconds(), args.output.c_str());
+  } else {
+    std::printf(
+        "%s: not trained (Adams2019's shipped weights as they are; --model %s-retrained "
+        "trains them); %s; %.1f s -> %s\n",
+        model->name().c_str(), model->name().c_str(), quality.c_str(), clock.seconds(),
+        args.output.c_str());
+  }
 }
 
 }  // namespace

@@ -109,6 +109,14 @@ TEST(ModelCli, TrainThenPredict) {
   r = run("perf predict --pipeline " + std::to_string(first) + " " + model + " " + kShard, false);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("gcn on 1 pipeline:"), std::string::npos) << r.out;
+
+  // halide is Adams2019's shipped network: written, not trained, and it says so.
+  r = run("perf train --model halide " + kShard + " -o " + model + " -q");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out.find("trained on"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("halide: not trained (Adams2019's shipped weights as they are"),
+            std::string::npos)
+      << r.out;
   std::filesystem::remove(model);
 }
 

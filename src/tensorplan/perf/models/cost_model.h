@@ -58,6 +58,8 @@ class CostModel {
   virtual void save(const std::string& path) const = 0;
   // True if predict returns seconds (MAPE is meaningful), false for a pure ranker.
   virtual bool predicts_seconds() const { return true; }
+  // False for a kind whose train() fits nothing (halide: Adams2019's shipped network as it is).
+  virtual bool trains() const { return true; }
 };
 
 // A fresh, untrained model of the given kind; throws Error naming the known kinds.

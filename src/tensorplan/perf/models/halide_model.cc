@@ -277,6 +277,7 @@ class HalideModel final : public CostModel {
       : kind_(std::move(kind)), w_(std::move(parameters)), num_cores_(num_cores) {}
 
   std::string name() const override { return kind_; }
+  bool trains() const override { return kind_ != "halide"; }
 
   void train(const std::vector<PipelineSamples>& train,
              const std::vector<PipelineSamples>& validation, const TrainOptions& options) override {
