@@ -1,5 +1,11 @@
 """What the command lines of the PyTorch side share: the training-step options (optimizer and its
-settings, gradient semantics), their checks, and the one line an unexpected error is shown as."""
+settings, gradient semantics), their checks, the status line of long phases, and the one line an
+unexpected error is shown as."""
+
+import contextlib
+import sys
+import threading
+import time
 
 from . import trace, zoo
 
@@ -36,3 +42,35 @@ def error_line(e):
     """An unexpected exception as one line: its type and the first line of its message."""
     text = str(e).strip()
     return f"{type(e).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+@contextlib.contextmanager
+def phase(program, status, enabled=True):
+    """Shows "program: status (N s)" on stderr, redrawn every second while the block runs, and
+    clears it afterwards; only on a terminal (nothing when stderr is a file or a pipe)."""
+    if not enabled or not sys.stderr.isatty():
+        yield
+        return
+    start = time.perf_counter()
+    stop = threading.Event()
+
+    def draw():
+        seconds = time.perf_counter() - start
+        line = f"{program}: {status}" + (f" ({seconds:.0f} s)" if seconds >= 1 else "")
+        sys.stderr.write("\r" + line.ljust(78)[:78])
+        sys.stderr.flush()
+
+    def tick():
+        while not stop.wait(1.0):
+            draw()
+
+    draw()
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        ticker.join()
+        sys.stderr.write("\r" + " " * 78 + "\r")
+        sys.stderr.flush()

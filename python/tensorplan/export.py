@@ -3,6 +3,7 @@ the public API (``training_graph``, ``save``, ``load``, ``ExportError``) and the
 ``python3 -m tensorplan.export``. The tracing lives in ``trace``, the files in ``graph_file``."""
 
 import argparse
+import os
 import sys
 import time
 
@@ -64,12 +65,13 @@ def main(argv=None):
     try:
         spec = zoo.get(args.model)
         factory = cli.optimizer_factory(args)
-        if not args.quiet and sys.stderr.isatty():
-            print(f"tracing {args.model} (batch {args.batch_size}, {args.optimizer}) on "
-                  f"{device} ...", file=sys.stderr, flush=True)
-        graph = zoo.export(spec, args.batch_size, args.optimizer, gradients=args.gradients,
-                           device=str(device), replay=args.replay, factory=factory)
-        save(graph, args.output)
+        show = not args.quiet
+        with cli.phase("tensorplan.export", f"tracing {args.model} (batch {args.batch_size}, "
+                       f"{args.optimizer}) on {device}", show):
+            graph = zoo.export(spec, args.batch_size, args.optimizer, gradients=args.gradients,
+                               device=str(device), replay=args.replay, factory=factory)
+        with cli.phase("tensorplan.export", f"writing {os.path.basename(args.output)}", show):
+            save(graph, args.output)
     except (ExportError, zoo.ZooError, calls.ReplayError) as e:
         if args.debug:
             raise
