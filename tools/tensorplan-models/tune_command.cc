@@ -73,9 +73,11 @@ void run(TuneArgs& args) {
   // The status line rewrites itself, so it is only shown on a terminal.
   const bool show_progress = !args.quiet && isatty(STDERR_FILENO);
   if (show_progress) {
+    // One write(2) per line, no stdio: it is called from a ticker thread while sample processes
+    // are forked, and a child must not inherit a locked stderr.
     args.options.progress = [](const std::string& status) {
-      std::fprintf(stderr, "\rperf tune: %-60s", status.c_str());
-      std::fflush(stderr);
+      const std::string line = fmt::format("\rperf tune: {:<60}", status);
+      [[maybe_unused]] const auto n = ::write(STDERR_FILENO, line.data(), line.size());
     };
   }
   const perf::TuneResult r = perf::autotune(*model, args.options);

@@ -7,8 +7,10 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -158,6 +160,29 @@ TEST(ModelCli, EvalAndTuneRejectBadInput) {
   r = run("perf tune /nonexistent/model.tpmodel --pipeline 8");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("/nonexistent/model.tpmodel"), std::string::npos) << r.out;
+}
+
+// perf tune shows each phase on a terminal (a pseudo-terminal from script(1) here) and prints
+// nothing of it when stderr is not one.
+TEST(ModelCli, TuneShowsItsPhasesOnATerminalOnly) {
+  const std::string tune = std::string(TENSORPLAN_CLI) + " perf tune " + TENSORPLAN_SOURCE_DIR +
+                           "/data/perf/halide.tpmodel --samples 2 --top 1 --generator-library " +
+                           TENSORPLAN_TEST_GENERATORS + " --generator tiny_blur -p size=48";
+  if (std::system("script --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "no script(1)";
+  const std::string terminal = temp_path("tune-terminal.txt");
+  const int rc = std::system(
+      ("script -qec '" + tune + " -o /dev/null' " + terminal + " >/dev/null 2>&1").c_str());
+  ASSERT_EQ(rc, 0);
+  std::ifstream in(terminal);
+  const std::string seen((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(seen.find("perf tune: beam search (Adams2019 default)"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("perf tune: sampling 2/2"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("perf tune: timing pick 1/1"), std::string::npos) << seen;
+  std::filesystem::remove(terminal);
+
+  const CliRun plain = run(tune.substr(std::string(TENSORPLAN_CLI).size() + 1) + " -o /dev/null");
+  ASSERT_EQ(plain.code, 0) << plain.out;
+  EXPECT_EQ(plain.out.find("perf tune:"), std::string::npos) << plain.out;
 }
 
 // A generator that cannot be tuned: one error line naming what is wrong, exit code 2.

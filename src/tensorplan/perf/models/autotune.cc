@@ -1,10 +1,16 @@
 #include "tensorplan/perf/models/autotune.h"
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
 #include <numeric>
 #include <set>
+#include <thread>
 
 #include "tensorplan/common/error.h"
+#include "tensorplan/common/progress.h"
 #include "tensorplan/common/timer.h"
 #include "tensorplan/perf/halide/target.h"
 
@@ -53,6 +59,41 @@ void report(const TuneOptions& options, const std::string& status) {
   if (options.progress) options.progress(status);
 }
 
+// run_sample with the status reported every second, with the time so far, so that a search of a
+// minute or more (the beam search of a big pipeline) does not look stuck. The ticker thread only
+// calls options.progress, which must not take locks a forked child could inherit (the CLI's
+// writes with write(2)).
+SampleResult run_sample_reporting(const TuneOptions& options, const std::string& status,
+                                  const SampleSpec& spec) {
+  report(options, status);
+  if (!options.progress) return run_sample(spec, options.limits);
+  std::mutex mutex;
+  std::condition_variable stop;
+  bool done = false;
+  std::thread ticker([&] {
+    const Stopwatch clock;
+    std::unique_lock<std::mutex> lock(mutex);
+    while (!stop.wait_for(lock, std::chrono::seconds(1), [&] { return done; }))
+      options.progress(fmt::format("{} ({})", status, format_seconds(clock.seconds())));
+  });
+  const auto finish = [&] {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      done = true;
+    }
+    stop.notify_all();
+    ticker.join();
+  };
+  try {
+    SampleResult r = run_sample(spec, options.limits);
+    finish();
+    return r;
+  } catch (...) {
+    finish();
+    throw;
+  }
+}
+
 }  // namespace
 
 TuneResult autotune(CostModel& model, const TuneOptions& options) {
@@ -71,8 +112,8 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
   }
 
   // Adams2019's default: beam search 32, no dropout, timed.
-  report(options, "beam search (Adams2019 default)");
-  const SampleResult beam = run_sample(spec_of(options, 0), options.limits);
+  const SampleResult beam =
+      run_sample_reporting(options, "beam search (Adams2019 default)", spec_of(options, 0));
   if (beam.status != "ok" || !beam.has_timing)
     fail("Adams2019's beam search failed on {}: {} {}", pipeline_label(options), beam.status,
          beam.detail);
@@ -88,10 +129,10 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
   std::vector<ScheduleSample> candidates;
   std::set<std::string> seen = {beam.schedule_source};
   for (int k = 1; k <= options.samples; ++k) {
-    report(options, fmt::format("sampling {}/{}", k, options.samples));
     SampleSpec spec = spec_of(options, k);
     spec.time_it = false;
-    const SampleResult r = run_sample(spec, options.limits);
+    const SampleResult r =
+        run_sample_reporting(options, fmt::format("sampling {}/{}", k, options.samples), spec);
     if (!r.has_schedule || r.features.schedule.empty()) continue;
     ++result.sampled;
     if (!seen.insert(r.schedule_source).second) {
@@ -130,9 +171,9 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
   int ran = 0;
   for (std::size_t t = 0; t < result.ranked.size() && ran < options.top; ++t) {
     TunedSchedule pick = result.ranked[t];
-    report(options,
-           fmt::format("timing pick {}/{} (sample {})", ran + 1, options.top, pick.sample));
-    const SampleResult r = run_sample(spec_of(options, pick.sample), options.limits);
+    const SampleResult r = run_sample_reporting(
+        options, fmt::format("timing pick {}/{} (sample {})", ran + 1, options.top, pick.sample),
+        spec_of(options, pick.sample));
     if (r.status != "ok" || !r.has_timing) {
       pick.status = r.status;
       pick.detail = r.detail;
