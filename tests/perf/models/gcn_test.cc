@@ -93,34 +93,22 @@ TEST(Gcn, LearnsTheSyntheticRelation) {
   EXPECT_LT(m.top1_slowdown, 0.2);
 }
 
-TEST(Gcn, SaveAndLoadGiveIdenticalPredictions) {
-  const auto train = synthetic_pipelines(20, 0, 4);
-  const auto validation = synthetic_pipelines(5, 100, 5);
+// A gcn header that lost its log_unit is refused, naming the file (the damaged files every kind
+// must refuse are in cost_model_test.cc, EveryModelKind).
+TEST(Gcn, HeaderWithoutLogUnitIsRefused) {
   auto model = make_cost_model("gcn");
-  model->train(train, validation, quick_options(3));
+  model->train(synthetic_pipelines(6, 0, 4), synthetic_pipelines(2, 100, 5), quick_options(1));
   const std::string path = temp_path("model");
   model->save(path);
-  auto loaded = load_cost_model(path);
-  EXPECT_EQ(loaded->name(), "gcn");
-  const auto queries = queries_of(validation);
-  EXPECT_EQ(loaded->predict(queries), model->predict(queries));
-
-  // A truncated file, or one whose header lost a field, is an error naming the file.
-  const std::string contents = read_file(path);
-  const auto expect_load_error = [&](const std::string& bad, const std::string& what) {
-    write_file_atomic(path, bad);
-    try {
-      load_cost_model(path);
-      ADD_FAILURE() << what << ": loaded";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << what << ": " << e.what();
-    }
-  };
-  expect_load_error(contents.substr(0, contents.size() - 10), "truncated");
-  expect_load_error(contents + "extra", "trailing bytes");
-  std::string no_unit = contents;
-  no_unit.replace(no_unit.find("\"log_unit\""), 10, "\"log_unix\"");
-  expect_load_error(no_unit, "header without log_unit");
+  std::string contents = read_file(path);
+  contents.replace(contents.find("\"log_unit\""), 10, "\"log_unix\"");
+  write_file_atomic(path, contents);
+  try {
+    load_cost_model(path);
+    ADD_FAILURE() << "header without log_unit: loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
   std::filesystem::remove(path);
 }
 

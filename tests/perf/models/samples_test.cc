@@ -21,8 +21,8 @@ TEST(Split, IsFixedByPipelineIndexSeventyTenTwenty) {
 }
 
 TEST(Samples, LoadsTheCommittedShardWithConsistentShapes) {
-  const auto all = load_samples(std::string(TENSORPLAN_SOURCE_DIR) +
-                                "/data/perf/shard-00000-of-00016.tpshard");
+  const auto all =
+      load_samples(std::string(TENSORPLAN_SOURCE_DIR) + "/data/perf/shard-00000-of-00016.tpshard");
   ASSERT_GT(all.size(), 10u);
   int previous = -1;
   for (const auto& p : all) {

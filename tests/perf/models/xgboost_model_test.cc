@@ -65,12 +65,6 @@ TrainOptions quick_options() {
   return o;
 }
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("tp-xgb-" + std::to_string(getpid()) + "-" + name))
-      .string();
-}
-
 class XgboostKinds : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(XgboostKinds, LearnsTheSyntheticRelation) {
@@ -90,33 +84,6 @@ TEST_P(XgboostKinds, LearnsTheSyntheticRelation) {
   } else {
     EXPECT_TRUE(std::isnan(m.mape));
   }
-}
-
-TEST_P(XgboostKinds, SaveAndLoadGiveIdenticalPredictions) {
-  const auto train = synthetic_pipelines(20, 0, 4);
-  const auto validation = synthetic_pipelines(5, 100, 5);
-  auto model = make_cost_model(GetParam());
-  TrainOptions o = quick_options();
-  o.epochs = 20;
-  model->train(train, validation, o);
-  const std::string path = temp_path(GetParam());
-  model->save(path);
-  auto loaded = load_cost_model(path);
-  EXPECT_EQ(loaded->name(), GetParam());
-  EXPECT_EQ(loaded->predicts_seconds(), model->predicts_seconds());
-  const auto queries = queries_of(validation);
-  EXPECT_EQ(loaded->predict(queries), model->predict(queries));
-
-  // A truncated file is an error naming the file, not a crash.
-  const std::string contents = read_file(path);
-  write_file_atomic(path, contents.substr(0, contents.size() - 10));
-  try {
-    load_cost_model(path);
-    ADD_FAILURE() << "truncated model loaded";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
-  }
-  std::filesystem::remove(path);
 }
 
 TEST_P(XgboostKinds, TrainingIsDeterministic) {
