@@ -222,6 +222,43 @@ PlanReport plan_against_keep_baseline(const Graph& fused, const Graph& keep,
   return plan_keep_and_fused(keep, fused, half, half).fused;
 }
 
+PlanReport evaluate_plan(const Graph& graph, const Plan& plan) {
+  require_valid(graph, plan, plan.alignment);
+  PlanReport report;
+  const AllocatorStats baseline = replay_pytorch_allocator(graph, graph.order);
+  report.plan = plan;
+  report.reference_reserved = baseline.peak_reserved;
+  report.reference_allocated = baseline.peak_allocated;
+  report.reference_max_live = max_live(graph, graph.order);
+  report.planned_max_live = max_live(graph, plan.order);
+  report.lower_bound = best_lower_bound(graph);
+  report.alignment = plan.alignment;
+  report.placed_max_live =
+      place::max_live(place::problem_from_graph(graph, plan.order, plan.alignment));
+  report.arena_bytes = report.two_phase_arena_bytes = report.planned_total = plan.arena_bytes;
+  report.gradients = graph.gradients;
+  report.split = split_saving({.baseline_reserved = report.reference_reserved,
+                               .keep_reference_max_live = report.reference_max_live,
+                               .keep_planned_max_live = report.planned_max_live,
+                               .planned_max_live = report.planned_max_live,
+                               .planned_total = report.planned_total,
+                               .baseline_gradients = graph.gradients});
+  report.saving = report.split.total();
+  report.fragmentation =
+      report.placed_max_live > 0
+          ? static_cast<double>(report.arena_bytes) / static_cast<double>(report.placed_max_live) -
+                1.0
+          : 0.0;
+  report.order_method = report.placement_method = "given";
+  return report;
+}
+
+double saving_ceiling(const PlanReport& report) {
+  if (report.split.baseline_reserved <= 0) return 0;
+  return 1.0 - static_cast<double>(report.lower_bound) /
+                   static_cast<double>(report.split.baseline_reserved);
+}
+
 Json report_to_json(const PlanReport& r, const Graph& graph) {
   Json j = {{"graph", graph.name},
             {"nodes", graph.num_nodes()},

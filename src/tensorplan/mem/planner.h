@@ -80,6 +80,15 @@ KeepAndFused plan_keep_and_fused(const Graph& keep, const Graph& fused,
 PlanReport plan_against_keep_baseline(const Graph& fused, const Graph& keep,
                                       const PlanOptions& options);
 
+// The report of a plan made elsewhere (e.g. read from a file): the same figures plan_memory gives,
+// with the lower bound best_lower_bound's (no solver) and "given" as both methods. Checks the plan
+// first (at its own alignment) and fails if it is not valid for `graph`.
+PlanReport evaluate_plan(const Graph& graph, const Plan& plan);
+
+// The most any plan can save against the baseline: 1 - lower_bound / split.baseline_reserved
+// (0 when the baseline is 0).
+double saving_ceiling(const PlanReport& report);
+
 // The report as one JSON object (field names are relied on by scripts and the zoo benchmark).
 Json report_to_json(const PlanReport& report, const Graph& graph);
 
