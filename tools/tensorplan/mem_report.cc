@@ -38,7 +38,7 @@ void run_report(const ReportArgs& args) {
     if (!plan.graph.empty() && plan.graph != graph.name)
       throw Error(fmt::format("{}: this plan was made for graph \"{}\", not for \"{}\" ({})",
                               args.plan, plan.graph, graph.name, args.graph));
-    report = mem::evaluate_plan(graph, plan);
+    report = mem::evaluate_plan(graph, plan, args.time_limit);
   }
   write_file_atomic(args.output, mem::report_html(graph, report));
   if (!args.quiet)
@@ -68,7 +68,8 @@ void add_mem_report(CLI::App& mem) {
   cmd->add_option("PLAN", args->plan, "a plan of GRAPH (tensorplan.plan JSON); default: plan it now");
   cmd->add_option("-o,--output", args->output, "write the page (HTML) here")->required();
   cmd->add_option("--time-limit", args->time_limit,
-                  "wall-clock seconds to spend planning when no PLAN is given")
+                  "wall-clock seconds to spend planning when no PLAN is given; with a PLAN,\n"
+                  "a share of it proves the lower bound by exact search (as mem plan does)")
       ->default_val(60)
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("-q,--quiet", args->quiet, "no progress or summary on stderr");

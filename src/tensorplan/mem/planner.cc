@@ -222,7 +222,7 @@ PlanReport plan_against_keep_baseline(const Graph& fused, const Graph& keep,
   return plan_keep_and_fused(keep, fused, half, half).fused;
 }
 
-PlanReport evaluate_plan(const Graph& graph, const Plan& plan) {
+PlanReport evaluate_plan(const Graph& graph, const Plan& plan, double time_limit) {
   require_valid(graph, plan, plan.alignment);
   PlanReport report;
   const AllocatorStats baseline = replay_pytorch_allocator(graph, graph.order);
@@ -232,6 +232,14 @@ PlanReport evaluate_plan(const Graph& graph, const Plan& plan) {
   report.reference_max_live = max_live(graph, graph.order);
   report.planned_max_live = max_live(graph, plan.order);
   report.lower_bound = best_lower_bound(graph);
+  if (report.planned_max_live > report.lower_bound && time_limit > 0 &&
+      graph.num_nodes() <= schedule::kExactDpMaxNodes) {
+    schedule::ExactDpOptions dp;
+    dp.upper_bound = report.planned_max_live;
+    const schedule::ExactDpResult exact =
+        schedule::solve_order_exact(graph, dp, Deadline(kExactShare * time_limit));
+    if (exact.complete) report.lower_bound = std::max(report.lower_bound, exact.optimum);
+  }
   report.alignment = plan.alignment;
   report.placed_max_live =
       place::max_live(place::problem_from_graph(graph, plan.order, plan.alignment));
