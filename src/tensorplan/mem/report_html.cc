@@ -250,8 +250,8 @@ function drawSide(g, side, y0, title, isEager) {
   const clip = 'clip' + (isEager ? 'E' : 'P');
   const cp = el('clipPath', {id: clip}, g);
   el('rect', {x: L, y: y0 - 2, width: W, height: PANEL + 2}, cp);
+  drawByteAxis(g, y0, PANEL, yTop);  // grid first: the areas go over it
   const plot = el('g', {'clip-path': 'url(#' + clip + ')'}, g);
-  drawByteAxis(g, y0, PANEL, yTop);
   const yOf = b => y0 + PANEL - b / yTop * PANEL;
   const lo = Math.max(0, Math.floor(view.lo)), hi = Math.min(steps, Math.ceil(view.hi));
   const base = new Array(hi - lo).fill(0);
@@ -342,11 +342,11 @@ function drawMemory() {
 const LAYOUT_H = 440;
 function drawLayout() {
   const svg = document.getElementById('layout');
-  const H = LAYOUT_H + 70;
+  const H = LAYOUT_H + STRIP + 80;
   svg.setAttribute('viewBox', '0 0 ' + (L + W + R) + ' ' + H);
   svg.replaceChildren();
   const g = el('g', {}, svg);
-  const y0 = 20;
+  const y0 = 28;
   const top = Math.max(D.plan.arena_bytes, D.planned.max_live, 1);
   const yOf = b => y0 + LAYOUT_H - b / top * LAYOUT_H;
   drawByteAxis(g, y0, LAYOUT_H, top);
@@ -369,10 +369,10 @@ function drawLayout() {
   const arenaY = yOf(D.plan.arena_bytes);
   el('line', {x1: L, x2: L + W, y1: arenaY, y2: arenaY, stroke: '#000', 'stroke-dasharray': '6 3'}, g);
   text(g, L + W + 6, arenaY + 4, 'arena ' + fmtBytes(D.plan.arena_bytes), {'font-size': 12});
-  drawStepAxis(g, y0 + LAYOUT_H);
+  drawPhases(g, D.planned, y0 + LAYOUT_H + 2);
+  drawStepAxis(g, y0 + LAYOUT_H + STRIP + 4);
   text(g, L + W / 2, H - 8, 'step (operator number in the planned order)', {'text-anchor': 'middle'});
-  text(g, 18, y0 + LAYOUT_H / 2, 'address', {transform: 'rotate(-90 18 ' + (y0 + LAYOUT_H / 2) + ')',
-    'text-anchor': 'middle'});
+  text(g, L - 8, y0 - 8, 'address', {'text-anchor': 'end'});
   plot.addEventListener('mousemove', ev => {
     const i = ev.target.dataset ? ev.target.dataset.i : undefined;
     if (i === undefined) { hideTip(); return; }
