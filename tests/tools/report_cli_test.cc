@@ -11,6 +11,8 @@
 #include "cli_runner.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/common/json.h"
+#include "tensorplan/mem/gradients.h"
+#include "tensorplan/mem/graph_io.h"
 
 namespace tensorplan {
 namespace {
@@ -117,6 +119,35 @@ TEST(Report, PageIsSelfContainedAndCarriesThePlansNumbers) {
   r = run("mem report -q " + graph + " -o " + html2.string());
   ASSERT_EQ(r.status, 0) << r.err;
   expect_same_figures(embedded_data(read_file(html2.string())).at("plan"), planned);
+}
+
+TEST(Report, AFusedGraphAgainstItsKeepGraphSplitsOffTheGradients) {
+  const fs::path dir = scratch();
+  const std::string keep = kModels + "resnet18-b1-sgd.json.gz";
+  const fs::path fused = dir / "fused.json", plan = dir / "plan.json";
+  mem::write_graph(mem::with_fused_gradients(mem::read_graph(keep)), fused.string());
+  CliResult r = run("mem plan -q --json " + fused.string() + " --baseline " + keep + " -o " +
+                    plan.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  const Json planned = Json::parse(r.out);
+  EXPECT_GT(planned.at("saving_from_gradients").get<double>(), 0.1);
+  for (const std::string& given : {std::string(), plan.string()}) {
+    const fs::path html = dir / "report.html";
+    r = run("mem report -q " + fused.string() + " " + given + " --baseline " + keep + " -o " +
+            html.string());
+    ASSERT_EQ(r.status, 0) << r.err;
+    const std::string page = read_file(html.string());
+    const Json data = embedded_data(page);
+    expect_same_figures(data.at("plan"), planned);
+    // The eager run shown is the keep step's: its peak is the baseline.
+    EXPECT_EQ(data.at("eager_gradients"), "keep");
+    EXPECT_EQ(data.at("eager").at("peak_reserved"), planned.at("baseline_reserved"));
+    EXPECT_NE(page.find("fused gradients"), std::string::npos);
+  }
+  // A keep graph is its own baseline: --baseline is refused.
+  r = run("mem report " + keep + " --baseline " + keep + " -o " + (dir / "never.html").string());
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("keeps them"), std::string::npos) << r.err;
 }
 
 TEST(Report, GraphWithoutPhasesSaysSo) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <optional>
 
 #include "commands.h"
 #include "tensorplan/common/error.h"
@@ -21,26 +22,31 @@ struct ReportArgs {
   std::string graph;
   std::string plan;
   std::string output;
+  std::string baseline;
   double time_limit = 60;
   bool quiet = false;
 };
 
 void run_report(const ReportArgs& args) {
   const mem::Graph graph = mem::read_graph(args.graph);
+  std::optional<mem::Graph> keep;
+  if (!args.baseline.empty()) keep = mem::read_graph(args.baseline);
+  mem::PlanOptions options;
+  options.time_limit = args.time_limit;
+  options.quiet = args.quiet;
   mem::PlanReport report;
   if (args.plan.empty()) {
-    mem::PlanOptions options;
-    options.time_limit = args.time_limit;
-    options.quiet = args.quiet;
-    report = mem::plan_memory(graph, options);
+    report = keep ? mem::plan_against_keep_baseline(graph, *keep, options)
+                  : mem::plan_memory(graph, options);
   } else {
     const mem::Plan plan = mem::read_plan(args.plan, graph);
     if (!plan.graph.empty() && plan.graph != graph.name)
       throw Error(fmt::format("{}: this plan was made for graph \"{}\", not for \"{}\" ({})",
                               args.plan, plan.graph, graph.name, args.graph));
-    report = mem::evaluate_plan(graph, plan, args.time_limit);
+    report = keep ? mem::evaluate_plan_against_keep_baseline(graph, *keep, plan, options)
+                  : mem::evaluate_plan(graph, plan, args.time_limit);
   }
-  write_file_atomic(args.output, mem::report_html(graph, report));
+  write_file_atomic(args.output, mem::report_html(graph, report, keep ? &*keep : nullptr));
   if (!args.quiet)
     std::fprintf(stderr, "wrote %s: PyTorch reserved %s, planned arena %s (%.1f%% less)\n",
                  args.output.c_str(), format_bytes(report.split.baseline_reserved).c_str(),
@@ -67,6 +73,10 @@ void add_mem_report(CLI::App& mem) {
       ->required();
   cmd->add_option("PLAN", args->plan, "a plan of GRAPH (tensorplan.plan JSON); default: plan it now");
   cmd->add_option("-o,--output", args->output, "write the page (HTML) here")->required();
+  cmd->add_option("--baseline", args->baseline,
+                  "for a GRAPH whose gradients are fused: the same step with gradients kept,\n"
+                  "whose eager run is the baseline (as mem plan --baseline; both are planned,\n"
+                  "each with half the time limit, to split off what fusing the gradients gains)");
   cmd->add_option("--time-limit", args->time_limit,
                   "wall-clock seconds to spend planning when no PLAN is given; with a PLAN,\n"
                   "a share of it proves the lower bound by exact search (as mem plan does)")

@@ -198,8 +198,11 @@ KeepAndFused plan_keep_and_fused(const Graph& keep, const Graph& fused,
   // Keep's order is an order of the fused step too, with at most keep's live bytes at every step.
   fused_options.start_order = result.keep.plan.order;
   result.fused = plan_memory(fused, fused_options);
-  const PlanReport& k = result.keep;
-  PlanReport& f = result.fused;
+  rebase_on_keep_baseline(result.fused, result.keep);
+  return result;
+}
+
+void rebase_on_keep_baseline(PlanReport& f, const PlanReport& k) {
   f.split = split_saving({.baseline_reserved = k.reference_reserved,
                           .keep_reference_max_live = k.reference_max_live,
                           .keep_planned_max_live = k.planned_max_live,
@@ -207,7 +210,6 @@ KeepAndFused plan_keep_and_fused(const Graph& keep, const Graph& fused,
                           .planned_total = f.planned_total,
                           .baseline_gradients = GradientSemantics::kKeep});
   f.saving = f.split.total();
-  return result;
 }
 
 PlanReport plan_against_keep_baseline(const Graph& fused, const Graph& keep,
@@ -258,6 +260,21 @@ PlanReport evaluate_plan(const Graph& graph, const Plan& plan, double time_limit
                 1.0
           : 0.0;
   report.order_method = report.placement_method = "given";
+  return report;
+}
+
+PlanReport evaluate_plan_against_keep_baseline(const Graph& fused, const Graph& keep,
+                                               const Plan& plan, const PlanOptions& options) {
+  if (fused.gradients != GradientSemantics::kFused)
+    fail(
+        "{}: a keep baseline (--baseline) is for graphs whose gradients are fused; this graph "
+        "keeps them (it is its own baseline)",
+        fused.name);
+  require_same_step(keep, fused);
+  PlanOptions half = options;
+  half.time_limit = options.time_limit / 2;
+  PlanReport report = evaluate_plan(fused, plan, half.time_limit);
+  rebase_on_keep_baseline(report, plan_memory(keep, half));
   return report;
 }
 

@@ -74,6 +74,11 @@ struct KeepAndFused {
 KeepAndFused plan_keep_and_fused(const Graph& keep, const Graph& fused,
                                  const PlanOptions& keep_options, PlanOptions fused_options);
 
+// Measures a fused plan's report against the keep step's (its baseline: eager PyTorch with .grad
+// kept): its split and saving become shares of keep.reference_reserved, with what fusing the
+// gradients gains split off.
+void rebase_on_keep_baseline(PlanReport& fused, const PlanReport& keep);
+
 // `mem plan FUSED --baseline KEEP`: plans a graph whose gradients are fused against `keep`, the
 // same step with them kept, each with half of options.time_limit; returns the fused plan's report.
 // Fails if `fused` keeps its gradients (it is its own baseline) or the two are not one step.
@@ -86,6 +91,12 @@ PlanReport plan_against_keep_baseline(const Graph& fused, const Graph& keep,
 // so it is the bound `mem plan` reports whenever its own search completed. Checks the plan first
 // (at its own alignment) and fails if it is not valid for `graph`.
 PlanReport evaluate_plan(const Graph& graph, const Plan& plan, double time_limit = 60);
+
+// evaluate_plan for a plan of `fused` (a graph whose gradients are fused), measured against
+// `keep`, the same step with them kept, as `mem plan FUSED --baseline KEEP` measures its own plan:
+// keep is planned with half of options.time_limit, the plan evaluated with the other half.
+PlanReport evaluate_plan_against_keep_baseline(const Graph& fused, const Graph& keep,
+                                               const Plan& plan, const PlanOptions& options);
 
 // The most any plan can save against the baseline: 1 - lower_bound / split.baseline_reserved
 // (0 when the baseline is 0).

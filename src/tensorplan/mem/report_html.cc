@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 #include "tensorplan/common/progress.h"
 #include "tensorplan/mem/attribution.h"
@@ -332,7 +333,8 @@ function drawMemory() {
   svg.setAttribute('viewBox', '0 0 ' + (L + W + R) + ' ' + H);
   svg.replaceChildren();
   const g = el('g', {}, svg);
-  drawSide(g, D.eager, TOPM, 'Eager PyTorch (reference order, caching allocator)', true);
+  drawSide(g, D.eager, TOPM, 'Eager PyTorch (reference order, caching allocator' +
+    (D.eager_gradients === 'keep' && D.plan.gradients === 'fused' ? ', gradients kept in .grad)' : ')'), true);
   const y1 = TOPM + PANEL + STRIP + GAP;
   drawSide(g, D.planned, y1, 'Planned order in one arena', false);
   drawStepAxis(g, y1 + PANEL + STRIP + 4);
@@ -509,7 +511,7 @@ std::string peak_html(const Json& side, const std::string& title) {
 
 }  // namespace
 
-Json report_data(const Graph& graph, const PlanReport& report) {
+Json report_data(const Graph& graph, const PlanReport& report, const Graph* baseline) {
   const Attribution who(graph);
   const std::vector<int> phase_of_node = node_phases(graph);
   Json data;
@@ -541,7 +543,9 @@ Json report_data(const Graph& graph, const PlanReport& report) {
     tensors.push_back({graph.tensors[t].name, static_cast<int>(graph.tensors[t].kind),
                        who.tensor_module(t), graph.tensors[t].size, graph.tensors[t].producer});
   data["tensor_info"] = std::move(tensors);
-  data["eager"] = side_json(graph, who, graph.order, phase_of_node, true);
+  const Graph& eager = baseline ? *baseline : graph;
+  data["eager"] = side_json(eager, who, eager.order, phase_of_node, true);
+  data["eager_gradients"] = std::string(to_string(eager.gradients));
   data["planned"] = side_json(graph, who, report.plan.order, phase_of_node, false);
 
   // The layout: [tensor, first step, last step, offset]; the largest (by area) when very many.
@@ -565,8 +569,8 @@ Json report_data(const Graph& graph, const PlanReport& report) {
   return data;
 }
 
-std::string report_html(const Graph& graph, const PlanReport& report) {
-  const Json data = report_data(graph, report);
+std::string report_html(const Graph& graph, const PlanReport& report, const Graph* baseline) {
+  const Json data = report_data(graph, report, baseline);
   const SavingSplit& split = report.split;
   const std::string name = escape(graph.name.empty() ? "training step" : graph.name);
 
@@ -600,21 +604,33 @@ std::string report_html(const Graph& graph, const PlanReport& report) {
         "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>\n", label,
         format_bytes(bytes), share, note);
   };
-  auto term = [](double x) { return fmt::format("{:+.1f}%", -100 * x); };
+  // A share saved, as a change of the baseline ("-12.3%"); no "-0.0%".
+  auto term = [](double x) { return fmt::format("{:+.1f}%", x == 0 ? 0.0 : -100 * x); };
   row("PyTorch reserved, eager order", split.baseline_reserved, "100%",
-      "the baseline: PyTorch's caching allocator (simulated) running the reference order");
-  row("&nbsp;&nbsp;allocator → one arena", report.reference_max_live, term(split.allocator),
+      baseline ? "the baseline: PyTorch's caching allocator (simulated) running the reference "
+                 "order of the same step with gradients kept in .grad (--baseline)"
+               : "the baseline: PyTorch's caching allocator (simulated) running the reference "
+                 "order");
+  // Bytes after each term: the baseline less the shares so far (for a fused graph measured against
+  // its keep graph, the first two are the keep step's max-lives).
+  double shares = 0;
+  auto after = [&](double share) {
+    shares += share;
+    return static_cast<std::int64_t>(
+        std::llround(static_cast<double>(split.baseline_reserved) * (1.0 - shares)));
+  };
+  row("&nbsp;&nbsp;allocator → one arena", after(split.allocator), term(split.allocator),
       "max-live of the same order: what the caching allocator holds above the live tensors "
       "(512-byte rounding, block splitting, cached free blocks)");
-  row("&nbsp;&nbsp;order", report.planned_max_live, term(split.order),
+  row("&nbsp;&nbsp;order", after(split.order), term(split.order),
       fmt::format("max-live of the planned order ({})", escape(report.order_method)));
   if (graph.gradients == GradientSemantics::kFused || split.gradients != 0)
-    row("&nbsp;&nbsp;fused gradients", report.planned_max_live, term(split.gradients),
+    row("&nbsp;&nbsp;fused gradients", after(split.gradients), term(split.gradients),
         split.baseline_gradients == GradientSemantics::kFused
             ? "this graph fuses its gradients and is its own baseline, so their gain is inside "
               "the other rows (mem plan --baseline KEEP_GRAPH splits it off)"
             : "each gradient dies after its parameter's update");
-  row("&nbsp;&nbsp;placement", report.arena_bytes, term(split.placement),
+  row("&nbsp;&nbsp;placement", after(split.placement), term(split.placement),
       fmt::format("the arena above max-live: sizes rounded up to {} B, fragmentation {} ({})",
                   report.alignment, percent(report.fragmentation),
                   escape(report.placement_method)));
@@ -624,6 +640,12 @@ std::string report_html(const Graph& graph, const PlanReport& report) {
       fmt::format("ceiling {}", percent(saving_ceiling(report))),
       "no order has lower max-live, so no plan saves more than the ceiling");
   html += "</table>\n";
+  if (graph.gradients == GradientSemantics::kFused && !baseline)
+    html +=
+        "<p class=\"note\">This graph fuses its gradients and no keep graph was given, so the "
+        "baseline is eager PyTorch running this fused step; <code>--baseline KEEP_GRAPH</code> "
+        "measures it against the step with gradients kept (PyTorch's default) and splits off "
+        "what fusing gains.</p>\n";
   if (graph.gradients == GradientSemantics::kKeep)
     html +=
         "<p class=\"note\">Gradients are kept in <code>.grad</code>, as PyTorch does by default. "

@@ -18,9 +18,12 @@ namespace tensorplan::mem {
 // "plan" is report_to_json(report) (the fields of `mem plan --json`) plus "saving_ceiling";
 // "eager" and "planned" hold per-step curves, the peak and the tensors live there; "layout" the
 // plan's rectangles.
-Json report_data(const Graph& graph, const PlanReport& report);
+// `baseline`, if given, is the keep graph of a fused `graph` (the same step with gradients kept in
+// .grad): its eager run is the one shown, as the report's split is measured against it.
+Json report_data(const Graph& graph, const PlanReport& report, const Graph* baseline = nullptr);
 
 // The page.
-std::string report_html(const Graph& graph, const PlanReport& report);
+std::string report_html(const Graph& graph, const PlanReport& report,
+                        const Graph* baseline = nullptr);
 
 }  // namespace tensorplan::mem
