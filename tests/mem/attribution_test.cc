@@ -120,8 +120,7 @@ TEST(Attribution, LiveBytesByKindAddUpAndTheAllocatorTraceMeetsItsPeaks) {
     ASSERT_EQ(trace.reserved.size(), g.order.size());
     ASSERT_EQ(trace.allocated.size(), g.order.size());
     if (g.order.empty()) continue;
-    EXPECT_EQ(*std::max_element(trace.reserved.begin(), trace.reserved.end()),
-              stats.peak_reserved);
+    EXPECT_EQ(*std::max_element(trace.reserved.begin(), trace.reserved.end()), stats.peak_reserved);
     EXPECT_EQ(*std::max_element(trace.allocated.begin(), trace.allocated.end()),
               stats.peak_allocated);
     for (std::size_t s = 0; s < g.order.size(); ++s) {
@@ -132,7 +131,8 @@ TEST(Attribution, LiveBytesByKindAddUpAndTheAllocatorTraceMeetsItsPeaks) {
 }
 
 TEST(GraphPhases, ReadFromTheExporterSortedAndWrittenBack) {
-  const Graph g = read_graph(std::string(TENSORPLAN_SOURCE_DIR) + "/models/resnet50-b32-sgd.json.gz");
+  const Graph g =
+      read_graph(std::string(TENSORPLAN_SOURCE_DIR) + "/models/resnet50-b32-sgd.json.gz");
   ASSERT_EQ(g.phases.size(), 4u);
   const char* names[] = {"forward", "loss", "backward", "optimizer"};
   for (int p = 0; p < 4; ++p) EXPECT_EQ(g.phases[p].name, names[p]);
@@ -153,9 +153,9 @@ TEST(GraphPhases, RejectsRangesThatAreNotOfTheGraphsNodes) {
   const int y = b.tensor(10);
   b.node({x}, {y});
   Json doc = graph_to_json(b.finish("two"));
-  for (const Json& bad : {Json::parse(R"({"forward": [0, 2]})"), Json::parse(R"({"forward": [1, 0]})"),
-                          Json::parse(R"({"forward": [0]})"), Json::parse(R"([0, 1])"),
-                          Json::parse(R"({"forward": [-1, 1]})")}) {
+  for (const Json& bad : {Json::parse(R"({"forward": [0, 2]})"),
+                          Json::parse(R"({"forward": [1, 0]})"), Json::parse(R"({"forward": [0]})"),
+                          Json::parse(R"([0, 1])"), Json::parse(R"({"forward": [-1, 1]})")}) {
     doc["phases"] = bad;
     const std::string path = testing::temp_path("bad-phases.json");
     write_file_atomic(path, doc.dump());

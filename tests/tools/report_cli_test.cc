@@ -25,8 +25,8 @@ CliResult run(const std::string& args) { return testing::run_cli(args); }
 
 fs::path scratch() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  fs::path dir = fs::temp_directory_path() /
-                 ("tensorplan-report-" + std::to_string(::getpid())) / info->name();
+  fs::path dir = fs::temp_directory_path() / ("tensorplan-report-" + std::to_string(::getpid())) /
+                 info->name();
   fs::create_directories(dir);
   return dir;
 }
@@ -45,21 +45,35 @@ Json embedded_data(const std::string& html) {
 
 // No resource from the network: no http(s) src or href, no external script or stylesheet.
 void expect_self_contained(const std::string& html) {
-  EXPECT_FALSE(std::regex_search(html, std::regex(R"((src|href)\s*=\s*["']?\s*(https?:)?//)",
-                                                  std::regex::icase)));
+  EXPECT_FALSE(std::regex_search(
+      html, std::regex(R"((src|href)\s*=\s*["']?\s*(https?:)?//)", std::regex::icase)));
   EXPECT_FALSE(std::regex_search(html, std::regex(R"(<script[^>]*\ssrc\s*=)", std::regex::icase)));
   EXPECT_FALSE(std::regex_search(html, std::regex(R"(<link\s)", std::regex::icase)));
   EXPECT_EQ(html.find("@import"), std::string::npos);
 }
 
 // The fields of `mem plan --json` that do not depend on timing or on how the plan was found.
-const char* const kPlanFields[] = {
-    "graph",          "nodes",           "tensors",          "reference_reserved",
-    "reference_allocated", "reference_max_live", "planned_max_live", "placed_max_live",
-    "alignment",      "arena_bytes",     "planned_total",    "lower_bound",
-    "saving",         "fragmentation",   "gradients",        "baseline_reserved",
-    "baseline_gradients", "saving_from_allocator", "saving_from_order", "saving_from_gradients",
-    "saving_from_placement"};
+const char* const kPlanFields[] = {"graph",
+                                   "nodes",
+                                   "tensors",
+                                   "reference_reserved",
+                                   "reference_allocated",
+                                   "reference_max_live",
+                                   "planned_max_live",
+                                   "placed_max_live",
+                                   "alignment",
+                                   "arena_bytes",
+                                   "planned_total",
+                                   "lower_bound",
+                                   "saving",
+                                   "fragmentation",
+                                   "gradients",
+                                   "baseline_reserved",
+                                   "baseline_gradients",
+                                   "saving_from_allocator",
+                                   "saving_from_order",
+                                   "saving_from_gradients",
+                                   "saving_from_placement"};
 
 void expect_same_figures(const Json& page, const Json& plan) {
   for (const char* field : kPlanFields) EXPECT_EQ(page.at(field), plan.at(field)) << field;
@@ -106,12 +120,12 @@ TEST(Report, PageIsSelfContainedAndCarriesThePlansNumbers) {
   ASSERT_EQ(data.at("phases").size(), 4u);
   EXPECT_EQ(data.at("phases")[0].at("name"), "forward");
   EXPECT_EQ(data.at("phases")[3].at("name"), "optimizer");
-  EXPECT_NEAR(data.at("plan").at("saving_ceiling").get<double>(),
-              1.0 - planned.at("lower_bound").get<double>() /
-                        planned.at("baseline_reserved").get<double>(),
-              1e-12);
-  for (const char* text : {"forward", "backward", "optimizer", "Where the saving comes from",
-                           "GiB", "MiB", "ceiling"})
+  EXPECT_NEAR(
+      data.at("plan").at("saving_ceiling").get<double>(),
+      1.0 - planned.at("lower_bound").get<double>() / planned.at("baseline_reserved").get<double>(),
+      1e-12);
+  for (const char* text :
+       {"forward", "backward", "optimizer", "Where the saving comes from", "GiB", "MiB", "ceiling"})
     EXPECT_NE(page.find(text), std::string::npos) << text;
 
   // Without a plan it plans in-process with mem plan's defaults: the same figures again.
@@ -126,8 +140,8 @@ TEST(Report, AFusedGraphAgainstItsKeepGraphSplitsOffTheGradients) {
   const std::string keep = kModels + "resnet18-b1-sgd.json.gz";
   const fs::path fused = dir / "fused.json", plan = dir / "plan.json";
   mem::write_graph(mem::with_fused_gradients(mem::read_graph(keep)), fused.string());
-  CliResult r = run("mem plan -q --json " + fused.string() + " --baseline " + keep + " -o " +
-                    plan.string());
+  CliResult r =
+      run("mem plan -q --json " + fused.string() + " --baseline " + keep + " -o " + plan.string());
   ASSERT_EQ(r.status, 0) << r.err;
   const Json planned = Json::parse(r.out);
   EXPECT_GT(planned.at("saving_from_gradients").get<double>(), 0.1);
@@ -152,8 +166,8 @@ TEST(Report, AFusedGraphAgainstItsKeepGraphSplitsOffTheGradients) {
 
 TEST(Report, GraphWithoutPhasesSaysSo) {
   const fs::path html = scratch() / "report.html";
-  CliResult r = run("mem report -q --time-limit 1 " + kModels + "mlp-b32-sgd.json -o " +
-                    html.string());
+  CliResult r =
+      run("mem report -q --time-limit 1 " + kModels + "mlp-b32-sgd.json -o " + html.string());
   ASSERT_EQ(r.status, 0) << r.err;
   const std::string page = read_file(html.string());
   EXPECT_NE(page.find("No phases"), std::string::npos);
@@ -166,9 +180,8 @@ TEST(Report, BadInputGetsOneLineAndExitTwo) {
   ASSERT_EQ(run("mem plan -q " + kModels + "resnet50-b1-sgd.json.gz -o " + plan.string()).status,
             0);
   // The batch-1 plan has the same ids as the batch-32 graph: it is refused by its graph's name.
-  CliResult r =
-      run("mem report " + kModels + "resnet50-b32-sgd.json.gz " + plan.string() + " -o " +
-          html.string());
+  CliResult r = run("mem report " + kModels + "resnet50-b32-sgd.json.gz " + plan.string() + " -o " +
+                    html.string());
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("made for graph \"resnet50-b1-sgd\""), std::string::npos) << r.err;
   for (const std::string& args :
@@ -222,7 +235,8 @@ TEST_P(ReportInBrowser, RendersWithoutErrors) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Zoo, ReportInBrowser,
-                         ::testing::Values("resnet50-b32-sgd.json.gz", "transformer-b32-sgd.json.gz"),
+                         ::testing::Values("resnet50-b32-sgd.json.gz",
+                                           "transformer-b32-sgd.json.gz"),
                          [](const auto& info) {
                            return std::string(info.param).find("resnet") == 0 ? "Resnet50"
                                                                               : "Transformer";

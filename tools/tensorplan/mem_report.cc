@@ -66,12 +66,14 @@ void add_mem_report(CLI::App& mem) {
       "phases; the tensors live at each peak, with totals by kind and by top-level module; where\n"
       "the saving comes from and the proven ceiling; the plan's address layout (hover, zoom).\n"
       "Without PLAN, plans the graph as `mem plan` does with its default options. The numbers are\n"
-      "embedded in the page as JSON (<script type=\"application/json\" id=\"data\">; its \"plan\" has\n"
+      "embedded in the page as JSON (<script type=\"application/json\" id=\"data\">; its \"plan\" "
+      "has\n"
       "the fields of `mem plan --json`).\n"
       "\nExample: tensorplan mem report models/resnet50-b32-sgd.json.gz -o report.html");
   cmd->add_option("GRAPH", args->graph, "training graph (tensorplan.graph JSON, .json or .json.gz)")
       ->required();
-  cmd->add_option("PLAN", args->plan, "a plan of GRAPH (tensorplan.plan JSON); default: plan it now");
+  cmd->add_option("PLAN", args->plan,
+                  "a plan of GRAPH (tensorplan.plan JSON); default: plan it now");
   cmd->add_option("-o,--output", args->output, "write the page (HTML) here")->required();
   cmd->add_option("--baseline", args->baseline,
                   "for a GRAPH whose gradients are fused: the same step with gradients kept,\n"

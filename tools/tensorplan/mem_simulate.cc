@@ -32,7 +32,8 @@ void run_simulate(const SimulateArgs& args) {
     const mem::Plan plan = mem::read_plan(args.plan, graph);
     std::string why;
     if (!mem::is_topological_order(graph, plan.order, &why))
-      throw Error(fmt::format("{}: the plan's order is not valid for {}: {}", args.plan, args.graph, why));
+      throw Error(
+          fmt::format("{}: the plan's order is not valid for {}: {}", args.plan, args.graph, why));
     order = plan.order;
   }
   const mem::Simulation sim = mem::simulate(graph, order);
@@ -73,12 +74,12 @@ void run_simulate(const SimulateArgs& args) {
     Json peak_operator = nullptr;
     if (peak_node >= 0) {
       const int parameter = who.gradient_parameter(peak_node);
-      peak_operator = {{"id", graph.nodes[peak_node].id},
-                       {"name", graph.nodes[peak_node].name},
-                       {"op", graph.nodes[peak_node].op},
-                       {"module", who.node_module(peak_node)},
-                       {"gradient_of", parameter >= 0 ? Json(graph.tensors[parameter].name)
-                                                      : Json(nullptr)}};
+      peak_operator = {
+          {"id", graph.nodes[peak_node].id},
+          {"name", graph.nodes[peak_node].name},
+          {"op", graph.nodes[peak_node].op},
+          {"module", who.node_module(peak_node)},
+          {"gradient_of", parameter >= 0 ? Json(graph.tensors[parameter].name) : Json(nullptr)}};
     }
     Json out = {{"graph", graph.name},
                 {"nodes", graph.num_nodes()},
@@ -117,8 +118,7 @@ void run_simulate(const SimulateArgs& args) {
   std::int64_t rest = 0;
   for (int i = modules_shown; i < static_cast<int>(modules.size()); ++i) rest += modules[i].second;
   for (int i = 0; i < modules_shown; ++i)
-    std::printf("    %-22s  %14s\n",
-                modules[i].first.empty() ? "(none)" : modules[i].first.c_str(),
+    std::printf("    %-22s  %14s\n", modules[i].first.empty() ? "(none)" : modules[i].first.c_str(),
                 format_bytes(modules[i].second).c_str());
   if (rest > 0)
     std::printf("    %-22s  %14s\n", fmt::format("{} more", modules.size() - modules_shown).c_str(),
@@ -156,7 +156,8 @@ void add_mem_simulate(CLI::App& mem) {
       "\nExample: tensorplan mem simulate models/vit_b_16-b1-sgd.json.gz --top 5");
   cmd->add_option("GRAPH", args->graph, "training graph (tensorplan.graph JSON, .json or .json.gz)")
       ->required();
-  cmd->add_option("--plan", args->plan, "simulate this plan's order instead of the reference order");
+  cmd->add_option("--plan", args->plan,
+                  "simulate this plan's order instead of the reference order");
   cmd->add_option("--top", args->top, "how many of the largest tensors live at the peak to list")
       ->default_val(10)
       ->check(CLI::NonNegativeNumber);

@@ -129,8 +129,7 @@ Graph graph_from_json(const Json& doc, const std::string& path) {
 
   // Optional: {"forward": [begin, end), ...} over node positions, as the exporter writes it.
   if (auto it = doc.find("phases"); it != doc.end() && !it->is_null()) {
-    if (!it->is_object())
-      fail("{}: /phases: expected an object of [begin, end] node ranges", path);
+    if (!it->is_object()) fail("{}: /phases: expected an object of [begin, end] node ranges", path);
     for (const auto& [name, range] : it->items()) {
       const std::string at = "/phases/" + name;
       if (!range.is_array() || range.size() != 2)
@@ -143,7 +142,7 @@ Graph graph_from_json(const Json& doc, const std::string& path) {
       graph.phases.push_back({name, static_cast<int>(begin), static_cast<int>(end)});
     }
     std::stable_sort(graph.phases.begin(), graph.phases.end(),
-              [](const Phase& a, const Phase& b) { return a.begin < b.begin; });
+                     [](const Phase& a, const Phase& b) { return a.begin < b.begin; });
   }
   return graph;
 }

@@ -24,11 +24,20 @@ std::string escape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -42,7 +51,8 @@ std::string kind_name(int kind) { return std::string(to_string(static_cast<Tenso
 std::vector<int> node_phases(const Graph& graph) {
   std::vector<int> phase(graph.nodes.size(), -1);
   for (std::size_t p = 0; p < graph.phases.size(); ++p)
-    for (int n = graph.phases[p].begin; n < graph.phases[p].end; ++n) phase[n] = static_cast<int>(p);
+    for (int n = graph.phases[p].begin; n < graph.phases[p].end; ++n)
+      phase[n] = static_cast<int>(p);
   return phase;
 }
 
@@ -460,9 +470,9 @@ std::string peak_html(const Json& side, const std::string& title) {
       "<div><h3>{}</h3><p class=\"sub\">{} live at step {}: {} ({} tensors){}</p>"
       "<table><tr><th>kind</th><th class=\"n\">bytes</th><th class=\"n\">share</th></tr>",
       escape(title), format_bytes(side["max_live"].get<std::int64_t>()),
-      side["peak_step"].get<int>(), side["peak_operator"].is_null()
-                                        ? std::string("no operator")
-                                        : escape(side["peak_operator"].get<std::string>()),
+      side["peak_step"].get<int>(),
+      side["peak_operator"].is_null() ? std::string("no operator")
+                                      : escape(side["peak_operator"].get<std::string>()),
       peak["count"].get<std::size_t>(), "");
   const double total = std::max<double>(1, static_cast<double>(peak["total"].get<std::int64_t>()));
   for (const char* kind :
@@ -474,8 +484,9 @@ std::string peak_html(const Json& side, const std::string& title) {
         "{0}</td><td class=\"n\">{1}</td><td class=\"n\">{2}</td></tr>",
         kind, format_bytes(bytes), percent(static_cast<double>(bytes) / total));
   }
-  out += "</table><table><tr><th>top-level module</th><th class=\"n\">bytes</th>"
-         "<th class=\"n\">share</th></tr>";
+  out +=
+      "</table><table><tr><th>top-level module</th><th class=\"n\">bytes</th>"
+      "<th class=\"n\">share</th></tr>";
   int shown = 0;
   std::int64_t rest = 0;
   for (const Json& row : peak["by_module"]) {
@@ -493,15 +504,16 @@ std::string peak_html(const Json& side, const std::string& title) {
   if (rest > 0)
     out += fmt::format("<tr><td>{} more modules</td><td class=\"n\">{}</td><td></td></tr>",
                        shown - kModulesShown, format_bytes(rest));
-  out += "</table><table><tr><th class=\"n\">size</th><th>kind</th><th>tensor</th>"
-         "<th>module</th></tr>";
+  out +=
+      "</table><table><tr><th class=\"n\">size</th><th>kind</th><th>tensor</th>"
+      "<th>module</th></tr>";
   int listed = 0;
   for (const Json& t : peak["tensors"]) {
     if (listed++ >= kPeakTensorsShown) break;
-    out += fmt::format(
-        "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-        format_bytes(t["size"].get<std::int64_t>()), t["kind"].get<std::string>(),
-        escape(t["name"].get<std::string>()), escape(t["module"].get<std::string>()));
+    out +=
+        fmt::format("<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    format_bytes(t["size"].get<std::int64_t>()), t["kind"].get<std::string>(),
+                    escape(t["name"].get<std::string>()), escape(t["module"].get<std::string>()));
   }
   if (peak["count"].get<std::size_t>() > static_cast<std::size_t>(kPeakTensorsShown))
     out += fmt::format("<tr><td></td><td colspan=\"3\">… and {} smaller tensors</td></tr>",
@@ -596,8 +608,9 @@ std::string report_html(const Graph& graph, const PlanReport& report, const Grap
       percent(report.saving), format_bytes(report.lower_bound), percent(saving_ceiling(report)));
 
   // Where the saving comes from.
-  html += "<h2>Where the saving comes from</h2>\n<table><tr><th>step</th><th class=\"n\">bytes"
-          "</th><th class=\"n\">share of the baseline</th><th>what it is</th></tr>\n";
+  html +=
+      "<h2>Where the saving comes from</h2>\n<table><tr><th>step</th><th class=\"n\">bytes"
+      "</th><th class=\"n\">share of the baseline</th><th>what it is</th></tr>\n";
   auto row = [&](const std::string& label, std::int64_t bytes, const std::string& share,
                  const std::string& note) {
     html += fmt::format(
@@ -655,7 +668,8 @@ std::string report_html(const Graph& graph, const PlanReport& report, const Grap
 
   // Memory over the step.
   html +=
-      "<h2 id=\"live-memory\">Live memory over the step, by tensor kind</h2>\n<div class=\"legend\">";
+      "<h2 id=\"live-memory\">Live memory over the step, by tensor kind</h2>\n<div "
+      "class=\"legend\">";
   for (const char* kind :
        {"weight", "optimizer_state", "input", "gradient", "activation", "temporary"})
     html += fmt::format("<span><i class=\"k-{0}\"></i>{0}</span>", kind);
@@ -686,7 +700,8 @@ std::string report_html(const Graph& graph, const PlanReport& report, const Grap
 
   // Layout.
   html += fmt::format(
-      "<h2 id=\"address-layout\">Address layout of the plan</h2>\n<p class=\"note\">One rectangle per tensor: steps "
+      "<h2 id=\"address-layout\">Address layout of the plan</h2>\n<p class=\"note\">One rectangle "
+      "per tensor: steps "
       "across (its lifetime in the planned order), addresses up (its place in the {} arena). "
       "Hover for details; the zoom above applies here too.{}</p>\n"
       "<svg id=\"layout\" class=\"chart\" width=\"100%\"></svg>\n",
