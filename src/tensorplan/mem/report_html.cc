@@ -467,13 +467,13 @@ document.body.setAttribute('data-ok', '1');
 std::string peak_html(const Json& side, const std::string& title) {
   const Json& peak = side["peak"];
   std::string out = fmt::format(
-      "<div><h3>{}</h3><p class=\"sub\">{} live at step {}: {} ({} tensors){}</p>"
+      "<div><h3>{}</h3><p class=\"sub\">{} live at step {}: {} ({} tensors live)</p>"
       "<table><tr><th>kind</th><th class=\"n\">bytes</th><th class=\"n\">share</th></tr>",
       escape(title), format_bytes(side["max_live"].get<std::int64_t>()),
       side["peak_step"].get<int>(),
       side["peak_operator"].is_null() ? std::string("no operator")
                                       : escape(side["peak_operator"].get<std::string>()),
-      peak["count"].get<std::size_t>(), "");
+      peak["count"].get<std::size_t>());
   const double total = std::max<double>(1, static_cast<double>(peak["total"].get<std::int64_t>()));
   for (const char* kind :
        {"weight", "optimizer_state", "input", "gradient", "activation", "temporary"}) {
