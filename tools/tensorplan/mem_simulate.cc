@@ -152,7 +152,9 @@ void add_mem_simulate(CLI::App& mem) {
       "--json: max_live, peak_step, peak_operator {id, name, op, module, gradient_of},\n"
       "live_bytes (bytes live at every step), peak_by_kind {kind: bytes}, peak_by_module\n"
       "[{module, bytes}] (top-level modules, largest first), reserved, allocated, and the --top\n"
-      "largest tensors live at the peak (live_at_peak, of live_at_peak_count).\n"
+      "largest tensors live at the peak (live_at_peak, of live_at_peak_count; each with its\n"
+      "module: a parameter's for weights, their state and gradients, else its maker's; \"\" if "
+      "none).\n"
       "\nExample: tensorplan mem simulate models/vit_b_16-b1-sgd.json.gz --top 5");
   cmd->add_option("GRAPH", args->graph, "training graph (tensorplan.graph JSON, .json or .json.gz)")
       ->required();
