@@ -123,7 +123,8 @@ h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px}
 table{border-collapse:collapse;font-size:13px;margin:4px 0 12px}
 td,th{padding:3px 10px;border-bottom:1px solid #e4e4e4;text-align:left;vertical-align:top}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-.peaks{display:flex;gap:36px;flex-wrap:wrap} .peaks>div{flex:1;min-width:560px}
+.peaks{display:flex;gap:36px;flex-wrap:wrap} .peaks>div{flex:1 1 0;min-width:480px}
+td.w{overflow-wrap:anywhere}
 .legend span{display:inline-block;margin-right:14px;font-size:13px}
 .legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
 .chart{user-select:none;cursor:crosshair} .toolbar{margin:6px 0;font-size:13px}
@@ -510,10 +511,11 @@ std::string peak_html(const Json& side, const std::string& title) {
   int listed = 0;
   for (const Json& t : peak["tensors"]) {
     if (listed++ >= kPeakTensorsShown) break;
-    out +=
-        fmt::format("<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    format_bytes(t["size"].get<std::int64_t>()), t["kind"].get<std::string>(),
-                    escape(t["name"].get<std::string>()), escape(t["module"].get<std::string>()));
+    out += fmt::format(
+        "<tr><td class=\"n\">{}</td><td>{}</td><td class=\"w\">{}</td>"
+        "<td class=\"w\">{}</td></tr>",
+        format_bytes(t["size"].get<std::int64_t>()), t["kind"].get<std::string>(),
+        escape(t["name"].get<std::string>()), escape(t["module"].get<std::string>()));
   }
   if (peak["count"].get<std::size_t>() > static_cast<std::size_t>(kPeakTensorsShown))
     out += fmt::format("<tr><td></td><td colspan=\"3\">… and {} smaller tensors</td></tr>",
