@@ -4,9 +4,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
-#include <regex>
 
 #include "cli_runner.h"
 #include "tensorplan/common/file_io.h"
@@ -43,12 +44,30 @@ Json embedded_data(const std::string& html) {
   return Json::parse(html.substr(begin + open.size(), end - begin - open.size()));
 }
 
-// No resource from the network: no http(s) src or href, no external script or stylesheet.
-void expect_self_contained(const std::string& html) {
-  EXPECT_FALSE(std::regex_search(
-      html, std::regex(R"((src|href)\s*=\s*["']?\s*(https?:)?//)", std::regex::icase)));
-  EXPECT_FALSE(std::regex_search(html, std::regex(R"(<script[^>]*\ssrc\s*=)", std::regex::icase)));
-  EXPECT_FALSE(std::regex_search(html, std::regex(R"(<link\s)", std::regex::icase)));
+// No resource from the network: no src or href that leaves the page (http:, https:, //), no
+// external script or stylesheet. (No std::regex: GCC 12 warns inside it under the sanitizers.)
+void expect_self_contained(std::string html) {
+  std::transform(html.begin(), html.end(), html.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const std::string attribute : {"src", "href"}) {
+    for (auto at = html.find(attribute); at != std::string::npos;
+         at = html.find(attribute, at + 1)) {
+      std::size_t i = at + attribute.size();
+      while (i < html.size() && std::isspace(static_cast<unsigned char>(html[i]))) ++i;
+      if (i >= html.size() || html[i] != '=') continue;
+      ++i;
+      while (i < html.size() && (std::isspace(static_cast<unsigned char>(html[i])) ||
+                                 html[i] == '"' || html[i] == '\''))
+        ++i;
+      const std::string value = html.substr(i, 8);
+      EXPECT_FALSE(value.starts_with("http:") || value.starts_with("https:") ||
+                   value.starts_with("//"))
+          << html.substr(at, 80);
+    }
+  }
+  for (auto at = html.find("<script"); at != std::string::npos; at = html.find("<script", at + 1))
+    EXPECT_EQ(html.substr(at, html.find('>', at) - at).find(" src"), std::string::npos);
+  EXPECT_EQ(html.find("<link"), std::string::npos);
   EXPECT_EQ(html.find("@import"), std::string::npos);
 }
 
