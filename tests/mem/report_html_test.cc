@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tensorplan/mem/graph_io.h"
 #include "tensorplan/mem/random_graph.h"
 #include "tensorplan/mem/simulate.h"
 
@@ -57,6 +58,26 @@ TEST(ReportHtml, NamesCannotEndTheScriptOrAddMarkup) {
   EXPECT_EQ(html.find("<img"), std::string::npos);
   EXPECT_EQ(html.find("<b>t"), std::string::npos);
   EXPECT_NE(html.find("&lt;/script&gt;"), std::string::npos);  // names shown, escaped
+}
+
+TEST(ReportHtml, AGivenPlanGetsTheFiguresItsPlannerReported) {
+  const Graph g =
+      read_graph(std::string(TENSORPLAN_SOURCE_DIR) + "/models/resnet18-b1-sgd.json.gz");
+  PlanOptions options;
+  options.time_limit = 5;
+  const PlanReport planned = plan_memory(g, options);
+  const PlanReport given = evaluate_plan(g, planned.plan, options.time_limit);
+  Json a = report_to_json(planned, g), b = report_to_json(given, g);
+  for (const char* timing :
+       {"seconds", "order_seconds", "placement_seconds", "order_method", "placement_method"}) {
+    a.erase(timing);
+    b.erase(timing);
+  }
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(given.order_method, "given");
+  const std::string html = report_html(g, given);
+  for (const char* text : {"forward", "optimizer", "layer1", "MiB"})
+    EXPECT_NE(html.find(text), std::string::npos) << text;
 }
 
 }  // namespace
