@@ -347,18 +347,6 @@ class _Builder:
         st = self.storages.get(_storage_of(t)[0])
         if st is not None and self.producer[st.tensor] is not None:
             self.tensors[st.tensor]["name"] = name
-            self._own_gradient(st.tensor, name)
-
-    def _own_gradient(self, tid, name):
-        """The operator that makes a parameter's gradient ("grad:<param>") is the parameter's
-        module's: a weight-gradient matmul reads no weight, so _module_for gave it the module of
-        the activation it reads (the dropout or layer norm before the linear layer)."""
-        param = name[len("grad:"):] if name.startswith("grad:") else ""
-        if "." not in param:
-            return
-        node = self.nodes[self.producer[tid]]
-        if node.get("_phase") == "backward":
-            node["module"] = param.rsplit(".", 1)[0]
 
     def mark_output(self, t, name=None, kind=None):
         key, _ = _storage_of(t)
@@ -369,7 +357,6 @@ class _Builder:
         entry["output"] = True
         if name:
             entry["name"] = name
-            self._own_gradient(st.tensor, name)
         if kind:
             entry["kind"] = kind
 
