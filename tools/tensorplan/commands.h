@@ -11,6 +11,7 @@ void add_mem_simulate(CLI::App& mem);
 void add_mem_check(CLI::App& mem);
 void add_mem_place(CLI::App& mem);
 void add_mem_bench(CLI::App& mem);
+void add_mem_report(CLI::App& mem);
 
 // tensorplan perf ...
 void add_perf_commands(CLI::App& perf);

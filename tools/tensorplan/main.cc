@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   tensorplan::cli::add_mem_check(*mem);
   tensorplan::cli::add_mem_place(*mem);
   tensorplan::cli::add_mem_bench(*mem);
+  tensorplan::cli::add_mem_report(*mem);
 
   CLI::App* perf = app.add_subcommand(
       "perf", "Performance models: measure Halide schedules, train and use cost models");

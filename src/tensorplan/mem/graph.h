@@ -59,12 +59,21 @@ struct Node {
   std::vector<int> outputs;  // indices into Graph::tensors, each produced only here
 };
 
+// A phase of the step as the exporter marks it (the graph's optional "phases" field): the nodes
+// at positions [begin, end) of the graph's node list, e.g. {"forward", 0, 280}.
+struct Phase {
+  std::string name;  // "forward", "loss", "backward", "optimizer" (or what the file says)
+  int begin = 0;     // first node index of the phase
+  int end = 0;       // one past its last node index (begin <= end <= number of nodes)
+};
+
 struct Graph {
   std::string name;
   std::vector<Tensor> tensors;
   std::vector<Node> nodes;
   std::vector<int> order;  // the reference order: a topological order of node indices
   GradientSemantics gradients = GradientSemantics::kKeep;
+  std::vector<Phase> phases;  // empty when the file has none (hand-made graphs)
 
   int num_nodes() const { return static_cast<int>(nodes.size()); }
   int num_tensors() const { return static_cast<int>(tensors.size()); }

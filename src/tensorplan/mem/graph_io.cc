@@ -1,5 +1,6 @@
 #include "tensorplan/mem/graph_io.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "tensorplan/common/error.h"
@@ -125,6 +126,24 @@ Graph graph_from_json(const Json& doc, const std::string& path) {
   } else {
     fail("{}: /order: missing (the reference order of the nodes)", path);
   }
+
+  // Optional: {"forward": [begin, end), ...} over node positions, as the exporter writes it.
+  if (auto it = doc.find("phases"); it != doc.end() && !it->is_null()) {
+    if (!it->is_object()) fail("{}: /phases: expected an object of [begin, end] node ranges", path);
+    for (const auto& [name, range] : it->items()) {
+      const std::string at = "/phases/" + name;
+      if (!range.is_array() || range.size() != 2)
+        fail("{}: {}: expected [begin, end] (node positions)", path, at);
+      const std::int64_t begin = as_int(path, range[0], at + "/0");
+      const std::int64_t end = as_int(path, range[1], at + "/1");
+      if (begin < 0 || begin > end || end > graph.num_nodes())
+        fail("{}: {}: [{}, {}] is not a range of the graph's {} nodes", path, at, begin, end,
+             graph.num_nodes());
+      graph.phases.push_back({name, static_cast<int>(begin), static_cast<int>(end)});
+    }
+    std::stable_sort(graph.phases.begin(), graph.phases.end(),
+                     [](const Phase& a, const Phase& b) { return a.begin < b.begin; });
+  }
   return graph;
 }
 
@@ -155,6 +174,11 @@ Json graph_to_json(const Graph& graph) {
   // Absent means keep, so keep graphs are written as before.
   if (graph.gradients != GradientSemantics::kKeep)
     doc["gradients"] = std::string(to_string(graph.gradients));
+  if (!graph.phases.empty()) {
+    Json phases = Json::object();
+    for (const Phase& p : graph.phases) phases[p.name] = {p.begin, p.end};
+    doc["phases"] = phases;
+  }
   return doc;
 }
 

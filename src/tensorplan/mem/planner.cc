@@ -199,8 +199,11 @@ KeepAndFused plan_keep_and_fused(const Graph& keep, const Graph& fused,
   // Keep's order is an order of the fused step too, with at most keep's live bytes at every step.
   fused_options.start_order = result.keep.plan.order;
   result.fused = plan_memory(fused, fused_options);
-  const PlanReport& k = result.keep;
-  PlanReport& f = result.fused;
+  rebase_on_keep_baseline(result.fused, result.keep);
+  return result;
+}
+
+void rebase_on_keep_baseline(PlanReport& f, const PlanReport& k) {
   f.split = split_saving({.baseline_reserved = k.reference_reserved,
                           .keep_reference_max_live = k.reference_max_live,
                           .keep_planned_max_live = k.planned_max_live,
@@ -208,7 +211,6 @@ KeepAndFused plan_keep_and_fused(const Graph& keep, const Graph& fused,
                           .planned_total = f.planned_total,
                           .baseline_gradients = GradientSemantics::kKeep});
   f.saving = f.split.total();
-  return result;
 }
 
 PlanReport plan_against_keep_baseline(const Graph& fused, const Graph& keep,
@@ -221,6 +223,66 @@ PlanReport plan_against_keep_baseline(const Graph& fused, const Graph& keep,
   PlanOptions half = options;
   half.time_limit = options.time_limit / 2;
   return plan_keep_and_fused(keep, fused, half, half).fused;
+}
+
+PlanReport evaluate_plan(const Graph& graph, const Plan& plan, double time_limit) {
+  require_valid(graph, plan, plan.alignment);
+  PlanReport report;
+  const AllocatorStats baseline = replay_pytorch_allocator(graph, graph.order);
+  report.plan = plan;
+  report.reference_reserved = baseline.peak_reserved;
+  report.reference_allocated = baseline.peak_allocated;
+  report.reference_max_live = max_live(graph, graph.order);
+  report.planned_max_live = max_live(graph, plan.order);
+  report.lower_bound = best_lower_bound(graph);
+  if (report.planned_max_live > report.lower_bound && time_limit > 0 &&
+      graph.num_nodes() <= schedule::kExactDpMaxNodes) {
+    schedule::ExactDpOptions dp;
+    dp.upper_bound = report.planned_max_live;
+    const schedule::ExactDpResult exact =
+        schedule::solve_order_exact(graph, dp, Deadline(kExactShare * time_limit));
+    if (exact.complete) report.lower_bound = std::max(report.lower_bound, exact.optimum);
+  }
+  report.alignment = plan.alignment;
+  report.placed_max_live =
+      place::max_live(place::problem_from_graph(graph, plan.order, plan.alignment));
+  report.arena_bytes = report.two_phase_arena_bytes = report.planned_total = plan.arena_bytes;
+  report.gradients = graph.gradients;
+  report.split = split_saving({.baseline_reserved = report.reference_reserved,
+                               .keep_reference_max_live = report.reference_max_live,
+                               .keep_planned_max_live = report.planned_max_live,
+                               .planned_max_live = report.planned_max_live,
+                               .planned_total = report.planned_total,
+                               .baseline_gradients = graph.gradients});
+  report.saving = report.split.total();
+  report.fragmentation =
+      report.placed_max_live > 0
+          ? static_cast<double>(report.arena_bytes) / static_cast<double>(report.placed_max_live) -
+                1.0
+          : 0.0;
+  report.order_method = report.placement_method = "given";
+  return report;
+}
+
+PlanReport evaluate_plan_against_keep_baseline(const Graph& fused, const Graph& keep,
+                                               const Plan& plan, const PlanOptions& options) {
+  if (fused.gradients != GradientSemantics::kFused)
+    fail(
+        "{}: a keep baseline (--baseline) is for graphs whose gradients are fused; this graph "
+        "keeps them (it is its own baseline)",
+        fused.name);
+  require_same_step(keep, fused);
+  PlanOptions half = options;
+  half.time_limit = options.time_limit / 2;
+  PlanReport report = evaluate_plan(fused, plan, half.time_limit);
+  rebase_on_keep_baseline(report, plan_memory(keep, half));
+  return report;
+}
+
+double saving_ceiling(const PlanReport& report) {
+  if (report.split.baseline_reserved <= 0) return 0;
+  return 1.0 - static_cast<double>(report.lower_bound) /
+                   static_cast<double>(report.split.baseline_reserved);
 }
 
 Json report_to_json(const PlanReport& r, const Graph& graph) {

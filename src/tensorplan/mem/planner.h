@@ -74,11 +74,33 @@ struct KeepAndFused {
 KeepAndFused plan_keep_and_fused(const Graph& keep, const Graph& fused,
                                  const PlanOptions& keep_options, PlanOptions fused_options);
 
+// Measures a fused plan's report against the keep step's (its baseline: eager PyTorch with .grad
+// kept): its split and saving become shares of keep.reference_reserved, with what fusing the
+// gradients gains split off.
+void rebase_on_keep_baseline(PlanReport& fused, const PlanReport& keep);
+
 // `mem plan FUSED --baseline KEEP`: plans a graph whose gradients are fused against `keep`, the
 // same step with them kept, each with half of options.time_limit; returns the fused plan's report.
 // Fails if `fused` keeps its gradients (it is its own baseline) or the two are not one step.
 PlanReport plan_against_keep_baseline(const Graph& fused, const Graph& keep,
                                       const PlanOptions& options);
+
+// The report of a plan made elsewhere (e.g. read from a file): the same figures plan_memory gives,
+// "given" as both methods. The lower bound is best_lower_bound's, raised to the proven optimum
+// where the exact order search (as plan_memory runs it) completes within 0.3 * time_limit seconds,
+// so it is the bound `mem plan` reports whenever its own search completed. Checks the plan first
+// (at its own alignment) and fails if it is not valid for `graph`.
+PlanReport evaluate_plan(const Graph& graph, const Plan& plan, double time_limit = 60);
+
+// evaluate_plan for a plan of `fused` (a graph whose gradients are fused), measured against
+// `keep`, the same step with them kept, as `mem plan FUSED --baseline KEEP` measures its own plan:
+// keep is planned with half of options.time_limit, the plan evaluated with the other half.
+PlanReport evaluate_plan_against_keep_baseline(const Graph& fused, const Graph& keep,
+                                               const Plan& plan, const PlanOptions& options);
+
+// The most any plan can save against the baseline: 1 - lower_bound / split.baseline_reserved
+// (0 when the baseline is 0).
+double saving_ceiling(const PlanReport& report);
 
 // The report as one JSON object (field names are relied on by scripts and the zoo benchmark).
 Json report_to_json(const PlanReport& report, const Graph& graph);

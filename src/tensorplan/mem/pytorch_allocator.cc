@@ -201,7 +201,8 @@ std::int64_t CachingAllocatorSim::address(std::int64_t handle) const {
   return impl_->blocks[impl_->handle_block[handle]].address;
 }
 
-AllocatorStats replay_pytorch_allocator(const Graph& graph, const std::vector<int>& order) {
+AllocatorStats replay_pytorch_allocator(const Graph& graph, const std::vector<int>& order,
+                                        AllocatorTrace* trace) {
   std::string why;
   if (!is_topological_order(graph, order, &why))
     fail("PyTorch allocator replay of graph '{}': {}", graph.name, why);
@@ -221,11 +222,16 @@ AllocatorStats replay_pytorch_allocator(const Graph& graph, const std::vector<in
   }
 
   CachingAllocatorSim sim;
+  if (trace) *trace = {};
   std::vector<std::int64_t> handle(graph.tensors.size(), -1);
   for (int i = 0; i < graph.num_tensors(); ++i)
     if (graph.tensors[i].persistent()) handle[i] = sim.malloc(graph.tensors[i].size);
   for (int s = 0; s < steps; ++s) {
     for (int t : graph.nodes[order[s]].outputs) handle[t] = sim.malloc(graph.tensors[t].size);
+    if (trace) {
+      trace->reserved.push_back(sim.reserved());
+      trace->allocated.push_back(sim.allocated());
+    }
     for (int k = free_start[s]; k < free_start[s + 1]; ++k) {
       const int t = free_list[k];
       if (handle[t] >= 0) sim.free(handle[t]);

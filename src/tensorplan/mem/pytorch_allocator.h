@@ -52,6 +52,13 @@ class CachingAllocatorSim {
 // Zero-size tensors allocate nothing. The last use of a tensor is its last consumer's step, or its
 // producer's step if nothing reads it. Throws tensorplan::Error if `order` is not a complete
 // topological order. Holds: peak_reserved >= peak_allocated >= max_live(graph, order).
-AllocatorStats replay_pytorch_allocator(const Graph& graph, const std::vector<int>& order);
+// With `trace`, also records the allocator's bytes at every step (after the step's allocations,
+// before its frees: the step's own peak).
+struct AllocatorTrace {
+  std::vector<std::int64_t> reserved;   // per step: bytes held in segments
+  std::vector<std::int64_t> allocated;  // per step: bytes of allocated blocks
+};
+AllocatorStats replay_pytorch_allocator(const Graph& graph, const std::vector<int>& order,
+                                        AllocatorTrace* trace = nullptr);
 
 }  // namespace tensorplan::mem
