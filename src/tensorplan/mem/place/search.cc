@@ -22,7 +22,9 @@
 namespace tensorplan::mem::place {
 namespace {
 
-constexpr std::int64_t kInf = std::numeric_limits<std::int64_t>::max() / 4;
+// Above every height, offset and size (at most 2^62 units: the sizes add up to at most 2^62
+// bytes), with room to add one such value to it without overflow: 2^62 + 2^61.
+constexpr std::int64_t kInf = (std::int64_t{1} << 62) + (std::int64_t{1} << 61);
 // Search budgets count steps: a node costs one plus its group's buffers and their sections, which
 // keeps the time of a step about the same across strategies and instances (~10 ns here).
 // Steps a strategy runs before the next one takes its turn (~10 ms).
@@ -34,7 +36,7 @@ struct Part {
   std::vector<int> members;  // indices into Problem::buffers
   std::vector<int> first, last;
   std::vector<std::int64_t> size;
-  std::vector<std::int64_t> life;  // upper - lower, in time units
+  std::vector<double> life;  // upper - lower, in time units (a double: it may exceed int64)
   int sections = 0;
   // Static branching priorities: per order, the position of each buffer (lower first).
   std::vector<std::vector<int>> orders;
@@ -122,7 +124,8 @@ std::vector<Part> split_into_parts(const Problem& problem, const std::vector<std
       part.first.push_back(section(buffers[b].lower));
       part.last.push_back(section(buffers[b].upper));
       part.size.push_back(units[b]);
-      part.life.push_back(buffers[b].upper - buffers[b].lower);
+      part.life.push_back(static_cast<double>(buffers[b].upper) -
+                          static_cast<double>(buffers[b].lower));
     }
     part.orders = priority_orders(part);
   }
@@ -983,7 +986,7 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
   std::int64_t lo = up(out.lower_bound);
   auto hi = [&] { return std::min(out.height, capacity == kInf ? kInf : capacity + 1); };
   auto done = [&] { return up(std::max(lo, good_enough)) >= hi() || deadline.expired(); };
-  for (std::int64_t budget = first_budget; !done(); budget = std::min(kInf, budget * 2)) {
+  for (std::int64_t budget = first_budget; !done(); budget = budget > kInf / 2 ? kInf : budget * 2) {
     bool first = true;
     for (std::int64_t soft_lo = lo; !done() && up(soft_lo) < hi();) {
       const std::int64_t target =
@@ -1038,8 +1041,10 @@ SearchResult search_placement(const Problem& problem, const SearchOptions& optio
     if (buffer.size > (std::int64_t{1} << 62) || total > (std::int64_t{1} << 62) / a)
       fail("search: buffer sizes add up to more than 2^62 bytes");
   }
-  const std::int64_t capacity = options.capacity ? std::max<std::int64_t>(-1, *options.capacity / a)
-                                                 : kInf;
+  // A capacity of at least the total always fits (stacking every buffer), so larger ones are
+  // clamped to it: every sum in the search then stays far from overflow.
+  const std::int64_t capacity =
+      options.capacity ? std::clamp<std::int64_t>(*options.capacity / a, -1, total) : kInf;
   std::optional<std::vector<std::int64_t>> incumbent;
   if (options.incumbent && is_valid(problem, options.incumbent->offsets)) {
     incumbent.emplace(n);
