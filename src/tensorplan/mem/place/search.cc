@@ -1030,16 +1030,25 @@ SearchResult search_placement(const Problem& problem, const SearchOptions& optio
   const std::int64_t a = std::max<std::int64_t>(1, problem.alignment);
   const std::size_t n = problem.buffers.size();
   std::vector<std::int64_t> units(n, 0);
-  std::int64_t total = 0;
+  // Totals: in units, at most 2^62 (what kInf stays above); in bytes (sizes rounded up to the
+  // alignment), at most 2^62 + 2^61, so that every height fits in int64. Sizes adding up to 2^62
+  // round up to a little more than that at an alignment above 1, and must still be placed.
+  constexpr std::int64_t kMaxTotalUnits = std::int64_t{1} << 62;
+  constexpr std::int64_t kMaxTotalBytes = (std::int64_t{1} << 62) + (std::int64_t{1} << 61);
+  std::int64_t total = 0, total_bytes = 0;
   for (std::size_t b = 0; b < n; ++b) {
     const Buffer& buffer = problem.buffers[b];
     if (buffer.size < 0) fail("search: buffer {} has negative size {}", buffer.id, buffer.size);
     if (buffer.size > 0 && buffer.upper <= buffer.lower)
       fail("search: buffer {} has an empty lifetime [{}, {})", buffer.id, buffer.lower, buffer.upper);
+    if (buffer.size > (std::int64_t{1} << 62))
+      fail("search: buffer {} size {} exceeds 2^62 bytes", buffer.id, buffer.size);
     units[b] = aligned_size(problem, buffer) / a;
+    if (units[b] > kMaxTotalUnits - total || units[b] * a > kMaxTotalBytes - total_bytes)
+      fail("search: buffer sizes, rounded up to the alignment {}, add up to more than 2^62 + 2^61 "
+           "bytes", a);
     total += units[b];
-    if (buffer.size > (std::int64_t{1} << 62) || total > (std::int64_t{1} << 62) / a)
-      fail("search: buffer sizes add up to more than 2^62 bytes");
+    total_bytes += units[b] * a;
   }
   // A capacity of at least the total always fits (stacking every buffer), so larger ones are
   // clamped to it: every sum in the search then stays far from overflow.
