@@ -8,6 +8,7 @@
 #include <string>
 
 #include "commands.h"
+#include "numeric_options.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/common/timer.h"
@@ -140,17 +141,17 @@ void add_mem_place(CLI::App& mem) {
   command
       ->add_option("--alignment", options->alignment,
                    "Offsets are multiples of this many bytes; sizes count rounded up to it")
-      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30))
+      ->check(integer_in(1, kMaxAlignment))
       ->capture_default_str();
   command
       ->add_option("--time-limit", options->time_limit,
                    "Wall-clock seconds for the heuristics and the search")
-      ->check(CLI::NonNegativeNumber)
+      ->check(number_in(0, kMaxSeconds))
       ->capture_default_str();
   command
       ->add_option("--capacity", options->capacity,
                    "Fit under this many bytes (search until found or proven impossible)")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_in(1, kMaxBytesOption));
   command->add_flag("--minimize", options->minimize,
                     "Search for the smallest height (stops at the proven lower bound)");
   command->add_flag("--ilp", options->ilp,
@@ -160,7 +161,7 @@ void add_mem_place(CLI::App& mem) {
       ->add_option("--threads", options->threads,
                    "Search strategies run at the same time (0: one per core); the result does\n"
                    "not depend on it, only the speed")
-      ->check(CLI::Range(0, 256))
+      ->check(integer_in(0, 256))
       ->capture_default_str();
   command->add_flag("--json", options->json,
                     "Print one JSON object: buffers, lower_bound, height, method, seconds\n"
