@@ -7,6 +7,7 @@
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
+#include "tensorplan/common/json.h"
 #include "tensorplan/mem/graph_io.h"
 #include "test_graphs.h"
 
@@ -224,6 +225,44 @@ TEST(CheckExtreme, AgreesWithA128BitOracleOnRandomExtremePlans) {
   // Both outcomes are exercised.
   EXPECT_GT(valid, 500);
   EXPECT_GT(invalid, 500);
+}
+
+std::string plan_error(const Graph& graph, const std::string& text) {
+  try {
+    plan_from_json(parse_json("plan.json", text), graph, "plan.json");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(PlanIo, OffsetKeysMustBeCanonicalDecimalAndUnique) {
+  const Graph graph = chain();  // tensor ids 0, 1, 2
+  const std::string head =
+      R"({"format": "tensorplan.plan", "version": 1, "graph": "chain", "order": [0, 1],
+          "arena_bytes": 200, "offsets": {"0": 0, "1": 100, )";
+  EXPECT_EQ(plan_error(graph, head + R"("2": 150}})"), "(accepted)");
+  for (const char* key : {" 2", "+2", "02", "2 ", "0x2", "-0", "2.0", ""}) {
+    const std::string e = plan_error(graph, head + "\"" + key + "\": 150}}");
+    EXPECT_NE(e.find("is not a tensor id in canonical decimal form"), std::string::npos)
+        << "key '" << key << "': " << e;
+  }
+  // The same key twice: the last used to win silently.
+  const std::string e = plan_error(graph, head + R"("2": 150, "2": 0}})");
+  EXPECT_NE(e.find("duplicate key \"2\""), std::string::npos) << e;
+}
+
+TEST(PlanIo, ThePlansGraphNameMustBeTheGraphs) {
+  const Graph graph = chain();
+  Json doc = plan_to_json(good_plan(), graph);
+  EXPECT_EQ(plan_error(graph, doc.dump()), "(accepted)");
+  doc["graph"] = "resnet50";
+  const std::string e = plan_error(graph, doc.dump());
+  EXPECT_NE(e.find("the plan is for graph \"resnet50\", but the graph given is \"chain\""),
+            std::string::npos)
+      << e;
+  doc["graph"] = 7;
+  EXPECT_NE(plan_error(graph, doc.dump()).find("/graph"), std::string::npos);
 }
 
 TEST(PlanIo, RoundTripsTheAlignment) {

@@ -11,7 +11,15 @@ namespace tensorplan {
 
 using Json = nlohmann::json;
 
-// Parses `text` (the contents of `path`); a syntax error names the file and byte offset.
+// Deepest nesting of arrays and objects that tensorplan reads (its files nest a few levels).
+inline constexpr int kMaxJsonDepth = 512;
+
+// Refuses text that nlohmann's parser would mishandle: NUL bytes (it stops reading there) and
+// nesting deeper than kMaxJsonDepth. Errors name the file and byte offset.
+void check_json_text(const std::string& path, const std::string& text);
+
+// Parses `text` (the contents of `path`) after check_json_text; a syntax error names the file
+// and byte offset.
 Json parse_json(const std::string& path, const std::string& text);
 
 // Reads, decompresses if needed, and parses a JSON file.

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "tensorplan/common/progress.h"
+#include "tensorplan/common/text.h"
 #include "tensorplan/mem/simulate.h"
 
 namespace tensorplan::mem {
@@ -21,9 +22,11 @@ constexpr std::size_t kMaxRects = 20000;                     // keeps the file l
 constexpr std::array<const char*, 6> kColours = {"#4e79a7", "#59a14f", "#76b7b2",
                                                  "#f28e2b", "#e15759", "#bab0ac"};
 
+// Text from the graph as XML character data: characters XML forbids (control characters, bytes that
+// are not UTF-8) replaced first, then the markup characters escaped.
 std::string escape(const std::string& text) {
   std::string out;
-  for (char c : text) {
+  for (char c : xml_safe(text)) {
     switch (c) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
