@@ -239,6 +239,38 @@ TEST(Cli, SvgStaysValidXmlWithControlCharactersInNames) {
   EXPECT_NE(text.find("g\xEF\xBF\xBD&lt;&amp;&gt;"), std::string::npos);
 }
 
+// `-o plan.json --svg missing/x.svg` wrote plan.json and then failed: every output is checked
+// before any is written (and before the planning time is spent).
+TEST(Cli, EveryOutputIsCheckedBeforeAnyIsWritten) {
+  const fs::path dir = scratch();
+  const std::string graph = kModels + "mlp-b32-sgd.json";
+  const fs::path plan = dir / "plan.json";
+  const fs::path csv = dir / "in.csv";
+  write_file_atomic(csv.string(), "id,lower,upper,size\n1,0,2,5\n");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"mem plan " + graph + " -o " + plan.string() + " --svg " + (dir / "missing/x.svg").string(),
+       "missing/x.svg: cannot write: directory"},
+      {"mem plan " + graph + " -o " + plan.string() + " --svg " + dir.string(),
+       "cannot write: it is a directory"},
+      {"mem plan " + graph + " -o " + plan.string() + " --svg " + plan.string(),
+       "named as two outputs"},
+      {"mem bench " + graph + " --csv " + plan.string() + " --md " + (dir / "no/t.md").string(),
+       "no/t.md: cannot write"},
+      {"mem place " + csv.string() + " -o " + (dir / "no/out.csv").string(),
+       "no/out.csv: cannot write"},
+  };
+  for (const auto& [args, message] : cases) {
+    CliResult r = run(args);
+    EXPECT_EQ(r.status, 2) << args;
+    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << args << "\n" << r.err;
+    EXPECT_TRUE(r.out.empty()) << args;
+    EXPECT_FALSE(fs::exists(plan)) << args;
+  }
+  const auto left = std::distance(fs::directory_iterator(dir), fs::directory_iterator());
+  EXPECT_EQ(left, 1);  // in.csv only: no temporary files either
+}
+
 TEST(Cli, PlanSplitsTheSavingAndMeasuresAFusedGraphAgainstItsKeepGraph) {
   const fs::path dir = scratch();
   const std::string keep = kModels + "cnn-small-b32-sgd.json";

@@ -60,6 +60,7 @@ void add_mem_bench(CLI::App& mem) {
   cmd->add_option("--md", args->md, "also write the Markdown table and summary here");
   cmd->add_flag("-q,--quiet", args->quiet, "no progress on stderr");
   cmd->callback([args] {
+    check_output_paths({args->csv, args->md});
     std::vector<std::string> files;
     for (const auto& f : mem::list_graph_files(args->zoo))
       if (args->filter.empty() || f.find(args->filter) != std::string::npos) files.push_back(f);

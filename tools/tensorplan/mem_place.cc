@@ -34,6 +34,7 @@ struct PlaceOptions {
 };
 
 void run_place(const PlaceOptions& options) {
+  check_output_paths({options.output});
   using namespace tensorplan::mem::place;
   Stopwatch clock;
   CsvInstance instance = read_csv(options.instance);

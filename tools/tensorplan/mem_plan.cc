@@ -122,6 +122,7 @@ void add_mem_plan(CLI::App& mem) {
   cmd->add_flag("--json", args->json, "print one JSON object with the figures on stdout");
   cmd->add_flag("-q,--quiet", args->quiet, "no progress on stderr");
   cmd->callback([args] {
+    check_output_paths({args->output, args->svg});  // all of them, before planning or writing
     const mem::Graph graph = mem::read_graph(args->graph);
     mem::PlanOptions options;
     options.time_limit = args->time_limit;

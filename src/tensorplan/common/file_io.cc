@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -93,6 +94,28 @@ std::string read_file(const std::string& path) {
   if (in.bad()) fail("{}: read error", path);
   std::string bytes = std::move(buffer).str();
   return is_gzip(bytes) ? gunzip(path, bytes) : bytes;
+}
+
+void check_output_paths(const std::vector<std::string>& paths) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> seen;
+  for (const std::string& path : paths) {
+    if (path.empty() || path == "-") continue;
+    const fs::path target(path);
+    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    std::error_code error;
+    if (!fs::is_directory(dir, error))
+      fail("{}: cannot write: directory {} does not exist", path, dir.string());
+    if (::access(dir.c_str(), W_OK | X_OK) != 0)
+      fail("{}: cannot write: directory {} is not writable ({})", path, dir.string(),
+           std::strerror(errno));
+    if (fs::is_directory(target, error)) fail("{}: cannot write: it is a directory", path);
+    const fs::path normal = fs::weakly_canonical(target, error);
+    const fs::path key = error ? target.lexically_normal() : normal;
+    if (std::find(seen.begin(), seen.end(), key) != seen.end())
+      fail("{}: named as two outputs", path);
+    seen.push_back(key);
+  }
 }
 
 void write_file_atomic(const std::string& path, const std::string& contents) {
