@@ -134,6 +134,15 @@ TEST(PlaceCli, MinimizeReachesTheBoundAndAnImpossibleCapacityIsReported) {
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.out.find("proven impossible"), std::string::npos) << r.out;
   EXPECT_FALSE(std::filesystem::exists(out));
+  // With --json the failure is JSON too (it was a sentence).
+  r = run_cli(fmt::format("{} --capacity {} --json -o {}", in, bound - 1, out));
+  EXPECT_EQ(r.status, 1) << r.err;
+  const auto failure = nlohmann::json::parse(r.out);
+  EXPECT_EQ(failure.at("fits"), false);
+  EXPECT_EQ(failure.at("search_status"), "infeasible");
+  EXPECT_EQ(failure.at("capacity"), bound - 1);
+  EXPECT_GE(failure.at("lower_bound").get<std::int64_t>(), bound);
+  EXPECT_FALSE(std::filesystem::exists(out));
 }
 
 }  // namespace

@@ -52,11 +52,21 @@ void run_place(const PlaceOptions& options) {
   const PortfolioResult placed = place_with_portfolio(problem, portfolio, deadline);
   const bool searched = options.capacity || options.minimize;
   if (!placed.placement) {
-    std::printf("does not fit under capacity %lld: %s\n",
-                static_cast<long long>(options.capacity.value_or(0)),
-                placed.status == SearchStatus::kInfeasible
-                    ? "proven impossible (no placement is that low)"
-                    : "no placement found within the time limit (not proven impossible)");
+    const bool proven = placed.status == SearchStatus::kInfeasible;
+    if (options.json) {  // machine output on failure too, with the same fields where they apply
+      nlohmann::ordered_json object = {{"buffers", problem.buffers.size()},
+                                       {"lower_bound", placed.lower_bound},
+                                       {"capacity", options.capacity.value_or(0)},
+                                       {"fits", false},
+                                       {"search_status", to_string(placed.status)},
+                                       {"seconds", clock.seconds()}};
+      std::printf("%s\n", object.dump().c_str());
+    } else {
+      std::printf("does not fit under capacity %lld: %s\n",
+                  static_cast<long long>(options.capacity.value_or(0)),
+                  proven ? "proven impossible (no placement is that low)"
+                         : "no placement found within the time limit (not proven impossible)");
+    }
     std::fflush(stdout);
     std::exit(1);
   }
