@@ -24,7 +24,8 @@ std::string scratch_file(const std::string& name) {
 }
 
 void write_raw(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 // One gzip member holding `plain`.
@@ -49,8 +50,9 @@ TEST(JsonReader, RefusesANulByteInsteadOfStoppingThere) {
   const std::string e = error_of([&] { parse_json("f.json", text); });
   EXPECT_NE(e.find("f.json: NUL byte at byte 8"), std::string::npos) << e;
   // Inside a string too (JSON strings spell it \u0000).
-  EXPECT_NE(error_of([&] { parse_json("f.json", std::string("{\"a\": \"x\0y\"}", 12)); })
-                .find("NUL byte"),
+  EXPECT_NE(error_of([&] {
+              parse_json("f.json", std::string("{\"a\": \"x\0y\"}", 12));
+            }).find("NUL byte"),
             std::string::npos);
   EXPECT_EQ(parse_json("f.json", R"({"a": "x\u0000y"})")["a"].get<std::string>().size(), 3u);
 }
@@ -59,7 +61,8 @@ TEST(JsonReader, RefusesDeepNestingWithAnErrorNotACrash) {
   const int depth = 60000;
   const std::string deep = "{\"size\": " + std::string(depth, '[') + std::string(depth, ']') + "}";
   const std::string e = error_of([&] { parse_json("deep.json", deep); });
-  EXPECT_NE(e.find("deep.json: JSON nested deeper than 512 levels at byte"), std::string::npos) << e;
+  EXPECT_NE(e.find("deep.json: JSON nested deeper than 512 levels at byte"), std::string::npos)
+      << e;
   // At the limit it parses; brackets inside strings do not count.
   const std::string ok = std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']');
   EXPECT_NO_THROW(parse_json("ok.json", ok));
@@ -85,8 +88,7 @@ TEST(GzipReader, RefusesTrailingGarbageAndTruncation) {
   const std::string path = scratch_file("trailing.json.gz");
   write_raw(path, member + "garbage");
   std::string e = error_of([&] { read_file(path); });
-  EXPECT_NE(e.find("7 bytes of trailing data after the gzip data at byte"), std::string::npos)
-      << e;
+  EXPECT_NE(e.find("7 bytes of trailing data after the gzip data at byte"), std::string::npos) << e;
   write_raw(path, member.substr(0, member.size() - 5));
   e = error_of([&] { read_file(path); });
   EXPECT_NE(e.find("truncated"), std::string::npos) << e;

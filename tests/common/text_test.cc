@@ -16,7 +16,9 @@ TEST(QuoteInput, EscapesControlCharactersQuotesAndTerminalEscapes) {
   EXPECT_EQ(quote_input(std::string("nul\0byte", 8)), "\"nul\\x00byte\"");
   EXPECT_EQ(quote_input("\x7f"), "\"\\x7f\"");
   // C1 control codes (U+009B is a one-character CSI) and bytes that are not UTF-8.
-  EXPECT_EQ(quote_input("\xc2\x9b" "2J"), "\"\\u009b2J\"");
+  EXPECT_EQ(quote_input("\xc2\x9b"
+                        "2J"),
+            "\"\\u009b2J\"");
   EXPECT_EQ(quote_input("\xff\xfe"), "\"\\xff\\xfe\"");
   EXPECT_EQ(quote_input("\xe2\x82"), "\"\\xe2\\x82\"");  // truncated sequence
   // Valid UTF-8 text passes unchanged.
@@ -45,7 +47,12 @@ TEST(OneLine, KeepsQuotesButNeverBreaksTheLineAndBoundsTheLength) {
 
 TEST(XmlSafe, ReplacesWhatXmlForbidsAndKeepsTheRest) {
   EXPECT_EQ(xml_safe("ok\ttab\nline"), "ok\ttab\nline");
-  EXPECT_EQ(xml_safe(std::string("a\0b\x1b" "c\x7f", 6)), "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c\x7f");
+  EXPECT_EQ(xml_safe(std::string("a\0b\x1b"
+                                 "c\x7f",
+                                 6)),
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD"
+            "c\x7f");
   EXPECT_EQ(xml_safe("\xff"), "\xEF\xBF\xBD");
   EXPECT_EQ(xml_safe("\xef\xbf\xbe"), "\xEF\xBF\xBD");  // U+FFFE
   EXPECT_EQ(xml_safe("\xe4\xb8\xad"), "\xe4\xb8\xad");

@@ -132,7 +132,8 @@ Graph all_live(const std::vector<std::int64_t>& sizes) {
 // The oracle: exact arithmetic in 128 bits and a comparison of every pair, sharing no code with
 // the checker. Every tensor here is live with every other.
 __extension__ typedef __int128 Wide;
-bool oracle_valid(const std::vector<std::int64_t>& sizes, const Plan& plan, std::int64_t alignment) {
+bool oracle_valid(const std::vector<std::int64_t>& sizes, const Plan& plan,
+                  std::int64_t alignment) {
   std::vector<Wide> lo, hi;
   Wide top = 0;
   for (std::size_t t = 0; t < sizes.size(); ++t) {
@@ -188,25 +189,33 @@ TEST(CheckExtreme, AgreesWithA128BitOracleOnRandomExtremePlans) {
   auto pick = [&](const std::vector<std::int64_t>& values) {
     return values[rng() % values.size()];
   };
-  const std::vector<std::int64_t> sizes_pool = {1, 7, 512, k62 / 3, k62 / 2 - 1, k62 / 2, k62 - 1, k62};
+  const std::vector<std::int64_t> sizes_pool = {1,           7,       512,     k62 / 3,
+                                                k62 / 2 - 1, k62 / 2, k62 - 1, k62};
   const std::vector<std::int64_t> alignments = {1, 2, 512, k62 / 2, k62, k62 + 1, kI64Max};
   int valid = 0, invalid = 0;
   for (int round = 0; round < 20000; ++round) {
     const int n = 1 + static_cast<int>(rng() % 4);
     const std::int64_t alignment = pick(alignments);
     std::vector<std::int64_t> sizes(n);
-    for (auto& s : sizes) s = rng() % 5 == 0 ? static_cast<std::int64_t>(rng() % (k62 + 1)) : pick(sizes_pool);
+    for (auto& s : sizes)
+      s = rng() % 5 == 0 ? static_cast<std::int64_t>(rng() % (k62 + 1)) : pick(sizes_pool);
     Plan plan{"all-live", {0}, std::vector<std::int64_t>(n), 0};
     // Offsets: 0, stacked end to end (often valid), or extreme values near 2^62 and 2^63.
     Wide stacked = 0;
     for (int t = 0; t < n; ++t) {
       switch (rng() % 4) {
-        case 0: plan.offsets[t] = 0; break;
+        case 0:
+          plan.offsets[t] = 0;
+          break;
         case 1:
           plan.offsets[t] = stacked > kI64Max ? kI64Max : static_cast<std::int64_t>(stacked);
           break;
-        case 2: plan.offsets[t] = pick({k62, k62 - 1, kI64Max - 1, kI64Max, kI64Max / 2 + 1}); break;
-        default: plan.offsets[t] = static_cast<std::int64_t>(rng() >> 1); break;
+        case 2:
+          plan.offsets[t] = pick({k62, k62 - 1, kI64Max - 1, kI64Max, kI64Max / 2 + 1});
+          break;
+        default:
+          plan.offsets[t] = static_cast<std::int64_t>(rng() >> 1);
+          break;
       }
       if (rng() % 2 && alignment > 1)  // align it, as a planner would
         plan.offsets[t] -= plan.offsets[t] % alignment;
@@ -215,8 +224,10 @@ TEST(CheckExtreme, AgreesWithA128BitOracleOnRandomExtremePlans) {
     // The arena: usually the true top (so the other checks decide), sometimes not.
     Wide top = 0;
     for (int t = 0; t < n; ++t)
-      top = std::max(top, Wide{plan.offsets[t]} + (Wide{sizes[t]} + alignment - 1) / alignment * alignment);
-    plan.arena_bytes = rng() % 8 == 0 ? 0 : (top > kI64Max ? kI64Max : static_cast<std::int64_t>(top));
+      top = std::max(
+          top, Wide{plan.offsets[t]} + (Wide{sizes[t]} + alignment - 1) / alignment * alignment);
+    plan.arena_bytes =
+        rng() % 8 == 0 ? 0 : (top > kI64Max ? kI64Max : static_cast<std::int64_t>(top));
     const bool expected = oracle_valid(sizes, plan, alignment);
     const CheckResult r = check_plan(all_live(sizes), plan, alignment);
     ASSERT_EQ(r.valid, expected) << "round " << round << " alignment " << alignment;

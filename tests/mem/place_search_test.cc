@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <limits>
-#include <optional>
 #include <filesystem>
+#include <limits>
 #include <numeric>
+#include <optional>
 
 #include "place_brute_force.h"
 #include "tensorplan/common/error.h"
@@ -234,8 +234,8 @@ constexpr std::int64_t k61 = std::int64_t{1} << 61, k60 = std::int64_t{1} << 60;
 TEST(PlaceSearchExtreme, LifetimesAtTheEndsOfInt64AndSizesNear2To62) {
   // a lives all the time and is larger than 2^61; b and c split time at 0. The sizes add up to
   // exactly 2^62; the optimum stacks a and the larger of b, c.
-  const Problem problem{{{0, kMin64, kMax64, k61 + 1}, {1, kMin64, 0, k60}, {2, 0, kMax64, k60 - 1}},
-                        1};
+  const Problem problem{
+      {{0, kMin64, kMax64, k61 + 1}, {1, kMin64, 0, k60}, {2, 0, kMax64, k60 - 1}}, 1};
   for (const std::optional<std::int64_t> capacity :
        {std::optional<std::int64_t>(), std::optional<std::int64_t>(kMax64)}) {
     SearchOptions options = minimize();
@@ -276,7 +276,7 @@ TEST(PlaceProblemExtreme, OffsetsAndSizesNear2To62DoNotWrap) {
   EXPECT_FALSE(is_valid(problem, {0, k62}, &why));  // ends at 2^63
   EXPECT_NE(why.find("2^63"), std::string::npos) << why;
   EXPECT_GT(height(problem, {0, k62}), k62);  // not negative
-  EXPECT_GT(max_live(problem), k62);           // saturated, not wrapped
+  EXPECT_GT(max_live(problem), k62);          // saturated, not wrapped
   // Sizes 2^62 - 1 and 2^62 stacked end at exactly INT64_MAX: valid.
   const Problem fits{{{0, 0, 1, k62 - 1}, {1, 0, 1, k62}}, 1};
   EXPECT_TRUE(is_valid(fits, {k62, 0}, &why)) << why;

@@ -38,11 +38,11 @@ void expect_sound(const Graph& g, const PlanReport& r) {
 // that total; this one needs the search (the greedy placers leave a gap above the bound).
 TEST(Planner, SizesAddingUpToExactly2To62ArePlannedAtTheDefaultAlignment) {
   const std::vector<std::int64_t> sizes = {
-      193053040669697499,  56637520905053692,  366093523551738576, 394351155191710084,
-      33224577648452672,   1131444451952534758, 734547761884445243, 88783757666664490,
-      165283592103688065,  1448266636853402825};
-  const std::vector<const char*> kinds = {"input",     "activation", "weight",     "activation",
-                                          "weight",    "temporary",  "input",      "activation",
+      193053040669697499, 56637520905053692,   366093523551738576, 394351155191710084,
+      33224577648452672,  1131444451952534758, 734547761884445243, 88783757666664490,
+      165283592103688065, 1448266636853402825};
+  const std::vector<const char*> kinds = {"input",      "activation", "weight", "activation",
+                                          "weight",     "temporary",  "input",  "activation",
                                           "activation", "activation"};
   Json doc = {{"format", "tensorplan.graph"}, {"version", 1}, {"name", "sum-2-62"}};
   std::int64_t total = 0;

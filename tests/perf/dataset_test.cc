@@ -217,8 +217,8 @@ TEST(ShardReader, EveryFlippedByteLosesAtMostItsOwnRecord) {
   ASSERT_EQ(whole.controls.size(), 4u);
   ASSERT_LT(original.size(), 1000u);
   const auto record_of = [&](std::size_t byte) {  // 0: the header, k: control k - 1
-    return static_cast<int>(std::upper_bound(starts.begin(), starts.end(), byte) -
-                            starts.begin()) - 1;
+    return static_cast<int>(std::upper_bound(starts.begin(), starts.end(), byte) - starts.begin()) -
+           1;
   };
   const std::string flipped_path = dir / "flipped.tpshard";
   int unreadable = 0, repaired = 0;

@@ -124,8 +124,8 @@ TEST(Cli, NumericOptionsAreRangeCheckedWithOneShortLine) {
   write_file_atomic(csv.string(), "id,lower,upper,size\n1,0,2,5\n");
   const fs::path out = dir / "out";
   const std::string two64 = "18446744073709551616", two63 = "9223372036854775808";
-  const std::string gen = "perf gen --tiny --quiet --pipelines 1 --schedules 1 --out " +
-                          out.string() + " ";
+  const std::string gen =
+      "perf gen --tiny --quiet --pipelines 1 --schedules 1 --out " + out.string() + " ";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"mem plan -o " + (dir / "p.json").string() + " --alignment " + two64 + " " + graph,
        "--alignment"},
@@ -183,7 +183,8 @@ TEST(Cli, ErrorsQuoteInputEscapedAndShortened) {
   const fs::path bad = dir / "bad.json";
   const std::string kind = "\\u001b[31mred\\nsecond line\\u0007" + std::string(1 << 20, 'k');
   write_file_atomic(bad.string(), R"({"format": "tensorplan.graph", "version": 1,
-      "tensors": [{"id": 0, "size": 8, "kind": ")" + kind + R"("}],
+      "tensors": [{"id": 0, "size": 8, "kind": ")" +
+                                      kind + R"("}],
       "nodes": [], "order": []})");
   CliResult r = run("mem simulate " + bad.string());
   EXPECT_EQ(r.status, 2);
@@ -200,10 +201,11 @@ TEST(Cli, ErrorsQuoteInputEscapedAndShortened) {
 TEST(Cli, DeeplyNestedJsonAndNulBytesGetOneLine) {
   const fs::path dir = scratch();
   const fs::path deep = dir / "deep.json";
-  write_file_atomic(deep.string(),
-                    R"({"format": "tensorplan.graph", "version": 1, "tensors": [{"id": 0, "size": )" +
-                        std::string(60000, '[') + std::string(60000, ']') +
-                        R"(, "kind": "input"}], "nodes": [], "order": []})");
+  write_file_atomic(
+      deep.string(),
+      R"({"format": "tensorplan.graph", "version": 1, "tensors": [{"id": 0, "size": )" +
+          std::string(60000, '[') + std::string(60000, ']') +
+          R"(, "kind": "input"}], "nodes": [], "order": []})");
   CliResult r = run("mem simulate " + deep.string());
   EXPECT_EQ(r.status, 2) << r.err.substr(0, 300);
   EXPECT_EQ(lines(r.err), 1);

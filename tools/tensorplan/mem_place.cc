@@ -54,12 +54,10 @@ void run_place(const PlaceOptions& options) {
   if (!placed.placement) {
     const bool proven = placed.status == SearchStatus::kInfeasible;
     if (options.json) {  // machine output on failure too, with the same fields where they apply
-      nlohmann::ordered_json object = {{"buffers", problem.buffers.size()},
-                                       {"lower_bound", placed.lower_bound},
-                                       {"capacity", options.capacity.value_or(0)},
-                                       {"fits", false},
-                                       {"search_status", to_string(placed.status)},
-                                       {"seconds", clock.seconds()}};
+      nlohmann::ordered_json object = {
+          {"buffers", problem.buffers.size()},         {"lower_bound", placed.lower_bound},
+          {"capacity", options.capacity.value_or(0)},  {"fits", false},
+          {"search_status", to_string(placed.status)}, {"seconds", clock.seconds()}};
       std::printf("%s\n", object.dump().c_str());
     } else {
       std::printf("does not fit under capacity %lld: %s\n",

@@ -32,7 +32,8 @@ void run_simulate(const SimulateArgs& args) {
     const mem::Plan plan = mem::read_plan(args.plan, graph);
     std::string why;
     if (!mem::is_topological_order(graph, plan.order, &why))
-      throw Error(fmt::format("{}: the plan's order is not valid for {}: {}", args.plan, args.graph, why));
+      throw Error(
+          fmt::format("{}: the plan's order is not valid for {}: {}", args.plan, args.graph, why));
     order = plan.order;
   }
   const mem::Simulation sim = mem::simulate(graph, order);
@@ -74,7 +75,8 @@ void run_simulate(const SimulateArgs& args) {
   std::printf("  max-live                  %14s at step %d%s\n", format_bytes(sim.max_live).c_str(),
               sim.peak_step,
               peak_node ? fmt::format(" ({}{})", peak_node->name,
-                                      peak_node->module.empty() ? "" : " in " + peak_node->module).c_str()
+                                      peak_node->module.empty() ? "" : " in " + peak_node->module)
+                              .c_str()
                         : "");
   std::printf("  persistent tensors        %14s\n", format_bytes(graph.persistent_bytes()).c_str());
   std::printf("  PyTorch reserved (peak)   %14s\n", format_bytes(pytorch.peak_reserved).c_str());
@@ -105,7 +107,8 @@ void add_mem_simulate(CLI::App& mem) {
       "plan's order with --plan.");
   cmd->add_option("GRAPH", args->graph, "training graph (tensorplan.graph JSON, .json or .json.gz)")
       ->required();
-  cmd->add_option("--plan", args->plan, "simulate this plan's order instead of the reference order");
+  cmd->add_option("--plan", args->plan,
+                  "simulate this plan's order instead of the reference order");
   cmd->add_option("--top", args->top, "how many of the largest tensors live at the peak to list")
       ->default_val(10)
       ->check(integer_in(0, kMaxInt));

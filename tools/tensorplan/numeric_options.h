@@ -42,14 +42,15 @@ inline CLI::Validator number_in(double min, double max) {
         const double value = text.empty() ? 0.0 : std::strtod(text.c_str(), &end);
         if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value) ||
             value < min || value > max)
-          return fmt::format("{} is not a finite number in [{:g}, {:g}]", quote_input(text), min, max);
+          return fmt::format("{} is not a finite number in [{:g}, {:g}]", quote_input(text), min,
+                             max);
         return "";
       },
       fmt::format("NUMBER in [{:g}, {:g}]", min, max));
 }
 
 // The ranges the subcommands share.
-inline constexpr std::int64_t kMaxAlignment = std::int64_t{1} << 30;  // as the plan format allows
+inline constexpr std::int64_t kMaxAlignment = std::int64_t{1} << 30;    // as the plan format allows
 inline constexpr std::int64_t kMaxBytesOption = std::int64_t{1} << 62;  // sizes are at most 2^62
 inline constexpr double kMaxSeconds = 1e9;  // about 31 years: any longer is a typo
 inline constexpr std::int64_t kMaxInt = std::numeric_limits<int>::max();

@@ -2,9 +2,8 @@
 // and the "format"/"version" header every tensorplan file carries.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace tensorplan {
@@ -26,8 +25,7 @@ Json parse_json(const std::string& path, const std::string& text);
 Json load_json(const std::string& path);
 
 // Checks `doc["format"] == format` and `doc["version"] == version`.
-void check_header(const std::string& path, const Json& doc, const std::string& format,
-                  int version);
+void check_header(const std::string& path, const Json& doc, const std::string& format, int version);
 
 // Typed access to `object[key]`. `where` is the JSON path of `object` (e.g. "/tensors/3"),
 // used with `path` in error messages. Missing keys and wrong types throw Error.

@@ -47,12 +47,23 @@ std::size_t append_escaped(std::string_view text, bool escape_quotes, std::strin
   }
   if (length == 1) {
     switch (c) {
-      case '\n': *out += "\\n"; return 1;
-      case '\r': *out += "\\r"; return 1;
-      case '\t': *out += "\\t"; return 1;
-      case '"': *out += escape_quotes ? "\\\"" : "\""; return 1;
-      case '\\': *out += escape_quotes ? "\\\\" : "\\"; return 1;
-      default: break;
+      case '\n':
+        *out += "\\n";
+        return 1;
+      case '\r':
+        *out += "\\r";
+        return 1;
+      case '\t':
+        *out += "\\t";
+        return 1;
+      case '"':
+        *out += escape_quotes ? "\\\"" : "\"";
+        return 1;
+      case '\\':
+        *out += escape_quotes ? "\\\\" : "\\";
+        return 1;
+      default:
+        break;
     }
     if (c < 0x20 || c == 0x7F) {
       *out += fmt::format("\\x{:02x}", c);

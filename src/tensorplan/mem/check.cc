@@ -51,7 +51,8 @@ CheckResult check_plan(const Graph& graph, const Plan& plan, std::int64_t alignm
     if (node < 0 || node >= n) {
       problem(fmt::format("order step {}: no such node", s));
     } else if (step[node] >= 0) {
-      problem(fmt::format("node {} runs twice (steps {} and {})", graph.nodes[node].id, step[node], s));
+      problem(
+          fmt::format("node {} runs twice (steps {} and {})", graph.nodes[node].id, step[node], s));
     } else {
       step[node] = static_cast<int>(s);
     }
@@ -126,13 +127,15 @@ CheckResult check_plan(const Graph& graph, const Plan& plan, std::int64_t alignm
       continue;
     }
     if (plan.offsets[t] % alignment != 0)
-      problem(fmt::format("tensor {} offset {} is not a multiple of {}", tensor.id, plan.offsets[t], alignment));
+      problem(fmt::format("tensor {} offset {} is not a multiple of {}", tensor.id, plan.offsets[t],
+                          alignment));
     bool overflow = false;
     const std::int64_t end = end_of(t, &overflow);
     if (overflow)
-      problem(fmt::format("tensor {} at offset {} ({} bytes, rounded up to {}) ends past the "
-                          "largest possible arena of 2^63-1 bytes",
-                          tensor.id, plan.offsets[t], tensor.size, alignment));
+      problem(
+          fmt::format("tensor {} at offset {} ({} bytes, rounded up to {}) ends past the "
+                      "largest possible arena of 2^63-1 bytes",
+                      tensor.id, plan.offsets[t], tensor.size, alignment));
     result.arena_bytes = std::max(result.arena_bytes, end);
     placed.push_back(t);
   }
@@ -154,15 +157,16 @@ CheckResult check_plan(const Graph& graph, const Plan& plan, std::int64_t alignm
       const std::int64_t hi = end_of(t);
       auto next = live.lower_bound({lo, -1});
       if (next != live.end() && next->first < hi)
-        problem(fmt::format("tensors {} and {} overlap in memory at step {} ([{}, {}) and offset {})",
-                            graph.tensors[t].id, graph.tensors[next->second].id, s, lo, hi, next->first));
+        problem(fmt::format(
+            "tensors {} and {} overlap in memory at step {} ([{}, {}) and offset {})",
+            graph.tensors[t].id, graph.tensors[next->second].id, s, lo, hi, next->first));
       if (next != live.begin()) {
         auto prev = std::prev(next);
         const std::int64_t prev_end = end_of(prev->second);
         if (prev_end > lo)
-          problem(fmt::format("tensors {} and {} overlap in memory at step {} (offset {} and [{}, {}))",
-                              graph.tensors[t].id, graph.tensors[prev->second].id, s, lo,
-                              prev->first, prev_end));
+          problem(fmt::format(
+              "tensors {} and {} overlap in memory at step {} (offset {} and [{}, {}))",
+              graph.tensors[t].id, graph.tensors[prev->second].id, s, lo, prev->first, prev_end));
       }
       live.insert({lo, t});
     }
@@ -174,7 +178,8 @@ CheckResult check_plan(const Graph& graph, const Plan& plan, std::int64_t alignm
 void require_valid(const Graph& graph, const Plan& plan, std::int64_t alignment) {
   CheckResult result = check_plan(graph, plan, alignment);
   if (result.valid) return;
-  std::string text = fmt::format("internal error: the plan for \"{}\" failed the checker:", graph.name);
+  std::string text =
+      fmt::format("internal error: the plan for \"{}\" failed the checker:", graph.name);
   for (const auto& p : result.problems) text += " " + p + ";";
   throw Error(text);
 }

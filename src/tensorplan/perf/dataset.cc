@@ -11,9 +11,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <string_view>
 #include <map>
 #include <set>
+#include <string_view>
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
@@ -341,8 +341,7 @@ Shard read_shard(const std::string& path) {
           fail("{}: the header record (bytes 0 to {}) is damaged, so the shard cannot be read",
                path, next);
         }
-        shard.damaged.push_back(
-            {static_cast<std::int64_t>(pos), static_cast<std::int64_t>(next)});
+        shard.damaged.push_back({static_cast<std::int64_t>(pos), static_cast<std::int64_t>(next)});
         pos = next;
         continue;
       }

@@ -282,8 +282,7 @@ std::string stats_to_text(const DatasetStats& st) {
   out += fmt::format(
       "shards            {}{}\n", st.shards,
       st.torn_tails ? fmt::format(" ({} with an incomplete last record)", st.torn_tails) : "");
-  for (const auto& range : st.damaged)
-    out += fmt::format("damaged, skipped  {}\n", range);
+  for (const auto& range : st.damaged) out += fmt::format("damaged, skipped  {}\n", range);
   out += fmt::format("pipelines         {} ({}..{} stages, mean {:.1f})\n", st.pipelines,
                      st.stages_min, st.stages_max, st.stages_mean);
   out += fmt::format("schedules timed   {} of {} samples\n", st.schedules, st.samples);

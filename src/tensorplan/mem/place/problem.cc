@@ -69,12 +69,13 @@ bool is_valid(const Problem& problem, const std::vector<std::int64_t>& offsets, 
     by_lower[i] = static_cast<int>(i);
     if (offsets[i] < 0) return explain(fmt::format("buffer {} has negative offset", buffers[i].id));
     if (offsets[i] % a != 0)
-      return explain(fmt::format("buffer {} offset {} is not a multiple of {}", buffers[i].id, offsets[i], a));
+      return explain(
+          fmt::format("buffer {} offset {} is not a multiple of {}", buffers[i].id, offsets[i], a));
   }
   std::sort(by_lower.begin(), by_lower.end(),
             [&](int x, int y) { return buffers[x].lower < buffers[y].lower; });
-  std::set<std::pair<std::int64_t, int>> live;                        // (offset, buffer)
-  std::multimap<std::int64_t, int> expiry;                             // upper -> buffer
+  std::set<std::pair<std::int64_t, int>> live;  // (offset, buffer)
+  std::multimap<std::int64_t, int> expiry;      // upper -> buffer
   for (int b : by_lower) {
     while (!expiry.empty() && expiry.begin()->first <= buffers[b].lower) {
       live.erase({offsets[expiry.begin()->second], expiry.begin()->second});
@@ -83,14 +84,17 @@ bool is_valid(const Problem& problem, const std::vector<std::int64_t>& offsets, 
     const std::int64_t lo = offsets[b];
     std::int64_t hi = 0;
     if (__builtin_add_overflow(lo, aligned_size(problem, buffers[b]), &hi))
-      return explain(fmt::format("buffer {} at offset {} ends past 2^63-1 bytes", buffers[b].id, lo));
+      return explain(
+          fmt::format("buffer {} at offset {} ends past 2^63-1 bytes", buffers[b].id, lo));
     auto next = live.lower_bound({lo, -1});
     if (next != live.end() && next->first < hi)
-      return explain(fmt::format("buffers {} and {} overlap", buffers[b].id, buffers[next->second].id));
+      return explain(
+          fmt::format("buffers {} and {} overlap", buffers[b].id, buffers[next->second].id));
     if (next != live.begin()) {
       auto prev = std::prev(next);
       if (add_saturating(prev->first, aligned_size(problem, buffers[prev->second])) > lo)
-        return explain(fmt::format("buffers {} and {} overlap", buffers[b].id, buffers[prev->second].id));
+        return explain(
+            fmt::format("buffers {} and {} overlap", buffers[b].id, buffers[prev->second].id));
     }
     live.insert({lo, b});
     expiry.emplace(buffers[b].upper, b);
@@ -98,7 +102,8 @@ bool is_valid(const Problem& problem, const std::vector<std::int64_t>& offsets, 
   return true;
 }
 
-Problem problem_from_graph(const Graph& graph, const std::vector<int>& order, std::int64_t alignment) {
+Problem problem_from_graph(const Graph& graph, const std::vector<int>& order,
+                           std::int64_t alignment) {
   Problem problem;
   problem.alignment = alignment;
   const auto lives = lifetimes(graph, order);

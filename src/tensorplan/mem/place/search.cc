@@ -544,10 +544,10 @@ class PartSearch {
       saved[k] = order_[c];
       std::int64_t peak = 0;
       for (int s = part_.first[c]; s < part_.last[c]; ++s) peak = std::max(peak, remaining_[s]);
-      keyed.emplace_back(priority_key(strategy_.order, static_cast<double>(peak),
-                                      static_cast<double>(part_.life[c]),
-                                      static_cast<double>(part_.size[c])),
-                         order_[c]);
+      keyed.emplace_back(
+          priority_key(strategy_.order, static_cast<double>(peak),
+                       static_cast<double>(part_.life[c]), static_cast<double>(part_.size[c])),
+          order_[c]);
     }
     std::vector<int> by_rank(piece.size());
     std::iota(by_rank.begin(), by_rank.end(), 0);
@@ -629,7 +629,7 @@ class PartSearch {
     }
   };
   static constexpr std::size_t kMaxFailedPieces = 200000;  // bounds the memory (~tens of MB)
-  static constexpr std::size_t kMaxFailuresPerPiece = 16;   // bounds the time of a look-up
+  static constexpr std::size_t kMaxFailuresPerPiece = 16;  // bounds the time of a look-up
 
   const Part& part_;
   const std::vector<std::vector<int>>& crossing_;
@@ -788,8 +788,8 @@ class SlicedProbe {
 class StrategyTurns {
  public:
   // `lead`: the steps of the first turn (strategy 0's), enough for a dive to the bottom.
-  StrategyTurns(std::vector<PartSearch>& searches, std::int64_t capacity,
-                const Deadline& deadline, std::size_t threads, std::int64_t lead)
+  StrategyTurns(std::vector<PartSearch>& searches, std::int64_t capacity, const Deadline& deadline,
+                std::size_t threads, std::int64_t lead)
       : searches_(searches),
         capacity_(capacity),
         deadline_(deadline),
@@ -884,9 +884,9 @@ class StrategyTurns {
 // What one part's solve established, in alignment units.
 struct PartOutcome {
   std::optional<std::vector<std::int64_t>> offsets;  // best found under the capacity
-  std::int64_t height = kInf;                         // of offsets
-  std::int64_t lower_bound = 0;                       // proven
-  bool infeasible = false;                            // proven: nothing fits under the capacity
+  std::int64_t height = kInf;                        // of offsets
+  std::int64_t lower_bound = 0;                      // proven
+  bool infeasible = false;                           // proven: nothing fits under the capacity
   std::int64_t nodes = 0;
 };
 
@@ -912,7 +912,8 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
   }
   // Too big to search (each node would cost too much, or recursion too deep): keep the layout.
   std::int64_t work_per_node = static_cast<std::int64_t>(part.members.size()) + part.sections;
-  for (std::size_t b = 0; b < part.members.size(); ++b) work_per_node += part.last[b] - part.first[b];
+  for (std::size_t b = 0; b < part.members.size(); ++b)
+    work_per_node += part.last[b] - part.first[b];
   if (work_per_node > options.max_work_per_node || part.members.size() > 10000) return out;
   // Most parts are placed by the first dive of the first strategy, if it gets the steps to reach
   // the bottom (a node costs at most work_per_node): it goes first, alone in its turn.
@@ -986,7 +987,8 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
   std::int64_t lo = up(out.lower_bound);
   auto hi = [&] { return std::min(out.height, capacity == kInf ? kInf : capacity + 1); };
   auto done = [&] { return up(std::max(lo, good_enough)) >= hi() || deadline.expired(); };
-  for (std::int64_t budget = first_budget; !done(); budget = budget > kInf / 2 ? kInf : budget * 2) {
+  for (std::int64_t budget = first_budget; !done();
+       budget = budget > kInf / 2 ? kInf : budget * 2) {
     bool first = true;
     for (std::int64_t soft_lo = lo; !done() && up(soft_lo) < hi();) {
       const std::int64_t target =
@@ -1015,10 +1017,14 @@ int search_strategy_count() { return static_cast<int>(kStrategies.size()); }
 
 std::string to_string(SearchStatus status) {
   switch (status) {
-    case SearchStatus::kOptimal: return "optimal";
-    case SearchStatus::kFeasible: return "feasible";
-    case SearchStatus::kInfeasible: return "infeasible";
-    case SearchStatus::kUnknown: return "unknown";
+    case SearchStatus::kOptimal:
+      return "optimal";
+    case SearchStatus::kFeasible:
+      return "feasible";
+    case SearchStatus::kInfeasible:
+      return "infeasible";
+    case SearchStatus::kUnknown:
+      return "unknown";
   }
   return "unknown";
 }
@@ -1040,13 +1046,16 @@ SearchResult search_placement(const Problem& problem, const SearchOptions& optio
     const Buffer& buffer = problem.buffers[b];
     if (buffer.size < 0) fail("search: buffer {} has negative size {}", buffer.id, buffer.size);
     if (buffer.size > 0 && buffer.upper <= buffer.lower)
-      fail("search: buffer {} has an empty lifetime [{}, {})", buffer.id, buffer.lower, buffer.upper);
+      fail("search: buffer {} has an empty lifetime [{}, {})", buffer.id, buffer.lower,
+           buffer.upper);
     if (buffer.size > (std::int64_t{1} << 62))
       fail("search: buffer {} size {} exceeds 2^62 bytes", buffer.id, buffer.size);
     units[b] = aligned_size(problem, buffer) / a;
     if (units[b] > kMaxTotalUnits - total || units[b] * a > kMaxTotalBytes - total_bytes)
-      fail("search: buffer sizes, rounded up to the alignment {}, add up to more than 2^62 + 2^61 "
-           "bytes", a);
+      fail(
+          "search: buffer sizes, rounded up to the alignment {}, add up to more than 2^62 + 2^61 "
+          "bytes",
+          a);
     total += units[b];
     total_bytes += units[b] * a;
   }
@@ -1107,8 +1116,8 @@ SearchResult search_placement(const Problem& problem, const SearchOptions& optio
     for (std::int64_t& offset : offsets) offset *= a;
     placement.offsets = std::move(offsets);
     placement.height = height(problem, placement.offsets);
-    result.status = placement.height <= result.lower_bound ? SearchStatus::kOptimal
-                                                           : SearchStatus::kFeasible;
+    result.status =
+        placement.height <= result.lower_bound ? SearchStatus::kOptimal : SearchStatus::kFeasible;
     result.placement = std::move(placement);
   }
   result.seconds = clock.seconds();
