@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-#include <nlohmann/json.hpp>
 
 #include "../tools/cli_runner.h"
 #include "tensorplan/common/file_io.h"
@@ -133,6 +133,15 @@ TEST(PlaceCli, MinimizeReachesTheBoundAndAnImpossibleCapacityIsReported) {
   r = run_cli(fmt::format("{} --capacity {} -o {}", in, bound - 1, out));
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.out.find("proven impossible"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  // With --json the failure is JSON too (it was a sentence).
+  r = run_cli(fmt::format("{} --capacity {} --json -o {}", in, bound - 1, out));
+  EXPECT_EQ(r.status, 1) << r.err;
+  const auto failure = nlohmann::json::parse(r.out);
+  EXPECT_EQ(failure.at("fits"), false);
+  EXPECT_EQ(failure.at("search_status"), "infeasible");
+  EXPECT_EQ(failure.at("capacity"), bound - 1);
+  EXPECT_GE(failure.at("lower_bound").get<std::int64_t>(), bound);
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 

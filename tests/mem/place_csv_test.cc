@@ -104,9 +104,9 @@ TEST(PlaceCsvRejects, RowWithExtraColumns) {
   expect_rejected(kHeader + "0,0,1,5,9\n", {"in.csv:2:", "5 fields"});
 }
 TEST(PlaceCsvRejects, NonIntegers) {
-  expect_rejected(kHeader + "0,0,1,5\n1,0,x,5\n", {"in.csv:3:", "upper 'x'"});
-  expect_rejected(kHeader + "0,0,1,1.5\n", {"in.csv:2:", "size '1.5'"});
-  expect_rejected(kHeader + ",0,1,5\n", {"in.csv:2:", "id ''"});
+  expect_rejected(kHeader + "0,0,1,5\n1,0,x,5\n", {"in.csv:3:", "upper \"x\" is not"});
+  expect_rejected(kHeader + "0,0,1,1.5\n", {"in.csv:2:", "size \"1.5\" is not"});
+  expect_rejected(kHeader + ",0,1,5\n", {"in.csv:2:", "id \"\" is not"});
   expect_rejected(kHeader + "0,0,1,99999999999999999999\n", {"in.csv:2:", "not a 64-bit integer"});
 }
 TEST(PlaceCsvRejects, LowerNotBelowUpper) {

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <numeric>
+#include <optional>
 
 #include "place_brute_force.h"
 #include "tensorplan/common/error.h"
@@ -221,6 +223,68 @@ TEST(PlaceSearch, KeepsAValidIncumbentAndIgnoresAnInvalidOne) {
 TEST(PlaceSearch, BadBuffersThrow) {
   EXPECT_THROW(search_placement(Problem{{{0, 3, 3, 4}}, 1}, minimize()), Error);
   EXPECT_THROW(search_placement(Problem{{{0, 0, 3, -4}}, 1}, minimize()), Error);
+}
+
+// Extreme values: lifetimes at both ends of int64, sizes near 2^62 with no common factor, huge
+// capacities and offsets. Nothing may wrap around (the asan-ubsan build checks it).
+constexpr std::int64_t kMin64 = std::numeric_limits<std::int64_t>::min();
+constexpr std::int64_t kMax64 = std::numeric_limits<std::int64_t>::max();
+constexpr std::int64_t k61 = std::int64_t{1} << 61, k60 = std::int64_t{1} << 60;
+
+TEST(PlaceSearchExtreme, LifetimesAtTheEndsOfInt64AndSizesNear2To62) {
+  // a lives all the time and is larger than 2^61; b and c split time at 0. The sizes add up to
+  // exactly 2^62; the optimum stacks a and the larger of b, c.
+  const Problem problem{
+      {{0, kMin64, kMax64, k61 + 1}, {1, kMin64, 0, k60}, {2, 0, kMax64, k60 - 1}}, 1};
+  for (const std::optional<std::int64_t> capacity :
+       {std::optional<std::int64_t>(), std::optional<std::int64_t>(kMax64)}) {
+    SearchOptions options = minimize();
+    options.capacity = capacity;
+    const SearchResult result = search_placement(problem, options);
+    expect_valid(problem, result);
+    EXPECT_EQ(result.placement->height, k61 + 1 + k60);
+    EXPECT_EQ(result.status, SearchStatus::kOptimal);
+  }
+  // Fitting under a capacity (no minimising), including one far above the total.
+  for (const std::int64_t capacity : {k61 + 1 + k60, kMax64}) {
+    const SearchResult result = search_placement(problem, fit_under(capacity));
+    expect_valid(problem, result);
+    EXPECT_LE(result.placement->height, capacity);
+  }
+  // One unit below the optimum is proven impossible.
+  const SearchResult below = search_placement(problem, fit_under(k61 + k60));
+  EXPECT_EQ(below.status, SearchStatus::kInfeasible);
+}
+
+TEST(PlaceSearchExtreme, CoprimeSizesAbove2To61AreSearchedNotSkipped) {
+  // Two buffers live together whose sizes exceed 2^61 (the search's old "infinity") and share no
+  // factor, then one that can go under either.
+  const Problem problem{{{0, 0, 2, k61 + 1}, {1, 1, 3, k61 - 3}, {2, 2, 4, 2}}, 1};
+  const SearchResult result = search_placement(problem, minimize());
+  expect_valid(problem, result);
+  EXPECT_EQ(result.placement->height, max_live(problem));
+  EXPECT_EQ(result.status, SearchStatus::kOptimal);
+}
+
+TEST(PlaceProblemExtreme, OffsetsAndSizesNear2To62DoNotWrap) {
+  constexpr std::int64_t k62 = std::int64_t{1} << 62;
+  const Problem problem{{{0, 0, 1, k62}, {1, 0, 1, k62}}, 1};
+  // Both at 2^62: each would end at 2^63, past int64 (the end used to wrap negative, and the
+  // overlap went unseen).
+  std::string why;
+  EXPECT_FALSE(is_valid(problem, {k62, k62}, &why));
+  EXPECT_FALSE(is_valid(problem, {0, k62}, &why));  // ends at 2^63
+  EXPECT_NE(why.find("2^63"), std::string::npos) << why;
+  EXPECT_GT(height(problem, {0, k62}), k62);  // not negative
+  EXPECT_GT(max_live(problem), k62);          // saturated, not wrapped
+  // Sizes 2^62 - 1 and 2^62 stacked end at exactly INT64_MAX: valid.
+  const Problem fits{{{0, 0, 1, k62 - 1}, {1, 0, 1, k62}}, 1};
+  EXPECT_TRUE(is_valid(fits, {k62, 0}, &why)) << why;
+  EXPECT_EQ(height(fits, {k62, 0}), kMax64);
+  EXPECT_EQ(max_live(fits), kMax64);
+  // Rounding up to a huge alignment is exact.
+  EXPECT_EQ(aligned_size(Problem{{}, kMax64}, Buffer{0, 0, 1, 2}), kMax64);
+  EXPECT_EQ(aligned_size(Problem{{}, k62}, Buffer{0, 0, 1, k62}), k62);
 }
 
 TEST(PlaceSearch, ExpiredDeadlineStillReturnsAPlacement) {

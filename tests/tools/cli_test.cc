@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "cli_runner.h"
 #include "tensorplan/common/file_io.h"
@@ -109,6 +112,165 @@ TEST(Cli, BadInputGetsOneLineAndExitTwoAndWritesNothing) {
   EXPECT_FALSE(fs::exists(plan));
   CliResult r = run("mem plan " + bad.string());
   EXPECT_NE(r.err.find("unknown tensor id 5"), std::string::npos) << r.err;
+}
+
+// Numeric options out of their range, not finite, or not in canonical decimal: CLI11 alone clamped
+// 2^64 to INT64_MAX (alignment 2^64 gave every offset 0 and "saving 100%"), took NaN as a time
+// limit, read 010 as octal 8, and printed DBL_MAX in full for infinity.
+TEST(Cli, NumericOptionsAreRangeCheckedWithOneShortLine) {
+  const fs::path dir = scratch();
+  const std::string graph = kModels + "mlp-b32-sgd.json";
+  const fs::path csv = dir / "in.csv";
+  write_file_atomic(csv.string(), "id,lower,upper,size\n1,0,2,5\n");
+  const fs::path out = dir / "out";
+  const std::string two64 = "18446744073709551616", two63 = "9223372036854775808";
+  const std::string gen =
+      "perf gen --tiny --quiet --pipelines 1 --schedules 1 --out " + out.string() + " ";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"mem plan -o " + (dir / "p.json").string() + " --alignment " + two64 + " " + graph,
+       "--alignment"},
+      {"mem plan --alignment 4611686018427387904 " + graph, "--alignment"},
+      {"mem plan --alignment 0 " + graph, "--alignment"},
+      {"mem plan --alignment 010 " + graph, "--alignment"},
+      {"mem plan --alignment 0x10 " + graph, "--alignment"},
+      {"mem plan --alignment +8 " + graph, "--alignment"},
+      {"mem plan --time-limit nan " + graph, "--time-limit"},
+      {"mem plan --time-limit inf " + graph, "--time-limit"},
+      {"mem plan --time-limit -inf " + graph, "--time-limit"},
+      {"mem plan --time-limit 1e400 " + graph, "--time-limit"},
+      {"mem plan --threads " + two64 + " " + graph, "--threads"},
+      {"mem check --alignment " + two64 + " " + graph + " " + graph, "--alignment"},
+      {"mem simulate --top " + two64 + " " + graph, "--top"},
+      {"mem bench --time-limit nan " + graph, "--time-limit"},
+      {"mem place --capacity " + two63 + " " + csv.string(), "--capacity"},
+      {"mem place --capacity 0 " + csv.string(), "--capacity"},
+      {"mem place --time-limit nan " + csv.string(), "--time-limit"},
+      {"mem place --alignment " + two64 + " " + csv.string(), "--alignment"},
+      {gen + "--timing-budget nan", "--timing-budget"},
+      {gen + "--timing-budget inf", "--timing-budget"},
+      {gen + "--autoschedule-timeout nan", "--autoschedule-timeout"},
+      {gen + "--compile-timeout inf", "--compile-timeout"},
+      {gen + "--run-timeout nan", "--run-timeout"},
+      {gen + "--retime-fraction nan", "--retime-fraction"},
+      {gen + "--quiet-load nan", "--quiet-load"},
+      {gen + "--quiet-window nan", "--quiet-window"},
+      {gen + "--seed " + two64, "--seed"},
+      {gen + "--max-work " + two64, "--max-work"},
+      {gen + "--pipelines 4294967296", "--pipelines"},
+      {"perf train --model gcn --time-limit nan -o " + (dir / "m").string() + " " + out.string(),
+       "--time-limit"},
+  };
+  for (const auto& [args, option] : cases) {
+    CliResult r = run(args);
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.out << r.err;
+    EXPECT_EQ(lines(r.err), 1) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find("error: " + option + ": "), std::string::npos) << args << "\n" << r.err;
+    EXPECT_LT(r.err.size(), 200u) << args << "\n" << r.err;
+    EXPECT_TRUE(r.out.empty()) << args;
+  }
+  EXPECT_FALSE(fs::exists(dir / "p.json"));
+  EXPECT_FALSE(fs::exists(out));
+  // In range, still accepted.
+  CliResult r = run("mem place --capacity 4611686018427387904 --time-limit 0.5 --alignment 8 " +
+                    csv.string());
+  EXPECT_EQ(r.status, 0) << r.err;
+}
+
+// Input echoed in an error is quoted, escaped and shortened: a newline in a value used to make two
+// lines, terminal escapes passed through, and a 100 MB field became a 100 MB line.
+TEST(Cli, ErrorsQuoteInputEscapedAndShortened) {
+  const fs::path dir = scratch();
+  const fs::path bad = dir / "bad.json";
+  const std::string kind = "\\u001b[31mred\\nsecond line\\u0007" + std::string(1 << 20, 'k');
+  write_file_atomic(bad.string(), R"({"format": "tensorplan.graph", "version": 1,
+      "tensors": [{"id": 0, "size": 8, "kind": ")" +
+                                      kind + R"("}],
+      "nodes": [], "order": []})");
+  CliResult r = run("mem simulate " + bad.string());
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(lines(r.err), 1) << r.err.substr(0, 500);
+  EXPECT_LT(r.err.size(), 400u);
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos);
+  EXPECT_EQ(r.err.find('\x07'), std::string::npos);
+  EXPECT_NE(r.err.find("unknown kind \"\\x1b[31mred\\nsecond line\\x07kkk"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("\"..."), std::string::npos) << r.err;
+}
+
+// An array 60,000 deep in a size field crashed the reader (SIGSEGV); a NUL byte ended the file.
+TEST(Cli, DeeplyNestedJsonAndNulBytesGetOneLine) {
+  const fs::path dir = scratch();
+  const fs::path deep = dir / "deep.json";
+  write_file_atomic(
+      deep.string(),
+      R"({"format": "tensorplan.graph", "version": 1, "tensors": [{"id": 0, "size": )" +
+          std::string(60000, '[') + std::string(60000, ']') +
+          R"(, "kind": "input"}], "nodes": [], "order": []})");
+  CliResult r = run("mem simulate " + deep.string());
+  EXPECT_EQ(r.status, 2) << r.err.substr(0, 300);
+  EXPECT_EQ(lines(r.err), 1);
+  EXPECT_NE(r.err.find("nested deeper than 512 levels"), std::string::npos) << r.err;
+
+  const fs::path nul = dir / "nul.json";
+  write_file_atomic(nul.string(), read_file(kModels + "mlp-b32-sgd.json") + std::string(1, '\0') +
+                                      "{\"not\": \"json\"");
+  r = run("mem simulate " + nul.string());
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.err.find("NUL byte at byte"), std::string::npos) << r.err;
+}
+
+// Names with control characters made the SVG invalid XML.
+TEST(Cli, SvgStaysValidXmlWithControlCharactersInNames) {
+  const fs::path dir = scratch();
+  const fs::path graph = dir / "names.json";
+  write_file_atomic(graph.string(), R"({"format": "tensorplan.graph", "version": 1,
+      "name": "g\u0001<&>",
+      "tensors": [{"id": 0, "name": "x\u001b[31m\u0000", "size": 64, "kind": "input"},
+                  {"id": 1, "name": "y\u0008\"'", "size": 64, "kind": "activation",
+                   "output": true}],
+      "nodes": [{"id": 0, "name": "n", "op": "op", "inputs": [0], "outputs": [1]}],
+      "order": [0]})");
+  const fs::path svg = dir / "names.svg";
+  CliResult r = run("mem plan --time-limit 1 --json " + graph.string() + " --svg " + svg.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string text = read_file(svg.string());
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    EXPECT_TRUE(byte >= 0x20 || c == '\n' || c == '\t' || c == '\r') << static_cast<int>(byte);
+  }
+  EXPECT_NE(text.find("g\xEF\xBF\xBD&lt;&amp;&gt;"), std::string::npos);
+}
+
+// `-o plan.json --svg missing/x.svg` wrote plan.json and then failed: every output is checked
+// before any is written (and before the planning time is spent).
+TEST(Cli, EveryOutputIsCheckedBeforeAnyIsWritten) {
+  const fs::path dir = scratch();
+  const std::string graph = kModels + "mlp-b32-sgd.json";
+  const fs::path plan = dir / "plan.json";
+  const fs::path csv = dir / "in.csv";
+  write_file_atomic(csv.string(), "id,lower,upper,size\n1,0,2,5\n");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"mem plan " + graph + " -o " + plan.string() + " --svg " + (dir / "missing/x.svg").string(),
+       "missing/x.svg: cannot write: directory"},
+      {"mem plan " + graph + " -o " + plan.string() + " --svg " + dir.string(),
+       "cannot write: it is a directory"},
+      {"mem plan " + graph + " -o " + plan.string() + " --svg " + plan.string(),
+       "named as two outputs"},
+      {"mem bench " + graph + " --csv " + plan.string() + " --md " + (dir / "no/t.md").string(),
+       "no/t.md: cannot write"},
+      {"mem place " + csv.string() + " -o " + (dir / "no/out.csv").string(),
+       "no/out.csv: cannot write"},
+  };
+  for (const auto& [args, message] : cases) {
+    CliResult r = run(args);
+    EXPECT_EQ(r.status, 2) << args;
+    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << args << "\n" << r.err;
+    EXPECT_TRUE(r.out.empty()) << args;
+    EXPECT_FALSE(fs::exists(plan)) << args;
+  }
+  const auto left = std::distance(fs::directory_iterator(dir), fs::directory_iterator());
+  EXPECT_EQ(left, 1);  // in.csv only: no temporary files either
 }
 
 TEST(Cli, PlanSplitsTheSavingAndMeasuresAFusedGraphAgainstItsKeepGraph) {

@@ -138,6 +138,7 @@ Json to_json(const std::vector<perf::ModelEvaluation>& evaluations, const std::s
 }
 
 void run(const EvalArgs& args) {
+  check_output_paths({args.plot, args.markdown});
   const perf::Split split = parse_split(args.split);
   const std::string data = args.paths.back();
   // One path: a directory holding both the models and the dataset (as data/perf does).

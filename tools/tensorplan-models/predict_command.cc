@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "../tensorplan/numeric_options.h"
 #include "model_commands.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/json.h"
@@ -102,7 +103,8 @@ void add_predict_command(CLI::App& perf) {
       "predict", "Predict the run time of a dataset's schedules with a trained model");
   predict->add_option("model", args->model, "A model file written by `perf train`")->required();
   predict->add_option("data", args->data, "A shard file or a directory of shards")->required();
-  predict->add_option("--pipeline", args->pipeline, "Only this pipeline (its index)");
+  predict->add_option("--pipeline", args->pipeline, "Only this pipeline (its index)")
+      ->check(cli::integer_in(0, cli::kMaxInt));
   predict->add_option("--split", args->split, "Only this split's pipelines")
       ->check(CLI::IsMember({"all", "train", "validation", "test"}));
   predict->add_flag("--json", args->json,

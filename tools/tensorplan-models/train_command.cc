@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "../tensorplan/numeric_options.h"
 #include "model_commands.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/timer.h"
@@ -79,16 +80,17 @@ void add_train_command(CLI::App& perf) {
       ->add_option(
           "--epochs", args->options.epochs,
           "Epochs (gcn, halide-retrained) or boosting rounds (xgboost); 0 = the model's default")
-      ->check(CLI::NonNegativeNumber);
-  train->add_option("--seed", args->options.seed, "Seed for everything random");
+      ->check(cli::integer_in(0, cli::kMaxInt));
+  train->add_option("--seed", args->options.seed, "Seed for everything random")
+      ->check(cli::integer_in(0, cli::kMaxInt));
   train
       ->add_option("--threads", args->options.threads,
                    "Threads (1 = deterministic; more is faster)")
-      ->check(CLI::PositiveNumber);
+      ->check(cli::integer_in(1, 1024));
   train
       ->add_option("--time-limit", args->options.time_limit,
                    "Stop after this many seconds and keep the best so far (0 = none)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(cli::number_in(0, cli::kMaxSeconds));
   train->add_option("--model-options", args->options.model_options,
                     "gcn hyper-parameters as a JSON object, e.g. '{\"layers\": 2, \"readout\": "
                     "\"pooled\"}' (keys in docs/perf-models.md); recorded in the model file");

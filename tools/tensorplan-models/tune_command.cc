@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../tensorplan/numeric_options.h"
 #include "model_commands.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
@@ -186,10 +187,12 @@ void add_tune_command(CLI::App& perf) {
       "    build/release/examples/libexample_generators.so --generator conv_relu -p size=32");
   tune->add_option("model", args->model, "A model file (e.g. data/perf/gcn.tpmodel)")->required();
   auto* pipeline = tune->add_option("--pipeline", args->options.pipeline, "Random pipeline index")
-                       ->capture_default_str();
+                       ->capture_default_str()
+                       ->check(cli::integer_in(0, cli::kMaxInt));
   tune->add_option("--run-seed", args->options.run_seed,
                    "Seed of the generation run (with --generator: seeds the sampled searches)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(cli::integer_in(0, std::numeric_limits<std::int64_t>::max()));
   auto* library = tune->add_option("--generator-library", args->generator.library,
                                    "Tune a Halide generator from this shared library (.so)");
   tune->add_option("--generator", args->generator.name,
@@ -201,11 +204,14 @@ void add_tune_command(CLI::App& perf) {
       ->needs(library);
   pipeline->excludes(library);
   tune->add_option("--samples", args->options.samples, "Schedules to sample and rank")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(cli::integer_in(1, cli::kMaxInt));
   tune->add_option("--top", args->options.top, "Schedules to compile and time")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(cli::integer_in(1, cli::kMaxInt));
   tune->add_option("--threads", args->options.threads, "HL_NUM_THREADS for timing")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(cli::integer_in(1, 1024));
   tune->add_option("-o,--out", args->out, "Write the winning schedule's source here");
   tune->add_flag("--json", args->json, "Print one JSON object on stdout");
   tune->add_flag("-q,--quiet", args->quiet, "No progress on stderr");

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "dataset_commands.h"
+#include "tensorplan/common/file_io.h"
 #include "tensorplan/perf/dataset_stats.h"
 
 namespace tensorplan::cli {
@@ -20,6 +21,7 @@ void add_perf_merge(CLI::App& perf) {
   merge->add_option("inputs", args->inputs, "Shard files or directories")->required();
   merge->add_option("-o,--out", args->output, "The merged shard file to write")->required();
   merge->callback([args] {
+    check_output_paths({args->output});
     perf::merge_shards(args->inputs, args->output);
     std::fprintf(stderr, "perf merge: wrote %s\n", args->output.c_str());
   });

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "numeric_options.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/mem/zoo_bench.h"
@@ -49,16 +50,17 @@ void add_mem_bench(CLI::App& mem) {
       ->default_val("models");
   cmd->add_option("--time-limit", args->time_limit, "wall-clock seconds per graph")
       ->default_val(60)
-      ->check(CLI::NonNegativeNumber);
+      ->check(number_in(0, kMaxSeconds));
   cmd->add_option("--alignment", args->alignment,
                   "place tensors at multiples of this many bytes (as mem plan)")
       ->default_val(mem::PlanOptions().alignment)
-      ->check(CLI::PositiveNumber);
+      ->check(integer_in(1, kMaxAlignment));
   cmd->add_option("--filter", args->filter, "only graph files whose name contains this");
   cmd->add_option("--csv", args->csv, "also write the rows as CSV here");
   cmd->add_option("--md", args->md, "also write the Markdown table and summary here");
   cmd->add_flag("-q,--quiet", args->quiet, "no progress on stderr");
   cmd->callback([args] {
+    check_output_paths({args->csv, args->md});
     std::vector<std::string> files;
     for (const auto& f : mem::list_graph_files(args->zoo))
       if (args->filter.empty() || f.find(args->filter) != std::string::npos) files.push_back(f);

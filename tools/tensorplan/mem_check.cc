@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "commands.h"
+#include "numeric_options.h"
 #include "tensorplan/common/progress.h"
 #include "tensorplan/mem/check.h"
 #include "tensorplan/mem/graph_io.h"
@@ -34,7 +35,7 @@ void add_mem_check(CLI::App& mem) {
   cmd->add_option("--alignment", args->alignment,
                   "require offsets to be multiples of this, sizes rounded up to it (default: the\n"
                   "plan's own \"alignment\", 1 if it has none)")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_in(1, kMaxAlignment));
   cmd->add_flag("--json", args->json, "print one JSON object on stdout");
   cmd->callback([args] {
     const mem::Graph graph = mem::read_graph(args->graph);

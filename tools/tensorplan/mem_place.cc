@@ -8,6 +8,7 @@
 #include <string>
 
 #include "commands.h"
+#include "numeric_options.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/common/timer.h"
@@ -33,6 +34,7 @@ struct PlaceOptions {
 };
 
 void run_place(const PlaceOptions& options) {
+  check_output_paths({options.output});
   using namespace tensorplan::mem::place;
   Stopwatch clock;
   CsvInstance instance = read_csv(options.instance);
@@ -50,11 +52,19 @@ void run_place(const PlaceOptions& options) {
   const PortfolioResult placed = place_with_portfolio(problem, portfolio, deadline);
   const bool searched = options.capacity || options.minimize;
   if (!placed.placement) {
-    std::printf("does not fit under capacity %lld: %s\n",
-                static_cast<long long>(options.capacity.value_or(0)),
-                placed.status == SearchStatus::kInfeasible
-                    ? "proven impossible (no placement is that low)"
-                    : "no placement found within the time limit (not proven impossible)");
+    const bool proven = placed.status == SearchStatus::kInfeasible;
+    if (options.json) {  // machine output on failure too, with the same fields where they apply
+      nlohmann::ordered_json object = {
+          {"buffers", problem.buffers.size()},         {"lower_bound", placed.lower_bound},
+          {"capacity", options.capacity.value_or(0)},  {"fits", false},
+          {"search_status", to_string(placed.status)}, {"seconds", clock.seconds()}};
+      std::printf("%s\n", object.dump().c_str());
+    } else {
+      std::printf("does not fit under capacity %lld: %s\n",
+                  static_cast<long long>(options.capacity.value_or(0)),
+                  proven ? "proven impossible (no placement is that low)"
+                         : "no placement found within the time limit (not proven impossible)");
+    }
     std::fflush(stdout);
     std::exit(1);
   }
@@ -140,17 +150,17 @@ void add_mem_place(CLI::App& mem) {
   command
       ->add_option("--alignment", options->alignment,
                    "Offsets are multiples of this many bytes; sizes count rounded up to it")
-      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30))
+      ->check(integer_in(1, kMaxAlignment))
       ->capture_default_str();
   command
       ->add_option("--time-limit", options->time_limit,
                    "Wall-clock seconds for the heuristics and the search")
-      ->check(CLI::NonNegativeNumber)
+      ->check(number_in(0, kMaxSeconds))
       ->capture_default_str();
   command
       ->add_option("--capacity", options->capacity,
                    "Fit under this many bytes (search until found or proven impossible)")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_in(1, kMaxBytesOption));
   command->add_flag("--minimize", options->minimize,
                     "Search for the smallest height (stops at the proven lower bound)");
   command->add_flag("--ilp", options->ilp,
@@ -160,7 +170,7 @@ void add_mem_place(CLI::App& mem) {
       ->add_option("--threads", options->threads,
                    "Search strategies run at the same time (0: one per core); the result does\n"
                    "not depend on it, only the speed")
-      ->check(CLI::Range(0, 256))
+      ->check(integer_in(0, 256))
       ->capture_default_str();
   command->add_flag("--json", options->json,
                     "Print one JSON object: buffers, lower_bound, height, method, seconds\n"

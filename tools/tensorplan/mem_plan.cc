@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "numeric_options.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/common/progress.h"
 #include "tensorplan/mem/graph_io.h"
@@ -101,17 +102,17 @@ void add_mem_plan(CLI::App& mem) {
                   "half the time limit, to split off what fusing the gradients gains)");
   cmd->add_option("--time-limit", args->time_limit, "wall-clock seconds to spend planning")
       ->default_val(60)
-      ->check(CLI::NonNegativeNumber);
+      ->check(number_in(0, kMaxSeconds));
   cmd->add_option("--alignment", args->alignment,
                   "place tensors at multiples of this many bytes (sizes rounded up); 512 is what\n"
                   "PyTorch's caching allocator rounds to, 1 places bytes exactly")
       ->default_val(mem::PlanOptions().alignment)
-      ->check(CLI::PositiveNumber);
+      ->check(integer_in(1, kMaxAlignment));
   cmd->add_option("--threads", args->threads,
                   "threads for the placement search (0: one per core; same plan for any count)\n"
                   "and for the ILP solver (0 or 1: one, reproducible; more is faster)")
       ->default_val(mem::PlanOptions().threads)
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_in(0, 256));
   cmd->add_flag(
       "--joint", args->joint,
       "after the two-phase plan, the OLLA joint ILP (order and offsets at once) from it,\n"
@@ -121,6 +122,7 @@ void add_mem_plan(CLI::App& mem) {
   cmd->add_flag("--json", args->json, "print one JSON object with the figures on stdout");
   cmd->add_flag("-q,--quiet", args->quiet, "no progress on stderr");
   cmd->callback([args] {
+    check_output_paths({args->output, args->svg});  // all of them, before planning or writing
     const mem::Graph graph = mem::read_graph(args->graph);
     mem::PlanOptions options;
     options.time_limit = args->time_limit;

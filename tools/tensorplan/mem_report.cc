@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "commands.h"
+#include "numeric_options.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/common/progress.h"
@@ -28,6 +29,7 @@ struct ReportArgs {
 };
 
 void run_report(const ReportArgs& args) {
+  check_output_paths({args.output});  // before reading or planning anything
   const mem::Graph graph = mem::read_graph(args.graph);
   std::optional<mem::Graph> keep;
   if (!args.baseline.empty()) keep = mem::read_graph(args.baseline);
@@ -83,7 +85,7 @@ void add_mem_report(CLI::App& mem) {
                   "wall-clock seconds to spend planning when no PLAN is given; with a PLAN,\n"
                   "a share of it proves the lower bound by exact search (as mem plan does)")
       ->default_val(60)
-      ->check(CLI::NonNegativeNumber);
+      ->check(cli::number_in(0, cli::kMaxSeconds));
   cmd->add_flag("-q,--quiet", args->quiet, "no progress or summary on stderr");
   cmd->callback([args] { run_report(*args); });
 }

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "numeric_options.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/progress.h"
 #include "tensorplan/mem/attribution.h"
@@ -162,7 +163,7 @@ void add_mem_simulate(CLI::App& mem) {
                   "simulate this plan's order instead of the reference order");
   cmd->add_option("--top", args->top, "how many of the largest tensors live at the peak to list")
       ->default_val(10)
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_in(0, kMaxInt));
   cmd->add_flag("--json", args->json, "print one JSON object on stdout");
   cmd->callback([args] { run_simulate(*args); });
 }

@@ -1,5 +1,6 @@
 // Parses and runs a CLI11 app the way every tensorplan program does: errors become one line
-// "tensorplan: error: ..." on stderr and exit code 2; --help and --version exit 0.
+// "tensorplan: error: ..." on stderr and exit code 2; --help and --version exit 0. Messages may
+// quote input, so they are printed through one_line(): escaped, bounded, never more than one line.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -8,6 +9,7 @@
 #include <new>
 
 #include "tensorplan/common/error.h"
+#include "tensorplan/common/text.h"
 
 namespace tensorplan::cli {
 
@@ -21,16 +23,16 @@ inline int run_app(CLI::App& app, int argc, char** argv) {
   } catch (const CLI::Success& e) {
     return app.exit(e);  // --help, --version
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "tensorplan: error: %s (see --help)\n", e.what());
+    std::fprintf(stderr, "tensorplan: error: %s (see --help)\n", one_line(e.what()).c_str());
     return 2;
   } catch (const tensorplan::Error& e) {
-    std::fprintf(stderr, "tensorplan: error: %s\n", e.what());
+    std::fprintf(stderr, "tensorplan: error: %s\n", one_line(e.what()).c_str());
     return 2;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "tensorplan: error: out of memory\n");
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "tensorplan: error: %s\n", e.what());
+    std::fprintf(stderr, "tensorplan: error: %s\n", one_line(e.what()).c_str());
     return 2;
   }
   return 0;

@@ -3,9 +3,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -25,30 +27,44 @@ bool is_gzip(const std::string& bytes) {
          static_cast<unsigned char>(bytes[1]) == 0x8b;
 }
 
+// Decompresses every member of a gzip file (as zcat does: `cat a.gz b.gz` is one valid file) and
+// refuses bytes after the last member that do not start another one.
 std::string gunzip(const std::string& path, const std::string& compressed) {
   z_stream stream{};
-  if (inflateInit2(&stream, 15 + 32) != Z_OK) fail("{}: cannot initialise zlib", path);
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
-  stream.avail_in = static_cast<uInt>(compressed.size());
+  if (inflateInit2(&stream, 15 + 16) != Z_OK) fail("{}: cannot initialise zlib", path);
+  struct End {
+    z_stream* stream;
+    ~End() { inflateEnd(stream); }
+  } end{&stream};
+  std::size_t fed = 0;  // bytes of `compressed` handed to zlib so far
+  auto remaining = [&] { return compressed.size() - fed + stream.avail_in; };
   std::string out;
   char buffer[1 << 16];
-  int status = Z_OK;
-  while (status != Z_STREAM_END) {
+  for (;;) {
+    if (stream.avail_in == 0 && fed < compressed.size()) {  // zlib counts in 32 bits: feed slices
+      stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data() + fed));
+      stream.avail_in = static_cast<uInt>(std::min<std::size_t>(compressed.size() - fed, 1u << 30));
+      fed += stream.avail_in;
+    }
     stream.next_out = reinterpret_cast<Bytef*>(buffer);
     stream.avail_out = sizeof(buffer);
-    status = inflate(&stream, Z_NO_FLUSH);
-    if (status != Z_OK && status != Z_STREAM_END) {
-      inflateEnd(&stream);
-      fail("{}: corrupt gzip data ({})", path, stream.msg ? stream.msg : "truncated");
-    }
+    const int status = inflate(&stream, Z_NO_FLUSH);
     out.append(buffer, sizeof(buffer) - stream.avail_out);
-    if (status == Z_OK && stream.avail_in == 0 && stream.avail_out != 0) {
-      inflateEnd(&stream);
-      fail("{}: truncated gzip data", path);
+    if (status == Z_STREAM_END) {
+      const std::size_t at = compressed.size() - remaining();
+      if (remaining() == 0) return out;
+      if (!is_gzip(compressed.substr(at, 2)))
+        fail("{}: {} bytes of trailing data after the gzip data at byte {}", path, remaining(), at);
+      if (inflateReset(&stream) != Z_OK) fail("{}: cannot reset zlib", path);
+      continue;
     }
+    if (status == Z_OK || status == Z_BUF_ERROR) {
+      // No input left, and zlib wanted more (it did not fill the output): the member is cut short.
+      if (remaining() == 0 && stream.avail_out != 0) fail("{}: truncated gzip data", path);
+      continue;
+    }
+    fail("{}: corrupt gzip data ({})", path, stream.msg ? stream.msg : "bad data");
   }
-  inflateEnd(&stream);
-  return out;
 }
 
 std::string gzip(const std::string& path, const std::string& plain) {
@@ -78,6 +94,28 @@ std::string read_file(const std::string& path) {
   if (in.bad()) fail("{}: read error", path);
   std::string bytes = std::move(buffer).str();
   return is_gzip(bytes) ? gunzip(path, bytes) : bytes;
+}
+
+void check_output_paths(const std::vector<std::string>& paths) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> seen;
+  for (const std::string& path : paths) {
+    if (path.empty() || path == "-") continue;
+    const fs::path target(path);
+    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    std::error_code error;
+    if (!fs::is_directory(dir, error))
+      fail("{}: cannot write: directory {} does not exist", path, dir.string());
+    if (::access(dir.c_str(), W_OK | X_OK) != 0)
+      fail("{}: cannot write: directory {} is not writable ({})", path, dir.string(),
+           std::strerror(errno));
+    if (fs::is_directory(target, error)) fail("{}: cannot write: it is a directory", path);
+    const fs::path normal = fs::weakly_canonical(target, error);
+    const fs::path key = error ? target.lexically_normal() : normal;
+    if (std::find(seen.begin(), seen.end(), key) != seen.end())
+      fail("{}: named as two outputs", path);
+    seen.push_back(key);
+  }
 }
 
 void write_file_atomic(const std::string& path, const std::string& contents) {

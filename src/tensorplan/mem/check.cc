@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -13,9 +14,21 @@ namespace tensorplan::mem {
 namespace {
 
 constexpr std::size_t kMaxProblems = 20;
+constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
 
-std::int64_t round_up(std::int64_t size, std::int64_t alignment) {
-  return (size + alignment - 1) / alignment * alignment;
+// a + b, saturating at INT64_MAX (the checker never wraps around); sets *overflow if it did.
+std::int64_t add_saturating(std::int64_t a, std::int64_t b, bool* overflow = nullptr) {
+  std::int64_t sum = 0;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  if (overflow) *overflow = true;
+  return kMax;
+}
+
+// `size` rounded up to a multiple of `alignment` (size >= 0, alignment >= 1), saturating at
+// INT64_MAX: no intermediate value exceeds the result, so alignments up to INT64_MAX are exact.
+std::int64_t round_up(std::int64_t size, std::int64_t alignment, bool* overflow) {
+  const std::int64_t rest = size % alignment;
+  return rest == 0 ? size : add_saturating(size, alignment - rest, overflow);
 }
 
 }  // namespace
@@ -38,7 +51,8 @@ CheckResult check_plan(const Graph& graph, const Plan& plan, std::int64_t alignm
     if (node < 0 || node >= n) {
       problem(fmt::format("order step {}: no such node", s));
     } else if (step[node] >= 0) {
-      problem(fmt::format("node {} runs twice (steps {} and {})", graph.nodes[node].id, step[node], s));
+      problem(
+          fmt::format("node {} runs twice (steps {} and {})", graph.nodes[node].id, step[node], s));
     } else {
       step[node] = static_cast<int>(s);
     }
@@ -72,13 +86,25 @@ CheckResult check_plan(const Graph& graph, const Plan& plan, std::int64_t alignm
   for (int t = 0; t < graph.num_tensors(); ++t) start[t] = born[t] == 0 ? 0 : born[t] - 1;
 
   // Max live bytes, independently of the simulator.
-  std::vector<std::int64_t> delta(static_cast<std::size_t>(last) + 2, 0);
+  // Sums of sizes are bounded by kMaxBytes in a linked graph, but the checker trusts nothing: the
+  // running total saturates instead of wrapping.
+  std::vector<std::int64_t> starts(static_cast<std::size_t>(last) + 2, 0);
+  std::vector<std::int64_t> ends(static_cast<std::size_t>(last) + 2, 0);
   for (int t = 0; t < graph.num_tensors(); ++t) {
-    delta[start[t]] += graph.tensors[t].size;
-    delta[dies[t] + 1] -= graph.tensors[t].size;
+    if (graph.tensors[t].size < 0) {
+      problem(fmt::format("tensor {} has negative size {}", graph.tensors[t].id,
+                          graph.tensors[t].size));
+      continue;
+    }
+    starts[start[t]] = add_saturating(starts[start[t]], graph.tensors[t].size);
+    ends[dies[t] + 1] = add_saturating(ends[dies[t] + 1], graph.tensors[t].size);
   }
-  std::int64_t running = 0;
-  for (int s = 0; s <= last; ++s) result.max_live = std::max(result.max_live, running += delta[s]);
+  if (!result.valid) return result;
+  std::int64_t running = 0;  // saturated: once at INT64_MAX it stays there
+  for (int s = 0; s <= last; ++s) {
+    if (running != kMax) running = add_saturating(running - ends[s], starts[s]);
+    result.max_live = std::max(result.max_live, running);
+  }
 
   // 2. Offsets present and aligned; arena size.
   if (plan.offsets.size() != graph.tensors.size()) {
@@ -86,6 +112,12 @@ CheckResult check_plan(const Graph& graph, const Plan& plan, std::int64_t alignm
                         graph.tensors.size()));
     return result;
   }
+  // Where a placed tensor's (rounded) bytes end, saturated at INT64_MAX; *overflow is set if the
+  // true end is past INT64_MAX.
+  auto end_of = [&](int t, bool* overflow = nullptr) {
+    return add_saturating(plan.offsets[t], round_up(graph.tensors[t].size, alignment, overflow),
+                          overflow);
+  };
   std::vector<int> placed;
   for (int t = 0; t < graph.num_tensors(); ++t) {
     const Tensor& tensor = graph.tensors[t];
@@ -95,8 +127,16 @@ CheckResult check_plan(const Graph& graph, const Plan& plan, std::int64_t alignm
       continue;
     }
     if (plan.offsets[t] % alignment != 0)
-      problem(fmt::format("tensor {} offset {} is not a multiple of {}", tensor.id, plan.offsets[t], alignment));
-    result.arena_bytes = std::max(result.arena_bytes, plan.offsets[t] + round_up(tensor.size, alignment));
+      problem(fmt::format("tensor {} offset {} is not a multiple of {}", tensor.id, plan.offsets[t],
+                          alignment));
+    bool overflow = false;
+    const std::int64_t end = end_of(t, &overflow);
+    if (overflow)
+      problem(
+          fmt::format("tensor {} at offset {} ({} bytes, rounded up to {}) ends past the "
+                      "largest possible arena of 2^63-1 bytes",
+                      tensor.id, plan.offsets[t], tensor.size, alignment));
+    result.arena_bytes = std::max(result.arena_bytes, end);
     placed.push_back(t);
   }
   if (plan.arena_bytes != result.arena_bytes)
@@ -114,18 +154,19 @@ CheckResult check_plan(const Graph& graph, const Plan& plan, std::int64_t alignm
   for (int s = 0; s <= last; ++s) {
     for (int t : starting[s]) {
       const std::int64_t lo = plan.offsets[t];
-      const std::int64_t hi = lo + round_up(graph.tensors[t].size, alignment);
+      const std::int64_t hi = end_of(t);
       auto next = live.lower_bound({lo, -1});
       if (next != live.end() && next->first < hi)
-        problem(fmt::format("tensors {} and {} overlap in memory at step {} ([{}, {}) and offset {})",
-                            graph.tensors[t].id, graph.tensors[next->second].id, s, lo, hi, next->first));
+        problem(fmt::format(
+            "tensors {} and {} overlap in memory at step {} ([{}, {}) and offset {})",
+            graph.tensors[t].id, graph.tensors[next->second].id, s, lo, hi, next->first));
       if (next != live.begin()) {
         auto prev = std::prev(next);
-        const std::int64_t prev_end = prev->first + round_up(graph.tensors[prev->second].size, alignment);
+        const std::int64_t prev_end = end_of(prev->second);
         if (prev_end > lo)
-          problem(fmt::format("tensors {} and {} overlap in memory at step {} (offset {} and [{}, {}))",
-                              graph.tensors[t].id, graph.tensors[prev->second].id, s, lo,
-                              prev->first, prev_end));
+          problem(fmt::format(
+              "tensors {} and {} overlap in memory at step {} (offset {} and [{}, {}))",
+              graph.tensors[t].id, graph.tensors[prev->second].id, s, lo, prev->first, prev_end));
       }
       live.insert({lo, t});
     }
@@ -137,7 +178,8 @@ CheckResult check_plan(const Graph& graph, const Plan& plan, std::int64_t alignm
 void require_valid(const Graph& graph, const Plan& plan, std::int64_t alignment) {
   CheckResult result = check_plan(graph, plan, alignment);
   if (result.valid) return;
-  std::string text = fmt::format("internal error: the plan for \"{}\" failed the checker:", graph.name);
+  std::string text =
+      fmt::format("internal error: the plan for \"{}\" failed the checker:", graph.name);
   for (const auto& p : result.problems) text += " " + p + ";";
   throw Error(text);
 }

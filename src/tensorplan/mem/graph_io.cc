@@ -5,6 +5,7 @@
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
+#include "tensorplan/common/text.h"
 
 namespace tensorplan::mem {
 
@@ -49,9 +50,9 @@ Graph graph_from_json(const Json& doc, const std::string& path) {
     auto parsed = parse_gradient_semantics(it->get<std::string>());
     if (!parsed)
       fail(
-          "{}: /gradients: unknown gradient semantics \"{}\" (expected \"keep\": kept in "
+          "{}: /gradients: unknown gradient semantics {} (expected \"keep\": kept in "
           ".grad, or \"fused\": each gradient dies after its parameter's update)",
-          path, it->get<std::string>());
+          path, quote_input(it->get<std::string>()));
     graph.gradients = *parsed;
   }
 
@@ -75,9 +76,9 @@ Graph graph_from_json(const Json& doc, const std::string& path) {
     auto parsed = parse_tensor_kind(kind);
     if (!parsed)
       fail(
-          "{}: {}/kind: tensor {} has unknown kind \"{}\" (expected input, weight, "
+          "{}: {}/kind: tensor {} has unknown kind {} (expected input, weight, "
           "optimizer_state, activation, gradient or temporary)",
-          path, where, tensor.id, kind);
+          path, where, tensor.id, quote_input(kind));
     tensor.kind = *parsed;
     if (auto it = t.find("output"); it != t.end()) {
       if (!it->is_boolean()) fail("{}: {}/output: expected true or false", path, where);

@@ -1,7 +1,9 @@
+#include <charconv>
 #include <unordered_map>
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
+#include "tensorplan/common/text.h"
 #include "tensorplan/mem/plan.h"
 
 namespace tensorplan::mem {
@@ -9,8 +11,13 @@ namespace tensorplan::mem {
 Plan plan_from_json(const Json& doc, const Graph& graph, const std::string& path) {
   check_header(path, doc, kPlanFormat, kPlanVersion);
   Plan plan;
-  if (auto it = doc.find("graph"); it != doc.end() && it->is_string())
+  if (auto it = doc.find("graph"); it != doc.end()) {
+    if (!it->is_string()) fail("{}: /graph: expected the graph's name (a string)", path);
     plan.graph = it->get<std::string>();
+    if (plan.graph != graph.name)
+      fail("{}: /graph: the plan is for graph {}, but the graph given is {}", path,
+           quote_input(plan.graph), quote_input(graph.name));
+  }
 
   std::unordered_map<std::int64_t, int> node_index, tensor_index;
   for (int n = 0; n < graph.num_nodes(); ++n) node_index[graph.nodes[n].id] = n;
@@ -31,15 +38,15 @@ Plan plan_from_json(const Json& doc, const Graph& graph, const std::string& path
   if (!offsets.is_object())
     fail("{}: /offsets: expected an object {{\"<tensor id>\": offset}}", path);
   for (auto it = offsets.begin(); it != offsets.end(); ++it) {
-    const std::string at = "/offsets/" + it.key();
+    const std::string at = "/offsets/" + quote_input(it.key());
+    // Canonical decimal only: " 9", "+9" and "09" would all name tensor 9, and one would
+    // silently replace another.
     std::int64_t id = 0;
-    try {
-      std::size_t used = 0;
-      id = std::stoll(it.key(), &used);
-      if (used != it.key().size()) throw std::invalid_argument("trailing");
-    } catch (const std::exception&) {
-      fail("{}: {}: key is not an integer tensor id", path, at);
-    }
+    const std::string& key = it.key();
+    const auto [stop, error] = std::from_chars(key.data(), key.data() + key.size(), id);
+    if (error != std::errc() || stop != key.data() + key.size() || key != std::to_string(id))
+      fail("{}: /offsets: key {} is not a tensor id in canonical decimal form", path,
+           quote_input(key));
     auto t = tensor_index.find(id);
     if (t == tensor_index.end()) fail("{}: {}: unknown tensor id {}", path, at, id);
     const std::int64_t offset = as_int(path, it.value(), at);

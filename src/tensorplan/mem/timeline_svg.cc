@@ -7,29 +7,41 @@
 #include <cmath>
 
 #include "tensorplan/common/progress.h"
+#include "tensorplan/common/text.h"
 #include "tensorplan/mem/simulate.h"
 
 namespace tensorplan::mem {
 
 namespace {
 
-constexpr double kWidth = 1200, kHeight = 640;               // plot area, px
+constexpr double kWidth = 1200, kHeight = 640;                       // plot area, px
 constexpr double kLeft = 90, kTop = 60, kRight = 190, kBottom = 50;  // margins, px
-constexpr std::size_t kMaxRects = 20000;                     // keeps the file loadable
+constexpr std::size_t kMaxRects = 20000;                             // keeps the file loadable
 
 // Tableau-like colours, one per TensorKind (in enum order).
 constexpr std::array<const char*, 6> kColours = {"#4e79a7", "#59a14f", "#76b7b2",
                                                  "#f28e2b", "#e15759", "#bab0ac"};
 
+// Text from the graph as XML character data: characters XML forbids (control characters, bytes that
+// are not UTF-8) replaced first, then the markup characters escaped.
 std::string escape(const std::string& text) {
   std::string out;
-  for (char c : text) {
+  for (char c : xml_safe(text)) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -50,7 +62,8 @@ std::string timeline_svg(const Graph& graph, const Plan& plan) {
   const auto lives = lifetimes(graph, plan.order);
   const Simulation sim = simulate(graph, plan.order);
   const double steps = std::max<double>(1, static_cast<double>(plan.order.size()));
-  const double top = std::max<double>(1, static_cast<double>(std::max(plan.arena_bytes, sim.max_live)));
+  const double top =
+      std::max<double>(1, static_cast<double>(std::max(plan.arena_bytes, sim.max_live)));
   auto x_of = [&](double step) { return kLeft + step / steps * kWidth; };
   auto y_of = [&](double address) { return kTop + kHeight - address / top * kHeight; };
 
@@ -69,7 +82,8 @@ std::string timeline_svg(const Graph& graph, const Plan& plan) {
 
   const double full_width = kLeft + kWidth + kRight, full_height = kTop + kHeight + kBottom;
   std::string svg = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} "
+      "{1}\" "
       "font-family=\"sans-serif\" font-size=\"12\">\n"
       "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
       full_width, full_height);
@@ -119,20 +133,25 @@ std::string timeline_svg(const Graph& graph, const Plan& plan) {
         "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n",
         x_of(s), kTop + kHeight, x_of(s), kTop + kHeight + 5, x_of(s), kTop + kHeight + 20, s);
   svg += fmt::format(
-      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">step (operator in the planned order)</text>\n"
-      "<text transform=\"translate(18 {:.1f}) rotate(-90)\" text-anchor=\"middle\">address</text>\n",
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">step (operator in the planned "
+      "order)</text>\n"
+      "<text transform=\"translate(18 {:.1f}) rotate(-90)\" "
+      "text-anchor=\"middle\">address</text>\n",
       kLeft + kWidth / 2, kTop + kHeight + 42, kTop + kHeight / 2);
 
   // The arena top, max-live level and the peak step.
   svg += fmt::format(
-      "<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"black\" stroke-dasharray=\"6 3\"/>"
+      "<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"black\" "
+      "stroke-dasharray=\"6 3\"/>"
       "<text x=\"{3}\" y=\"{4:.1f}\">arena {5}</text>\n",
       kLeft, y_of(static_cast<double>(plan.arena_bytes)), kLeft + kWidth, kLeft + kWidth + 6,
       y_of(static_cast<double>(plan.arena_bytes)) + 4, format_bytes(plan.arena_bytes));
   const double peak_x = x_of(sim.peak_step + 0.5);
   svg += fmt::format(
-      "<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#b00\" stroke-width=\"1.5\" "
-      "stroke-dasharray=\"4 3\"/><text x=\"{0:.1f}\" y=\"{3}\" fill=\"#b00\" text-anchor=\"middle\">"
+      "<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#b00\" "
+      "stroke-width=\"1.5\" "
+      "stroke-dasharray=\"4 3\"/><text x=\"{0:.1f}\" y=\"{3}\" fill=\"#b00\" "
+      "text-anchor=\"middle\">"
       "peak {4}</text>\n",
       peak_x, kTop, kTop + kHeight, kTop - 4, format_bytes(sim.max_live));
 
@@ -140,7 +159,8 @@ std::string timeline_svg(const Graph& graph, const Plan& plan) {
   for (int k = 0; k < 6; ++k) {
     const double y = kTop + 30 + 22 * k;
     svg += fmt::format(
-        "<rect x=\"{}\" y=\"{}\" width=\"14\" height=\"14\" fill=\"{}\" stroke=\"#333\" stroke-width=\"0.5\"/>"
+        "<rect x=\"{}\" y=\"{}\" width=\"14\" height=\"14\" fill=\"{}\" stroke=\"#333\" "
+        "stroke-width=\"0.5\"/>"
         "<text x=\"{}\" y=\"{}\">{}</text>\n",
         kLeft + kWidth + 10, y, kColours[k], kLeft + kWidth + 30, y + 12,
         to_string(static_cast<TensorKind>(k)));

@@ -9,8 +9,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
+#include <string_view>
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
@@ -249,6 +252,54 @@ Json to_record(const ControlRecord& c) {
           {"at", c.at}};
 }
 
+namespace {
+
+// True if a whole frame starts at `pos`: magic, a size that fits in the file, and a payload whose
+// CRC-32 is the one recorded. Sets *payload_size.
+bool intact_frame(const std::string& bytes, std::size_t pos, std::size_t* payload_size) {
+  if (bytes.size() - pos < kFrameHeader || std::memcmp(bytes.data() + pos, kMagic, 4) != 0)
+    return false;
+  const std::uint32_t size = get_u32(bytes, pos + 4);
+  if (size > kMaxPayload || bytes.size() - pos - kFrameHeader < size) return false;
+  const auto* payload = reinterpret_cast<const Bytef*>(bytes.data() + pos + kFrameHeader);
+  if (crc32(0, payload, size) != get_u32(bytes, pos + 8)) return false;
+  *payload_size = size;
+  return true;
+}
+
+// Where the next whole frame at or after `from` starts (bytes.size() if none).
+std::size_t next_intact_frame(const std::string& bytes, std::size_t from) {
+  std::size_t size = 0;
+  for (std::size_t at = bytes.find(std::string_view(kMagic, 4), from); at != std::string::npos;
+       at = bytes.find(std::string_view(kMagic, 4), at + 1))
+    if (intact_frame(bytes, at, &size)) return at;
+  return bytes.size();
+}
+
+// A frame at `pos` whose magic or size field is damaged but whose payload runs to `next` (the next
+// intact frame, or the end) and has the recorded CRC-32: a flipped byte in the frame header.
+bool frame_with_damaged_header(const std::string& bytes, std::size_t pos, std::size_t next,
+                               std::size_t* payload_size) {
+  if (next - pos < kFrameHeader || next - pos - kFrameHeader > kMaxPayload) return false;
+  const std::size_t size = next - pos - kFrameHeader;
+  const auto* payload = reinterpret_cast<const Bytef*>(bytes.data() + pos + kFrameHeader);
+  if (crc32(0, payload, static_cast<uInt>(size)) != get_u32(bytes, pos + 8)) return false;
+  *payload_size = size;
+  return true;
+}
+
+// What a killed run leaves: the start of one frame (part of its header, or a header whose size
+// runs past the end of the file).
+bool looks_torn(const std::string& bytes, std::size_t pos) {
+  const std::size_t left = bytes.size() - pos;
+  if (std::memcmp(bytes.data() + pos, kMagic, std::min<std::size_t>(left, 4)) != 0) return false;
+  if (left < kFrameHeader) return true;
+  const std::uint32_t size = get_u32(bytes, pos + 4);
+  return size <= kMaxPayload && left - kFrameHeader < size;
+}
+
+}  // namespace
+
 Shard read_shard(const std::string& path) {
   std::string bytes;
   {
@@ -273,25 +324,30 @@ Shard read_shard(const std::string& path) {
     const auto where = [&] {
       return fmt::format("{}: record {} at byte {}", path, record_number, pos);
     };
-    if (bytes.size() - pos < kFrameHeader) {
-      shard.torn_tail = true;
-      break;
+    // The frame at `pos`, or, where it is damaged, the next intact one (resynchronising).
+    std::size_t payload_size = 0;
+    if (!intact_frame(bytes, pos, &payload_size)) {
+      const std::size_t next = next_intact_frame(bytes, pos + 1);
+      if (frame_with_damaged_header(bytes, pos, next, &payload_size)) {
+        // Magic or size damaged, payload and checksum intact: the record is whole.
+        shard.repaired.push_back(static_cast<std::int64_t>(pos));
+      } else if (next == bytes.size() && looks_torn(bytes, pos)) {
+        shard.torn_tail = true;  // the run was killed while writing this record
+        break;
+      } else {
+        if (record_number == 0) {
+          if (bytes.size() < 4 || std::memcmp(bytes.data(), kMagic, 4) != 0)
+            fail("{}: not a tensorplan perf shard (bad magic)", path);
+          fail("{}: the header record (bytes 0 to {}) is damaged, so the shard cannot be read",
+               path, next);
+        }
+        shard.damaged.push_back({static_cast<std::int64_t>(pos), static_cast<std::int64_t>(next)});
+        pos = next;
+        continue;
+      }
     }
-    if (std::memcmp(bytes.data() + pos, kMagic, 4) != 0) {
-      if (record_number == 0) fail("{}: not a tensorplan perf shard (bad magic)", path);
-      fail("{}: corrupt shard (bad record marker)", where());
-    }
-    const std::uint32_t size = get_u32(bytes, pos + 4);
-    const std::uint32_t crc = get_u32(bytes, pos + 8);
-    if (size > kMaxPayload) fail("{}: corrupt shard (record size {})", where(), size);
-    if (bytes.size() - pos - kFrameHeader < size) {
-      shard.torn_tail = true;  // the run was killed while writing this record
-      break;
-    }
+    const std::size_t size = payload_size;
     const std::string payload = bytes.substr(pos + kFrameHeader, size);
-    if (crc32(0, reinterpret_cast<const Bytef*>(payload.data()), size) != crc) {
-      fail("{}: corrupt shard (checksum mismatch)", where());
-    }
     Json record;
     try {
       record = Json::from_cbor(decompress(payload));
@@ -442,6 +498,34 @@ ShardWriter ShardWriter::create(const std::string& path, const Json& config, int
 }
 
 ShardWriter ShardWriter::append_to(const std::string& path, std::int64_t valid_bytes) {
+  // What follows the last intact record is cut off. A torn record (a killed run) is nothing that
+  // could ever be read; anything else (damaged records) is set aside in a side file first, so
+  // that nothing is deleted that a person might still recover.
+  std::error_code ec;
+  const auto file_bytes = static_cast<std::int64_t>(std::filesystem::file_size(path, ec));
+  if (ec) fail("{}: cannot read its size: {}", path, ec.message());
+  if (valid_bytes < 0 || valid_bytes > file_bytes)
+    fail("{}: cannot append after byte {} of a {}-byte file", path, valid_bytes, file_bytes);
+  if (file_bytes > valid_bytes) {
+    std::string tail;
+    {
+      std::ifstream in(path, std::ios::binary);
+      in.seekg(valid_bytes);
+      tail.assign(std::istreambuf_iterator<char>(in), {});
+      if (static_cast<std::int64_t>(tail.size()) != file_bytes - valid_bytes)
+        fail("{}: cannot read its last {} bytes", path, file_bytes - valid_bytes);
+    }
+    if (!looks_torn(tail, 0)) {
+      const std::string aside = fmt::format("{}.damaged-at-{}", path, valid_bytes);
+      if (std::filesystem::exists(aside, ec))
+        fail("{}: {} exists already; move it away before resuming", path, aside);
+      write_file_atomic(aside, tail);
+      fmt::print(stderr,
+                 "tensorplan: {}: bytes {} to {} are damaged (not an intact record); set aside "
+                 "in {} before resuming\n",
+                 path, valid_bytes, file_bytes, aside);
+    }
+  }
   const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) fail("{}: cannot open for appending: {}", path, std::strerror(errno));
   if (::ftruncate(fd, valid_bytes) != 0 || ::lseek(fd, 0, SEEK_END) < 0) {

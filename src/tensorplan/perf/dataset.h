@@ -14,12 +14,17 @@
 // docs/perf-dataset.md for their fields). A new shard is created under a temporary name and
 // renamed once its header is on disk; each record is appended with one write() and synced, so a
 // killed run leaves at most one torn record at the end, which readers ignore and --resume cuts off.
-// A complete record whose CRC or contents are bad makes the shard corrupt: reading it fails with
-// an Error naming the file and byte offset, and other shards are unaffected.
+// A record that fails its CRC (damaged bytes) is skipped: the reader scans on for the next record
+// marker whose record passes its CRC, reads on from there, and reports the skipped byte ranges
+// (Shard::damaged); a record whose marker or size alone is damaged is still read when its payload
+// passes the CRC. --resume sets a damaged tail aside in a side file rather than cutting it off. A
+// record that passes its CRC but whose contents are bad, or a damaged header record, makes the
+// shard unreadable: an Error naming the file and byte offset; other shards are unaffected.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tensorplan/common/json.h"
@@ -104,6 +109,12 @@ struct Shard {
   std::int64_t valid_bytes = 0;       // end of the last complete record
   std::int64_t file_bytes = 0;
   bool torn_tail = false;  // an incomplete last record (a killed run)
+  // Damaged bytes skipped by the reader, [begin, end): a record that failed its checksum, up to
+  // the next intact record (found by scanning for the record marker). Everything else is read.
+  std::vector<std::pair<std::int64_t, std::int64_t>> damaged;
+  // Records whose frame header (marker or size) was damaged but whose payload passed its
+  // checksum, so they were read: their byte offsets.
+  std::vector<std::int64_t> repaired;
 };
 
 // Reads a whole shard. Throws Error naming the file (and byte offset) if it is not a shard, has a
@@ -120,7 +131,8 @@ class ShardWriter {
   static ShardWriter create(const std::string& path, const Json& config,
                             int version = kShardVersion);
   // Opens an existing shard for appending, first cutting it to `valid_bytes` (dropping a torn
-  // record left by a killed run).
+  // record left by a killed run). Damaged bytes after `valid_bytes` are first copied to
+  // "<path>.damaged-at-<valid_bytes>" (said on stderr); it fails if that file exists.
   static ShardWriter append_to(const std::string& path, std::int64_t valid_bytes);
 
   ShardWriter(ShardWriter&& other) noexcept;

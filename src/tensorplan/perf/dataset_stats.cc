@@ -80,6 +80,8 @@ DatasetStats compute_stats(const std::vector<Shard>& shards) {
       st.format_version = 0;
     }
     if (shard.torn_tail) st.torn_tails++;
+    for (const auto& [begin, end] : shard.damaged)
+      st.damaged.push_back(fmt::format("{}: bytes {} to {}", shard.path, begin, end));
     st.pipelines += static_cast<int>(shard.pipelines.size());
     for (const auto& p : shard.pipelines) {
       stage_counts.push_back(static_cast<int>(p.graph.stages.size()));
@@ -255,6 +257,7 @@ Json stats_to_json(const DatasetStats& st) {
           {"failed", st.samples - st.schedules},
           {"failures", st.failures},
           {"torn_tails", st.torn_tails},
+          {"damaged", st.damaged},
           {"runtime_seconds",
            {{"min", st.min_runtime}, {"median", st.median_runtime}, {"max", st.max_runtime}}},
           {"noise",
@@ -279,6 +282,7 @@ std::string stats_to_text(const DatasetStats& st) {
   out += fmt::format(
       "shards            {}{}\n", st.shards,
       st.torn_tails ? fmt::format(" ({} with an incomplete last record)", st.torn_tails) : "");
+  for (const auto& range : st.damaged) out += fmt::format("damaged, skipped  {}\n", range);
   out += fmt::format("pipelines         {} ({}..{} stages, mean {:.1f})\n", st.pipelines,
                      st.stages_min, st.stages_max, st.stages_mean);
   out += fmt::format("schedules timed   {} of {} samples\n", st.schedules, st.samples);
@@ -344,6 +348,11 @@ void merge_shards(const std::vector<std::string>& inputs, const std::string& out
     for (const auto& file : list_shards(path)) shards.push_back(read_shard(file));
   }
   if (shards.empty()) fail("perf merge: no shard files in {}", inputs.front());
+  // A merged shard would hide what was lost: damaged shards are refused, with where.
+  for (const Shard& shard : shards)
+    if (!shard.damaged.empty())
+      fail("perf merge: {}: corrupt shard (bytes {} to {} damaged; see perf stats)", shard.path,
+           shard.damaged.front().first, shard.damaged.front().second);
   // Same run: every setting but the shard index must agree.
   Json config = shards.front().config;
   const auto comparable = [](Json c) {

@@ -28,6 +28,8 @@ struct DatasetStats {
   int schedules = 0;                    // successfully timed schedules
   int samples = 0;                      // schedule records, failed ones included
   std::map<std::string, int> failures;  // status -> count, for status != "ok"
+  // Damaged byte ranges the reader skipped, one "<shard>: bytes <begin> to <end>" each.
+  std::vector<std::string> damaged;
   int torn_tails = 0;  // shards whose last record is incomplete (a run in progress/killed)
   double min_runtime = 0, median_runtime = 0, max_runtime = 0;  // seconds, over timed schedules
   double median_spread = 0;  // median over schedules of (median - min) / min batch time

@@ -9,6 +9,7 @@
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
+#include "tensorplan/common/text.h"
 
 namespace tensorplan::mem::place {
 
@@ -67,10 +68,10 @@ CsvInstance parse_csv(const std::string& text, const std::string& source) {
     for (int c = 0; c < kColumns; ++c)
       if (header[i] == kColumnNames[c]) column = c;
     if (column < 0)
-      fail("{}:{}: unknown column '{}' in header; expected id,lower,upper,size[,offset]", source,
-           line_number, header[i]);
+      fail("{}:{}: unknown column {} in header; expected id,lower,upper,size[,offset]", source,
+           line_number, quote_input(header[i]));
     if (position[column] >= 0)
-      fail("{}:{}: column '{}' appears twice in header", source, line_number, header[i]);
+      fail("{}:{}: column {} appears twice in header", source, line_number, quote_input(header[i]));
     position[column] = static_cast<int>(i);
   }
   for (int c = kId; c <= kSize; ++c)
@@ -95,7 +96,8 @@ CsvInstance parse_csv(const std::string& text, const std::string& source) {
       const char* end = field.data() + field.size();
       const auto [stop, error] = std::from_chars(field.data(), end, value[c]);
       if (field.empty() || error != std::errc() || stop != end)
-        fail("{}:{}: {} '{}' is not a 64-bit integer", source, line_number, kColumnNames[c], field);
+        fail("{}:{}: {} {} is not a 64-bit integer", source, line_number, kColumnNames[c],
+             quote_input(field));
     }
     Buffer buffer{value[kId], value[kLower], value[kUpper], value[kSize]};
     if (buffer.lower >= buffer.upper)

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -10,26 +11,46 @@
 
 namespace tensorplan::mem::place {
 
+namespace {
+
+constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+
+// a + b, saturating at INT64_MAX instead of wrapping (sizes and offsets go up to 2^62 each).
+std::int64_t add_saturating(std::int64_t a, std::int64_t b) {
+  std::int64_t sum = 0;
+  return __builtin_add_overflow(a, b, &sum) ? kMax : sum;
+}
+
+}  // namespace
+
 std::int64_t aligned_size(const Problem& problem, const Buffer& buffer) {
   const std::int64_t a = std::max<std::int64_t>(1, problem.alignment);
-  return (buffer.size + a - 1) / a * a;
+  const std::int64_t rest = buffer.size % a;  // no intermediate value exceeds the result
+  return rest == 0 ? buffer.size : add_saturating(buffer.size, a - rest);
 }
 
 std::int64_t max_live(const Problem& problem) {
-  std::map<std::int64_t, std::int64_t> delta;
+  // Starts and ends per time, each summed saturating; the running total never goes above the
+  // sum of the starts so far, so it saturates too rather than wrapping.
+  std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>> events;  // time -> (ends, starts)
   for (const Buffer& b : problem.buffers) {
-    delta[b.lower] += aligned_size(problem, b);
-    delta[b.upper] -= aligned_size(problem, b);
+    auto& start = events[b.lower].second;
+    start = add_saturating(start, aligned_size(problem, b));
+    auto& end = events[b.upper].first;
+    end = add_saturating(end, aligned_size(problem, b));
   }
   std::int64_t running = 0, peak = 0;
-  for (const auto& [time, change] : delta) peak = std::max(peak, running += change);
+  for (const auto& [time, change] : events) {
+    if (running != kMax) running = add_saturating(running - change.first, change.second);
+    peak = std::max(peak, running);
+  }
   return peak;
 }
 
 std::int64_t height(const Problem& problem, const std::vector<std::int64_t>& offsets) {
   std::int64_t top = 0;
   for (std::size_t i = 0; i < problem.buffers.size(); ++i)
-    top = std::max(top, offsets[i] + aligned_size(problem, problem.buffers[i]));
+    top = std::max(top, add_saturating(offsets[i], aligned_size(problem, problem.buffers[i])));
   return top;
 }
 
@@ -48,25 +69,32 @@ bool is_valid(const Problem& problem, const std::vector<std::int64_t>& offsets, 
     by_lower[i] = static_cast<int>(i);
     if (offsets[i] < 0) return explain(fmt::format("buffer {} has negative offset", buffers[i].id));
     if (offsets[i] % a != 0)
-      return explain(fmt::format("buffer {} offset {} is not a multiple of {}", buffers[i].id, offsets[i], a));
+      return explain(
+          fmt::format("buffer {} offset {} is not a multiple of {}", buffers[i].id, offsets[i], a));
   }
   std::sort(by_lower.begin(), by_lower.end(),
             [&](int x, int y) { return buffers[x].lower < buffers[y].lower; });
-  std::set<std::pair<std::int64_t, int>> live;                        // (offset, buffer)
-  std::multimap<std::int64_t, int> expiry;                             // upper -> buffer
+  std::set<std::pair<std::int64_t, int>> live;  // (offset, buffer)
+  std::multimap<std::int64_t, int> expiry;      // upper -> buffer
   for (int b : by_lower) {
     while (!expiry.empty() && expiry.begin()->first <= buffers[b].lower) {
       live.erase({offsets[expiry.begin()->second], expiry.begin()->second});
       expiry.erase(expiry.begin());
     }
-    const std::int64_t lo = offsets[b], hi = lo + aligned_size(problem, buffers[b]);
+    const std::int64_t lo = offsets[b];
+    std::int64_t hi = 0;
+    if (__builtin_add_overflow(lo, aligned_size(problem, buffers[b]), &hi))
+      return explain(
+          fmt::format("buffer {} at offset {} ends past 2^63-1 bytes", buffers[b].id, lo));
     auto next = live.lower_bound({lo, -1});
     if (next != live.end() && next->first < hi)
-      return explain(fmt::format("buffers {} and {} overlap", buffers[b].id, buffers[next->second].id));
+      return explain(
+          fmt::format("buffers {} and {} overlap", buffers[b].id, buffers[next->second].id));
     if (next != live.begin()) {
       auto prev = std::prev(next);
-      if (prev->first + aligned_size(problem, buffers[prev->second]) > lo)
-        return explain(fmt::format("buffers {} and {} overlap", buffers[b].id, buffers[prev->second].id));
+      if (add_saturating(prev->first, aligned_size(problem, buffers[prev->second])) > lo)
+        return explain(
+            fmt::format("buffers {} and {} overlap", buffers[b].id, buffers[prev->second].id));
     }
     live.insert({lo, b});
     expiry.emplace(buffers[b].upper, b);
@@ -74,7 +102,8 @@ bool is_valid(const Problem& problem, const std::vector<std::int64_t>& offsets, 
   return true;
 }
 
-Problem problem_from_graph(const Graph& graph, const std::vector<int>& order, std::int64_t alignment) {
+Problem problem_from_graph(const Graph& graph, const std::vector<int>& order,
+                           std::int64_t alignment) {
   Problem problem;
   problem.alignment = alignment;
   const auto lives = lifetimes(graph, order);

@@ -22,7 +22,9 @@
 namespace tensorplan::mem::place {
 namespace {
 
-constexpr std::int64_t kInf = std::numeric_limits<std::int64_t>::max() / 4;
+// Above every height, offset and size (at most 2^62 units: the sizes add up to at most 2^62
+// bytes), with room to add one such value to it without overflow: 2^62 + 2^61.
+constexpr std::int64_t kInf = (std::int64_t{1} << 62) + (std::int64_t{1} << 61);
 // Search budgets count steps: a node costs one plus its group's buffers and their sections, which
 // keeps the time of a step about the same across strategies and instances (~10 ns here).
 // Steps a strategy runs before the next one takes its turn (~10 ms).
@@ -34,7 +36,7 @@ struct Part {
   std::vector<int> members;  // indices into Problem::buffers
   std::vector<int> first, last;
   std::vector<std::int64_t> size;
-  std::vector<std::int64_t> life;  // upper - lower, in time units
+  std::vector<double> life;  // upper - lower, in time units (a double: it may exceed int64)
   int sections = 0;
   // Static branching priorities: per order, the position of each buffer (lower first).
   std::vector<std::vector<int>> orders;
@@ -122,7 +124,8 @@ std::vector<Part> split_into_parts(const Problem& problem, const std::vector<std
       part.first.push_back(section(buffers[b].lower));
       part.last.push_back(section(buffers[b].upper));
       part.size.push_back(units[b]);
-      part.life.push_back(buffers[b].upper - buffers[b].lower);
+      part.life.push_back(static_cast<double>(buffers[b].upper) -
+                          static_cast<double>(buffers[b].lower));
     }
     part.orders = priority_orders(part);
   }
@@ -541,10 +544,10 @@ class PartSearch {
       saved[k] = order_[c];
       std::int64_t peak = 0;
       for (int s = part_.first[c]; s < part_.last[c]; ++s) peak = std::max(peak, remaining_[s]);
-      keyed.emplace_back(priority_key(strategy_.order, static_cast<double>(peak),
-                                      static_cast<double>(part_.life[c]),
-                                      static_cast<double>(part_.size[c])),
-                         order_[c]);
+      keyed.emplace_back(
+          priority_key(strategy_.order, static_cast<double>(peak),
+                       static_cast<double>(part_.life[c]), static_cast<double>(part_.size[c])),
+          order_[c]);
     }
     std::vector<int> by_rank(piece.size());
     std::iota(by_rank.begin(), by_rank.end(), 0);
@@ -626,7 +629,7 @@ class PartSearch {
     }
   };
   static constexpr std::size_t kMaxFailedPieces = 200000;  // bounds the memory (~tens of MB)
-  static constexpr std::size_t kMaxFailuresPerPiece = 16;   // bounds the time of a look-up
+  static constexpr std::size_t kMaxFailuresPerPiece = 16;  // bounds the time of a look-up
 
   const Part& part_;
   const std::vector<std::vector<int>>& crossing_;
@@ -785,8 +788,8 @@ class SlicedProbe {
 class StrategyTurns {
  public:
   // `lead`: the steps of the first turn (strategy 0's), enough for a dive to the bottom.
-  StrategyTurns(std::vector<PartSearch>& searches, std::int64_t capacity,
-                const Deadline& deadline, std::size_t threads, std::int64_t lead)
+  StrategyTurns(std::vector<PartSearch>& searches, std::int64_t capacity, const Deadline& deadline,
+                std::size_t threads, std::int64_t lead)
       : searches_(searches),
         capacity_(capacity),
         deadline_(deadline),
@@ -881,9 +884,9 @@ class StrategyTurns {
 // What one part's solve established, in alignment units.
 struct PartOutcome {
   std::optional<std::vector<std::int64_t>> offsets;  // best found under the capacity
-  std::int64_t height = kInf;                         // of offsets
-  std::int64_t lower_bound = 0;                       // proven
-  bool infeasible = false;                            // proven: nothing fits under the capacity
+  std::int64_t height = kInf;                        // of offsets
+  std::int64_t lower_bound = 0;                      // proven
+  bool infeasible = false;                           // proven: nothing fits under the capacity
   std::int64_t nodes = 0;
 };
 
@@ -909,7 +912,8 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
   }
   // Too big to search (each node would cost too much, or recursion too deep): keep the layout.
   std::int64_t work_per_node = static_cast<std::int64_t>(part.members.size()) + part.sections;
-  for (std::size_t b = 0; b < part.members.size(); ++b) work_per_node += part.last[b] - part.first[b];
+  for (std::size_t b = 0; b < part.members.size(); ++b)
+    work_per_node += part.last[b] - part.first[b];
   if (work_per_node > options.max_work_per_node || part.members.size() > 10000) return out;
   // Most parts are placed by the first dive of the first strategy, if it gets the steps to reach
   // the bottom (a node costs at most work_per_node): it goes first, alone in its turn.
@@ -983,7 +987,8 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
   std::int64_t lo = up(out.lower_bound);
   auto hi = [&] { return std::min(out.height, capacity == kInf ? kInf : capacity + 1); };
   auto done = [&] { return up(std::max(lo, good_enough)) >= hi() || deadline.expired(); };
-  for (std::int64_t budget = first_budget; !done(); budget = std::min(kInf, budget * 2)) {
+  for (std::int64_t budget = first_budget; !done();
+       budget = budget > kInf / 2 ? kInf : budget * 2) {
     bool first = true;
     for (std::int64_t soft_lo = lo; !done() && up(soft_lo) < hi();) {
       const std::int64_t target =
@@ -1012,10 +1017,14 @@ int search_strategy_count() { return static_cast<int>(kStrategies.size()); }
 
 std::string to_string(SearchStatus status) {
   switch (status) {
-    case SearchStatus::kOptimal: return "optimal";
-    case SearchStatus::kFeasible: return "feasible";
-    case SearchStatus::kInfeasible: return "infeasible";
-    case SearchStatus::kUnknown: return "unknown";
+    case SearchStatus::kOptimal:
+      return "optimal";
+    case SearchStatus::kFeasible:
+      return "feasible";
+    case SearchStatus::kInfeasible:
+      return "infeasible";
+    case SearchStatus::kUnknown:
+      return "unknown";
   }
   return "unknown";
 }
@@ -1027,19 +1036,33 @@ SearchResult search_placement(const Problem& problem, const SearchOptions& optio
   const std::int64_t a = std::max<std::int64_t>(1, problem.alignment);
   const std::size_t n = problem.buffers.size();
   std::vector<std::int64_t> units(n, 0);
-  std::int64_t total = 0;
+  // Totals: in units, at most 2^62 (what kInf stays above); in bytes (sizes rounded up to the
+  // alignment), at most 2^62 + 2^61, so that every height fits in int64. Sizes adding up to 2^62
+  // round up to a little more than that at an alignment above 1, and must still be placed.
+  constexpr std::int64_t kMaxTotalUnits = std::int64_t{1} << 62;
+  constexpr std::int64_t kMaxTotalBytes = (std::int64_t{1} << 62) + (std::int64_t{1} << 61);
+  std::int64_t total = 0, total_bytes = 0;
   for (std::size_t b = 0; b < n; ++b) {
     const Buffer& buffer = problem.buffers[b];
     if (buffer.size < 0) fail("search: buffer {} has negative size {}", buffer.id, buffer.size);
     if (buffer.size > 0 && buffer.upper <= buffer.lower)
-      fail("search: buffer {} has an empty lifetime [{}, {})", buffer.id, buffer.lower, buffer.upper);
+      fail("search: buffer {} has an empty lifetime [{}, {})", buffer.id, buffer.lower,
+           buffer.upper);
+    if (buffer.size > (std::int64_t{1} << 62))
+      fail("search: buffer {} size {} exceeds 2^62 bytes", buffer.id, buffer.size);
     units[b] = aligned_size(problem, buffer) / a;
+    if (units[b] > kMaxTotalUnits - total || units[b] * a > kMaxTotalBytes - total_bytes)
+      fail(
+          "search: buffer sizes, rounded up to the alignment {}, add up to more than 2^62 + 2^61 "
+          "bytes",
+          a);
     total += units[b];
-    if (buffer.size > (std::int64_t{1} << 62) || total > (std::int64_t{1} << 62) / a)
-      fail("search: buffer sizes add up to more than 2^62 bytes");
+    total_bytes += units[b] * a;
   }
-  const std::int64_t capacity = options.capacity ? std::max<std::int64_t>(-1, *options.capacity / a)
-                                                 : kInf;
+  // A capacity of at least the total always fits (stacking every buffer), so larger ones are
+  // clamped to it: every sum in the search then stays far from overflow.
+  const std::int64_t capacity =
+      options.capacity ? std::clamp<std::int64_t>(*options.capacity / a, -1, total) : kInf;
   std::optional<std::vector<std::int64_t>> incumbent;
   if (options.incumbent && is_valid(problem, options.incumbent->offsets)) {
     incumbent.emplace(n);
@@ -1093,8 +1116,8 @@ SearchResult search_placement(const Problem& problem, const SearchOptions& optio
     for (std::int64_t& offset : offsets) offset *= a;
     placement.offsets = std::move(offsets);
     placement.height = height(problem, placement.offsets);
-    result.status = placement.height <= result.lower_bound ? SearchStatus::kOptimal
-                                                           : SearchStatus::kFeasible;
+    result.status =
+        placement.height <= result.lower_bound ? SearchStatus::kOptimal : SearchStatus::kFeasible;
     result.placement = std::move(placement);
   }
   result.seconds = clock.seconds();

@@ -444,7 +444,7 @@ class GcnModel final : public CostModel {
     if (!options.model_options.empty()) {
       Json j;
       try {
-        j = Json::parse(options.model_options);
+        j = parse_json("--model-options", options.model_options);  // depth and NUL checked
       } catch (const std::exception&) {
         fail("--model-options is not JSON (want an object such as '{{\"layers\": 2}}')");
       }
