@@ -756,15 +756,22 @@ def _finish(builder, name):
     for node in builder.nodes:
         node.pop("_phase", None)
         nodes.append(node)
-    phases = {}
     bounds = [builder.phase_start.get(p, len(nodes)) for p in PHASES] + [len(nodes)]
-    for i, p in enumerate(PHASES):
-        phases[p] = [bounds[i], max(bounds[i], bounds[i + 1])]
+    traced_ids = [n["id"] for n in nodes]
     if builder.replay:
         nodes = _collapse_updates(nodes, builder.groups)
     else:
         for node in nodes:
             node.pop("_group", None)
+    # Phases are ranges of positions in the final node list: a position of the traced list maps
+    # to the number of nodes kept before it (a collapsed update keeps its first node's place).
+    kept = {n["id"] for n in nodes}
+    kept_before = [0]
+    for node_id in traced_ids:
+        kept_before.append(kept_before[-1] + (node_id in kept))
+    phases = {}
+    for i, p in enumerate(PHASES):
+        phases[p] = [kept_before[bounds[i]], kept_before[max(bounds[i], bounds[i + 1])]]
     return {"format": FORMAT, "version": VERSION, "name": name,
             "phases": phases,
             "tensors": builder.tensors,

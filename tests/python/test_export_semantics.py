@@ -304,3 +304,21 @@ def test_untraceable_models_get_one_clear_message(model, words):
     assert "\n" not in message
     for word in words:
         assert word in message
+
+
+@pytest.mark.parametrize("optimizer", [helpers.sgd, helpers.adam])
+def test_phases_of_a_replay_graph_cover_its_collapsed_node_list(optimizer):
+    """With replay=True each parameter's update is collapsed into one node; the phases are ranges
+    of the final node list (the C++ reader refuses ranges past its end), in order, covering it,
+    and every collapsed update lies in the optimizer phase."""
+    model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
+    x, y = torch.randn(4, 6), torch.randint(0, 3, (4,))
+    g = trace(model, x, y, F.cross_entropy, optimizer, replay=True)
+    n = len(g["nodes"])
+    ranges = [g["phases"][p] for p in export.PHASES]
+    assert all(0 <= lo <= hi <= n for lo, hi in ranges), ranges
+    assert ranges[0][0] == 0 and ranges[-1][1] == n
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:])), ranges
+    lo, hi = g["phases"]["optimizer"]
+    updates = [i for i, node in enumerate(g["nodes"]) if node["op"] == "tensorplan::optimizer_update"]
+    assert len(updates) == 4 and all(lo <= i < hi for i in updates), (updates, lo, hi)
