@@ -202,7 +202,11 @@ TEST(Report, BadInputGetsOneLineAndExitTwo) {
   CliResult r = run("mem report " + kModels + "resnet50-b32-sgd.json.gz " + plan.string() + " -o " +
                     html.string());
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.err.find("made for graph \"resnet50-b1-sgd\""), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the plan is for graph \"resnet50-b1-sgd\", but the graph given is "
+                       "\"resnet50-b32-sgd\""),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(html));
   for (const std::string& args :
        {"mem report " + (dir / "missing.json.gz").string() + " -o " + html.string(),
         "mem report " + kModels + "mlp-b32-sgd.json " + (dir / "missing.json").string() + " -o " +
