@@ -1,5 +1,7 @@
 #include "tensorplan/mem/place/search.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <bit>
 #include <condition_variable>
@@ -11,6 +13,7 @@
 #include <mutex>
 #include <numeric>
 #include <queue>
+#include <system_error>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -687,6 +690,50 @@ struct Turns {
 // when its slice is used up and goes on from there when given the next. So strategies take turns
 // without starting over (a restart would repeat the same deterministic search); slices are counted
 // in steps, not time, so the outcome does not depend on timing.
+
+// A thread with a large stack: the search recurses once per placed buffer, and parts of thousands
+// of buffers overflowed the default 8 MiB thread stack under AddressSanitizer (whose frames are
+// larger). The size is only reserved address space; pages are committed as the recursion uses them.
+class DeepStackThread {
+ public:
+  static constexpr std::size_t kStackBytes = std::size_t{512} << 20;
+  DeepStackThread() = default;
+  DeepStackThread(const DeepStackThread&) = delete;
+  DeepStackThread& operator=(const DeepStackThread&) = delete;
+  ~DeepStackThread() { join(); }
+
+  void start(std::function<void()> body) {
+    auto* owned = new std::function<void()>(std::move(body));
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, kStackBytes);
+    const int rc = pthread_create(
+        &id_, &attr,
+        [](void* arg) -> void* {
+          std::unique_ptr<std::function<void()>> f(static_cast<std::function<void()>*>(arg));
+          (*f)();
+          return nullptr;
+        },
+        owned);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+      delete owned;
+      throw std::system_error(rc, std::generic_category(), "cannot start a search thread");
+    }
+    running_ = true;
+  }
+  bool joinable() const { return running_; }
+  void join() {
+    if (!running_) return;
+    pthread_join(id_, nullptr);
+    running_ = false;
+  }
+
+ private:
+  pthread_t id_{};
+  bool running_ = false;
+};
+
 class SlicedProbe {
  public:
   SlicedProbe(PartSearch& search, std::int64_t capacity, const Deadline& deadline, Turns& turns)
@@ -715,7 +762,7 @@ class SlicedProbe {
     if (thread_.joinable()) {
       your_turn_.notify_one();
     } else {
-      thread_ = std::thread([this] { work(); });
+      thread_.start([this] { work(); });
     }
   }
 
@@ -768,7 +815,7 @@ class SlicedProbe {
   const Deadline& deadline_;
   Turns& turns_;
   std::condition_variable your_turn_;
-  std::thread thread_;
+  DeepStackThread thread_;
   // Guarded by turns_.mutex:
   bool worker_turn_ = false;  // the search runs; the caller waits for it
   bool abort_ = false;
