@@ -22,4 +22,7 @@ std::string one_line(std::string_view message, std::size_t max_chars = 2000);
 // carriage return; bytes that are not UTF-8; U+FFFE, U+FFFF), each replaced by U+FFFD.
 std::string xml_safe(std::string_view text);
 
+// `text` with the markup characters & < > " escaped, for HTML/XML text and attribute values.
+std::string escape_markup(std::string_view text);
+
 }  // namespace tensorplan

@@ -21,6 +21,27 @@
 namespace tensorplan::mem {
 
 namespace {
+
+// The figures derived from the others, once the arena is known: the saving and its split
+// (against the graph's own reference order; plan_keep_and_fused rebases a fused plan on keep's),
+// and fragmentation against the rounded sizes' peak (the rounding itself is the alignment's cost,
+// not the placer's).
+void finish_figures(const Graph& graph, PlanReport& report) {
+  report.gradients = graph.gradients;
+  report.split = split_saving({.baseline_reserved = report.reference_reserved,
+                               .keep_reference_max_live = report.reference_max_live,
+                               .keep_planned_max_live = report.planned_max_live,
+                               .planned_max_live = report.planned_max_live,
+                               .planned_total = report.planned_total,
+                               .baseline_gradients = graph.gradients});
+  report.saving = report.split.total();
+  report.fragmentation =
+      report.placed_max_live > 0
+          ? static_cast<double>(report.arena_bytes) / static_cast<double>(report.placed_max_live) -
+                1.0
+          : 0.0;
+}
+
 // The ordering ILP over the whole graph: CBC finds nothing better than the heuristics within a
 // minute on graphs much above this size (measured: alexnet, 107 operators, 19 s for no gain;
 // resnet18, 369, no solution), so larger graphs are improved by the window decomposition and the
@@ -143,21 +164,7 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
 
   report.arena_bytes = plan.arena_bytes;
   report.planned_total = plan.arena_bytes;
-  // Against the graph's own reference order; plan_keep_and_fused rebases a fused plan on keep's.
-  report.gradients = graph.gradients;
-  report.split = split_saving({.baseline_reserved = report.reference_reserved,
-                               .keep_reference_max_live = report.reference_max_live,
-                               .keep_planned_max_live = report.planned_max_live,
-                               .planned_max_live = report.planned_max_live,
-                               .planned_total = report.planned_total,
-                               .baseline_gradients = graph.gradients});
-  report.saving = report.split.total();
-  // Against the rounded sizes' peak: the rounding itself is the alignment's cost, not the placer's.
-  report.fragmentation =
-      report.placed_max_live > 0
-          ? static_cast<double>(report.arena_bytes) / static_cast<double>(report.placed_max_live) -
-                1.0
-          : 0.0;
+  finish_figures(graph, report);
   report.seconds = deadline.elapsed();
   progress.finish(
       fmt::format("arena {} ({})", format_bytes(report.arena_bytes), report.placement_method));
@@ -247,19 +254,7 @@ PlanReport evaluate_plan(const Graph& graph, const Plan& plan, double time_limit
   report.placed_max_live =
       place::max_live(place::problem_from_graph(graph, plan.order, plan.alignment));
   report.arena_bytes = report.two_phase_arena_bytes = report.planned_total = plan.arena_bytes;
-  report.gradients = graph.gradients;
-  report.split = split_saving({.baseline_reserved = report.reference_reserved,
-                               .keep_reference_max_live = report.reference_max_live,
-                               .keep_planned_max_live = report.planned_max_live,
-                               .planned_max_live = report.planned_max_live,
-                               .planned_total = report.planned_total,
-                               .baseline_gradients = graph.gradients});
-  report.saving = report.split.total();
-  report.fragmentation =
-      report.placed_max_live > 0
-          ? static_cast<double>(report.arena_bytes) / static_cast<double>(report.placed_max_live) -
-                1.0
-          : 0.0;
+  finish_figures(graph, report);
   report.order_method = report.placement_method = "given";
   return report;
 }

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "tensorplan/common/progress.h"
+#include "tensorplan/common/text.h"
 #include "tensorplan/mem/attribution.h"
 #include "tensorplan/mem/pytorch_allocator.h"
 #include "tensorplan/mem/simulate.h"
@@ -20,28 +21,7 @@ constexpr int kPeakTensorsShown = 25;
 constexpr int kModulesShown = 12;
 constexpr std::size_t kMaxLayoutTensors = 20000;  // keeps the page quick to draw
 
-std::string escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string escape(const std::string& text) { return escape_markup(text); }
 
 std::string percent(double x) { return fmt::format("{:.1f}%", 100 * x); }
 

@@ -24,28 +24,7 @@ constexpr std::array<const char*, 6> kColours = {"#4e79a7", "#59a14f", "#76b7b2"
 
 // Text from the graph as XML character data: characters XML forbids (control characters, bytes that
 // are not UTF-8) replaced first, then the markup characters escaped.
-std::string escape(const std::string& text) {
-  std::string out;
-  for (char c : xml_safe(text)) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string escape(const std::string& text) { return escape_markup(xml_safe(text)); }
 
 // A "nice" tick step (1, 2 or 5 times a power of ten) for `range`.
 double tick_step(double range, int target_ticks) {
