@@ -41,6 +41,18 @@ TEST(PlaceCsv, KeepsAnOffsetColumn) {
   EXPECT_TRUE(is_valid(instance.problem, *instance.offsets));
 }
 
+TEST(PlaceCsv, AnyIdTextIsKeptAndNonCanonicalNumbersStayDistinct) {
+  const CsvInstance instance =
+      parse_csv("id,lower,upper,size\nb1,0,2,4\n09,0,2,4\n9,0,2,4\n", "x.csv");
+  EXPECT_EQ(instance.ids, (std::vector<std::string>{"b1", "09", "9"}));
+  // Not all integers: every buffer's numeric id is its row.
+  EXPECT_EQ(instance.problem.buffers[2].id, 2);
+  EXPECT_EQ(format_csv(instance.problem, {0, 4, 8}, instance.ids),
+            "id,lower,upper,size,offset\nb1,0,2,4,0\n09,0,2,4,4\n9,0,2,4,8\n");
+  // Integer ids keep their numbers.
+  EXPECT_EQ(parse_csv("id,lower,upper,size\n7,0,2,4\n", "x.csv").problem.buffers[0].id, 7);
+}
+
 TEST(PlaceCsv, HeaderOnlyIsAnEmptyInstance) {
   EXPECT_TRUE(parse_csv("id,lower,upper,size\n", "x.csv").problem.buffers.empty());
 }
@@ -106,7 +118,7 @@ TEST(PlaceCsvRejects, RowWithExtraColumns) {
 TEST(PlaceCsvRejects, NonIntegers) {
   expect_rejected(kHeader + "0,0,1,5\n1,0,x,5\n", {"in.csv:3:", "upper \"x\" is not"});
   expect_rejected(kHeader + "0,0,1,1.5\n", {"in.csv:2:", "size \"1.5\" is not"});
-  expect_rejected(kHeader + ",0,1,5\n", {"in.csv:2:", "id \"\" is not"});
+  expect_rejected(kHeader + ",0,1,5\n", {"in.csv:2:", "empty id"});
   expect_rejected(kHeader + "0,0,1,99999999999999999999\n", {"in.csv:2:", "not a 64-bit integer"});
 }
 TEST(PlaceCsvRejects, LowerNotBelowUpper) {

@@ -1,8 +1,11 @@
 // End-to-end tests of the tensorplan program: what a user sees, exit codes, files written or not.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -76,6 +79,30 @@ TEST(Cli, CheckReportsAnInvalidPlanWithExitOne) {
   CliResult r = run("mem check " + kModels + "mlp-b32-sgd.json " + plan.string());
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.out.find("overlap"), std::string::npos) << r.out;
+  // How many problems there are, beside the first 20 it lists.
+  const Json j = Json::parse(run("mem check --json " + kModels + "mlp-b32-sgd.json " +
+                                 plan.string()).out);
+  const auto count = j.at("problem_count").get<std::int64_t>();
+  EXPECT_GT(count, 20);
+  EXPECT_EQ(j.at("problems").size(), 20u);
+  EXPECT_NE(r.out.find(fmt::format("{} problems, the first 20", count)), std::string::npos)
+      << r.out;
+  // -q: the exit status alone.
+  r = run("mem check -q " + kModels + "mlp-b32-sgd.json " + plan.string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "");
+}
+
+// A MiniMalloc CSV given to a command that wants a graph: pointed to the one that takes it.
+TEST(Cli, APlacementInstanceGivenAsAGraphSuggestsMemPlace) {
+  const fs::path csv = scratch() / "A.csv";
+  write_file_atomic(csv.string(), "id,lower,upper,size\n0,0,2,4\n");
+  const CliResult r = run("mem plan " + csv.string());
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(lines(r.err), 1);
+  EXPECT_NE(r.err.find("`tensorplan mem place " + csv.string() + "` places it"),
+            std::string::npos)
+      << r.err;
 }
 
 TEST(Cli, SimulateNamesWhatHoldsThePeak) {
@@ -374,6 +401,86 @@ TEST(Cli, HelpExplainsAndSucceeds) {
   EXPECT_EQ(r.status, 0);
   EXPECT_NE(r.out.find("--time-limit"), std::string::npos);
   EXPECT_NE(run("--help").out.find("mem"), std::string::npos);
+}
+
+// One command line: every help has an example; the same thing is spelled the same way
+// everywhere (files -o/--output, progress -q/--quiet, planning options alike); positional
+// names are upper case; enumerated options show their values.
+TEST(Cli, EveryHelpHasAnExampleAndTheSharedOptionNames) {
+  struct Command {
+    std::string name;
+    bool writes_a_file, has_progress;
+  };
+  const std::vector<Command> commands = {
+      {"", false, false},           {"mem", false, false},         {"perf", false, false},
+      {"mem plan", true, true},     {"mem place", true, true},     {"mem simulate", false, false},
+      {"mem check", false, true},   {"mem report", true, true},    {"mem bench", false, true},
+      {"perf gen", true, true},     {"perf merge", true, true},    {"perf stats", false, false},
+      {"perf train", true, true},   {"perf predict", false, false}, {"perf eval", false, false},
+      {"perf tune", true, true},    {"perf weights", true, true}};
+  for (const Command& c : commands) {
+    const CliResult r = run(c.name + " --help");
+    EXPECT_EQ(r.status, 0) << c.name;
+    EXPECT_NE(r.out.find("Example"), std::string::npos) << c.name << ":\n" << r.out;
+    if (c.writes_a_file) {
+      EXPECT_NE(r.out.find("-o,--output"), std::string::npos) << c.name;
+    }
+    if (c.has_progress) {
+      EXPECT_NE(r.out.find("-q,--quiet"), std::string::npos) << c.name;
+    }
+    // Positionals: upper case (GRAPH, PLAN, MODEL, DATA, SHARD...).
+    const auto positionals = r.out.find("Positionals:");
+    if (positionals != std::string::npos) {
+      const std::string first = r.out.substr(positionals + 15, 40);
+      const std::string name = first.substr(0, first.find(' '));
+      EXPECT_EQ(name, fmt::format("{}", [&] {
+                  std::string upper = name;
+                  for (char& ch : upper) ch = static_cast<char>(std::toupper(ch));
+                  return upper;
+                }())) << c.name << ": " << name;
+    }
+  }
+  for (const std::string planning : {"mem plan", "mem report", "mem bench"}) {
+    const std::string help = run(planning + " --help").out;
+    for (const char* option : {"--time-limit", "--alignment", "--placement-time", "--threads"})
+      EXPECT_NE(help.find(option), std::string::npos) << planning << " " << option;
+  }
+  EXPECT_NE(run("perf eval --help").out.find("{test,validation,train}"), std::string::npos);
+  EXPECT_NE(run("perf train --help").out.find("{gcn,"), std::string::npos);
+}
+
+// Long phases show on a terminal (script(1) gives a pseudo-terminal) and print nothing extra
+// when stderr is not one.
+TEST(Cli, LongPhasesShowProgressOnATerminalOnly) {
+  if (std::system("script --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "no script(1)";
+  const std::string cli = std::string(TENSORPLAN_CLI);
+  const fs::path dir = scratch();
+  const std::string graph = kModels + "googlenet-b1-sgd.json.gz";
+  const std::string a_csv =
+      std::string(TENSORPLAN_SOURCE_DIR) + "/tests/data/minimalloc-challenging/D.csv";
+  struct Case {
+    std::string arguments;
+    std::vector<std::string> expected;
+  };
+  const std::vector<Case> cases = {
+      {"mem plan " + graph + " --time-limit 3 -o /dev/null",
+       {"planning googlenet-b1-sgd", "ordering: ", "placing: "}},
+      {"mem place " + a_csv + " --time-limit 2 --threads 1", {"placing ", "search (part 1 of"}},
+      {"mem bench " + kModels + " --filter googlenet-b1 --time-limit 2",
+       {"mem bench [", "planning googlenet-b1-sgd.json.gz", "[1/1] googlenet-b1-sgd: saving"}}};
+  for (const Case& c : cases) {
+    const fs::path terminal = dir / "terminal.txt";
+    std::system(("script -qec '" + cli + " " + c.arguments + "' " + terminal.string() +
+                 " >/dev/null 2>&1")
+                    .c_str());
+    const std::string seen = read_file(terminal.string());
+    for (const std::string& expected : c.expected)
+      EXPECT_NE(seen.find(expected), std::string::npos) << c.arguments << "\n" << seen;
+  }
+  // Not a terminal: the plan's table on stdout, nothing on stderr.
+  const CliResult r = run("mem plan " + graph + " --time-limit 3 -o /dev/null");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.err, "");
 }
 
 }  // namespace

@@ -189,18 +189,20 @@ void add_eval_command(CLI::App& perf) {
       "eval", "Evaluate cost models on a dataset's test pipelines, side by side");
   eval->description(
       "Evaluate cost models on a dataset's test pipelines, side by side.\n"
+      "Examples:\n"
       "  tensorplan perf eval MODEL... DATA   models (files, or directories of *.tpmodel) on DATA\n"
       "  tensorplan perf eval data/perf       the shipped models on the shipped dataset\n"
       "Metrics are computed per pipeline, then averaged: MAPE of run time, RMSE of ln run time,\n"
       "Kendall's tau, pairwise accuracy, Halide's correct-ordering rate, and the top-1 / top-5\n"
       "slowdown (how much slower the model's favourite schedules are than the fastest).");
-  eval->add_option("paths", args->paths, "MODEL... DATA (DATA: a shard file or directory)")
+  eval->add_option("PATH", args->paths, "MODEL... DATA (DATA: a shard file or directory)")
       ->required();
-  eval->add_option("--split", args->split, "Which pipelines: test (default), validation, train");
+  eval->add_option("--split", args->split, "which pipelines (default: test)")
+      ->check(CLI::IsMember({"test", "validation", "train"}));
   eval->add_flag("--json", args->json,
-                 "Print one JSON object {\"models\": [{\"model\", \"mape\", ...}]} on stdout");
-  eval->add_option("--plot", args->plot, "Write the predicted-vs-measured picture (SVG) here");
-  eval->add_option("--md", args->markdown, "Write the table as Markdown here");
+                 "print one JSON object {\"models\": [{\"model\", \"mape\", ...}]} on stdout");
+  eval->add_option("--plot", args->plot, "write the predicted-vs-measured picture (SVG) here");
+  eval->add_option("--md", args->markdown, "write the table as Markdown here");
   eval->callback([args] { run(*args); });
 }
 

@@ -101,14 +101,17 @@ void add_predict_command(CLI::App& perf) {
   auto args = std::make_shared<PredictArgs>();
   CLI::App* predict = perf.add_subcommand(
       "predict", "Predict the run time of a dataset's schedules with a trained model");
-  predict->add_option("model", args->model, "A model file written by `perf train`")->required();
-  predict->add_option("data", args->data, "A shard file or a directory of shards")->required();
-  predict->add_option("--pipeline", args->pipeline, "Only this pipeline (its index)")
+  predict->footer(
+      "\nExample:\n"
+      "  tensorplan perf predict data/perf/gcn.tpmodel data/perf --split test --pipeline 18");
+  predict->add_option("MODEL", args->model, "a model file written by `perf train`")->required();
+  predict->add_option("DATA", args->data, "a shard file or a directory of shards")->required();
+  predict->add_option("--pipeline", args->pipeline, "only this pipeline (its index)")
       ->check(cli::integer_in(0, cli::kMaxInt));
-  predict->add_option("--split", args->split, "Only this split's pipelines")
+  predict->add_option("--split", args->split, "only this split's pipelines")
       ->check(CLI::IsMember({"all", "train", "validation", "test"}));
   predict->add_flag("--json", args->json,
-                    "One JSON object on stdout: {model, predictions: [...], metrics}");
+                    "one JSON object on stdout: {model, predictions: [...], metrics}");
   predict->callback([args] { run(*args); });
 }
 

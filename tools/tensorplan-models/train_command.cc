@@ -73,28 +73,33 @@ void add_train_command(CLI::App& perf) {
   for (const auto& k : perf::known_model_kinds()) kinds += (kinds.empty() ? "" : ", ") + k;
   CLI::App* train = perf.add_subcommand(
       "train", "Train a cost model on a dataset's training pipelines (validation picks the best)");
-  train->add_option("--model", args->kind, "Model kind: " + kinds)->required();
-  train->add_option("data", args->data, "A shard file or a directory of shards")->required();
-  train->add_option("-o,--output", args->output, "The model file to write")->required();
+  train->footer(
+      "\nExample:\n"
+      "  tensorplan perf train data/perf-v2 --model gcn -o gcn.tpmodel --time-limit 600");
+  train->add_option("--model", args->kind, "model kind: " + kinds)
+      ->required()
+      ->check(CLI::IsMember(perf::known_model_kinds()));
+  train->add_option("DATA", args->data, "a shard file or a directory of shards")->required();
+  train->add_option("-o,--output", args->output, "the model file to write")->required();
   train
       ->add_option(
           "--epochs", args->options.epochs,
-          "Epochs (gcn, halide-retrained) or boosting rounds (xgboost); 0 = the model's default")
+          "epochs (gcn, halide-retrained) or boosting rounds (xgboost); 0 = the model's default")
       ->check(cli::integer_in(0, cli::kMaxInt));
-  train->add_option("--seed", args->options.seed, "Seed for everything random")
+  train->add_option("--seed", args->options.seed, "seed for everything random")
       ->check(cli::integer_in(0, cli::kMaxInt));
   train
       ->add_option("--threads", args->options.threads,
-                   "Threads (1 = deterministic; more is faster)")
+                   "threads (1 = deterministic; more is faster)")
       ->check(cli::integer_in(1, 1024));
   train
       ->add_option("--time-limit", args->options.time_limit,
-                   "Stop after this many seconds and keep the best so far (0 = none)")
+                   "stop after this many seconds and keep the best so far (0 = none)")
       ->check(cli::number_in(0, cli::kMaxSeconds));
   train->add_option("--model-options", args->options.model_options,
                     "gcn hyper-parameters as a JSON object, e.g. '{\"layers\": 2, \"readout\": "
                     "\"pooled\"}' (keys in docs/perf-models.md); recorded in the model file");
-  train->add_flag("-q,--quiet", args->options.quiet, "No progress on stderr");
+  train->add_flag("-q,--quiet", args->options.quiet, "no progress on stderr");
   train->callback([args] { run(*args); });
 }
 

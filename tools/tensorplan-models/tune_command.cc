@@ -185,36 +185,37 @@ void add_tune_command(CLI::App& perf) {
       "\nExample (the generators of examples/generators; see docs/perf-models.md):\n"
       "  tensorplan perf tune data/perf/gcn.tpmodel --generator-library\n"
       "    build/release/examples/libexample_generators.so --generator conv_relu -p size=32");
-  tune->add_option("model", args->model, "A model file (e.g. data/perf/gcn.tpmodel)")->required();
-  auto* pipeline = tune->add_option("--pipeline", args->options.pipeline, "Random pipeline index")
+  tune->add_option("MODEL", args->model, "a model file (e.g. data/perf/gcn.tpmodel)")->required();
+  auto* pipeline = tune->add_option("--pipeline", args->options.pipeline, "random pipeline index")
                        ->capture_default_str()
                        ->check(cli::integer_in(0, cli::kMaxInt));
   tune->add_option("--run-seed", args->options.run_seed,
-                   "Seed of the generation run (with --generator: seeds the sampled searches)")
+                   "seed of the generation run (with --generator: seeds the sampled searches)")
       ->capture_default_str()
       ->check(cli::integer_in(0, std::numeric_limits<std::int64_t>::max()));
   auto* library = tune->add_option("--generator-library", args->generator.library,
-                                   "Tune a Halide generator from this shared library (.so)");
+                                   "tune a Halide generator from this shared library (.so)");
   tune->add_option("--generator", args->generator.name,
-                   "The registered name of the generator to tune (an unknown name lists the "
+                   "the registered name of the generator to tune (an unknown name lists the "
                    "library's)")
       ->needs(library);
   tune->add_option("-p,--param", args->params,
                    "A GeneratorParam of the generator, key=value (repeatable)")
       ->needs(library);
   pipeline->excludes(library);
-  tune->add_option("--samples", args->options.samples, "Schedules to sample and rank")
+  tune->add_option("--samples", args->options.samples, "schedules to sample and rank")
       ->capture_default_str()
       ->check(cli::integer_in(1, cli::kMaxInt));
-  tune->add_option("--top", args->options.top, "Schedules to compile and time")
+  tune->add_option("--top", args->options.top, "schedules to compile and time")
       ->capture_default_str()
       ->check(cli::integer_in(1, cli::kMaxInt));
   tune->add_option("--threads", args->options.threads, "HL_NUM_THREADS for timing")
       ->capture_default_str()
       ->check(cli::integer_in(1, 1024));
-  tune->add_option("-o,--out", args->out, "Write the winning schedule's source here");
-  tune->add_flag("--json", args->json, "Print one JSON object on stdout");
-  tune->add_flag("-q,--quiet", args->quiet, "No progress on stderr");
+  // --out: the name before the options were made one across subcommands.
+  tune->add_option("-o,--output,--out", args->out, "write the winning schedule's source here");
+  tune->add_flag("--json", args->json, "print one JSON object on stdout");
+  tune->add_flag("-q,--quiet", args->quiet, "no progress on stderr");
   tune->callback([args] { run(*args); });
 }
 

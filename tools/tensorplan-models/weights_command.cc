@@ -41,9 +41,9 @@ void add_weights_command(CLI::App& perf) {
       "  tensorplan perf weights data/perf/halide-retrained.tpmodel -o retrained.weights\n"
       "  HL_WEIGHTS_DIR=$PWD/retrained.weights ./my_generator -g my_gen ... "
       "autoscheduler=Adams2019");
-  weights->add_option("MODEL", args->model, "A halide or halide-retrained model file")->required();
-  weights->add_option("-o,--output", args->output, "The .weights file to write")->required();
-  weights->add_flag("-q,--quiet", args->quiet, "Print nothing on success");
+  weights->add_option("MODEL", args->model, "a halide or halide-retrained model file")->required();
+  weights->add_option("-o,--output", args->output, "the .weights file to write")->required();
+  weights->add_flag("-q,--quiet", args->quiet, "print nothing on success");
   weights->callback([args] {
     if (args->output.size() < 8 || args->output.substr(args->output.size() - 8) != ".weights")
       fail(

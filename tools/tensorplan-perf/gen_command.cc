@@ -84,97 +84,99 @@ void add_perf_gen(CLI::App& perf) {
       "the end of the shard to measure repeatability. Example:\n"
       "  tensorplan perf gen --pipelines 640 --schedules 32 --shard 3/16 --out data/perf-v2 \\\n"
       "      --resume --rounds 9 --jobs 2 --quiet-load 1.5 --quiet-busy 0.1");
-  gen->add_option("--pipelines", o.pipelines, "Pipelines in the whole run (all shards)")
+  gen->add_option("--pipelines", o.pipelines, "pipelines in the whole run (all shards)")
       ->capture_default_str()
       ->check(integer_in(1, kMaxInt));
-  gen->add_option("--schedules", o.schedules, "Schedules per pipeline (1 beam search + randomised)")
+  gen->add_option("--schedules", o.schedules, "schedules per pipeline (1 beam search + randomised)")
       ->capture_default_str()
       ->check(integer_in(1, kMaxInt));
-  gen->add_option("--seed", o.seed, "Seed of the run")
+  gen->add_option("--seed", o.seed, "seed of the run")
       ->capture_default_str()
       ->check(integer_in(0, std::numeric_limits<std::int64_t>::max()));
-  gen->add_option("--shard", args->shard, "This shard, i/n")->capture_default_str();
-  gen->add_option("--out", o.out_dir, "Output directory")->required();
-  gen->add_flag("--resume", o.resume, "Continue the shard in --out (same settings required)");
+  gen->add_option("--shard", args->shard, "this shard, i/n")->capture_default_str();
+  // --out: the name scripts know; -o/--output as in every other subcommand.
+  gen->add_option("-o,--output,--out", o.out_dir, "output directory (the shards go there)")
+      ->required();
+  gen->add_flag("--resume", o.resume, "continue the shard in --out (same settings required)");
   gen->add_option("--threads", o.threads,
-                  "Threads for timing (HL_NUM_THREADS, MachineParams parallelism)")
+                  "threads for timing (HL_NUM_THREADS, MachineParams parallelism)")
       ->capture_default_str()
       ->check(integer_in(1, 1024));
   gen->add_option("--control-every", o.control_every,
-                  "Re-time the control schedule every N samples (0: never)")
+                  "re-time the control schedule every N samples (0: never)")
       ->capture_default_str()
       ->check(integer_in(0, kMaxInt));
   gen->add_option("--max-samples", o.max_samples,
-                  "Stop after measuring this many samples (-1: all)")
+                  "stop after measuring this many samples (-1: all)")
       ->capture_default_str()
       ->check(integer_in(-1, kMaxInt));
-  gen->add_option("--timing-budget", o.timing.budget_seconds, "Seconds of timing per schedule")
+  gen->add_option("--timing-budget", o.timing.budget_seconds, "seconds of timing per schedule")
       ->capture_default_str()
       ->check(number_in(0, kMaxSeconds));
-  gen->add_option("--autoschedule-timeout", o.limits.autoschedule_seconds, "Seconds")
+  gen->add_option("--autoschedule-timeout", o.limits.autoschedule_seconds, "seconds")
       ->capture_default_str()
       ->check(number_in(0, kMaxSeconds));
-  gen->add_option("--compile-timeout", o.limits.compile_seconds, "Seconds")
+  gen->add_option("--compile-timeout", o.limits.compile_seconds, "seconds")
       ->capture_default_str()
       ->check(number_in(0, kMaxSeconds));
-  gen->add_option("--run-timeout", o.limits.run_seconds, "Seconds for timing one schedule")
+  gen->add_option("--run-timeout", o.limits.run_seconds, "seconds for timing one schedule")
       ->capture_default_str()
       ->check(number_in(0, kMaxSeconds));
   gen->add_option("--target", o.target, "Halide target (default: from /proc/cpuinfo)");
   gen->add_option("--format", o.format_version,
-                  "Dataset format: 2 (AOT, interleaved rounds) or 1 (the v1 protocol)")
+                  "dataset format: 2 (AOT, interleaved rounds) or 1 (the v1 protocol)")
       ->capture_default_str()
       ->check(integer_in(1, 2));
-  gen->add_option("--jobs", o.jobs, "Format 2: schedules compiled in parallel")
+  gen->add_option("--jobs", o.jobs, "format 2: schedules compiled in parallel")
       ->capture_default_str()
       ->check(integer_in(1, 1024));
   gen->add_option("--rounds", o.rounds.rounds,
-                  "Format 2: timing rounds (each times every schedule once, shuffled)")
+                  "format 2: timing rounds (each times every schedule once, shuffled)")
       ->capture_default_str()
       ->check(integer_in(1, 1000));
   gen->add_option("--batches-per-round", o.rounds.batches_per_round,
-                  "Format 2: a round's figure is the minimum over this many short batches")
+                  "format 2: a round's figure is the minimum over this many short batches")
       ->capture_default_str()
       ->check(integer_in(1, 1000));
   gen->add_option("--retime-fraction", o.retime_fraction,
-                  "Format 2: fraction of pipelines timed again at the end of the shard")
+                  "format 2: fraction of pipelines timed again at the end of the shard")
       ->capture_default_str()
       ->check(number_in(0.0, 1.0));
   gen->add_option("--max-pipelines", o.max_pipelines,
-                  "Format 2: stop after this many new pipelines (-1: all)")
+                  "format 2: stop after this many new pipelines (-1: all)")
       ->capture_default_str()
       ->check(integer_in(-1, kMaxInt));
   gen->add_option("--work-dir", o.work_dir,
-                  "Format 2: directory for objects and libraries (default: a temporary one)");
+                  "format 2: directory for objects and libraries (default: a temporary one)");
   gen->add_option("--quiet-load", o.quiet_machine.max_load,
-                  "Format 2: time only when the 1-minute load average is at most this")
+                  "format 2: time only when the 1-minute load average is at most this")
       ->capture_default_str()
       ->check(number_in(0, 1e6));
   gen->add_option("--quiet-busy", o.quiet_machine.max_other_busy,
-                  "Format 2: ...and the other CPUs are busy at most this fraction (before and "
+                  "format 2: ...and the other CPUs are busy at most this fraction (before and "
                   "while timing; a timing under more load is done again)")
       ->capture_default_str()
       ->check(number_in(0.0, 1.0));
   gen->add_option("--quiet-window", o.quiet_machine.window_seconds,
-                  "Format 2: seconds the other CPUs are watched before timing")
+                  "format 2: seconds the other CPUs are watched before timing")
       ->capture_default_str()
       ->check(number_in(1e-3, kMaxSeconds));
   gen->add_flag("--no-quiet-wait", args->no_quiet_wait,
-                "Format 2: time at once and keep every timing (conditions still recorded)");
-  gen->add_flag("--tiny", args->tiny, "Tiny pipelines (tests, smoke runs)");
-  gen->add_option("--min-size", o.pipeline.min_size, "Input width/height drawn from here...")
+                "format 2: time at once and keep every timing (conditions still recorded)");
+  gen->add_flag("--tiny", args->tiny, "tiny pipelines (tests, smoke runs)");
+  gen->add_option("--min-size", o.pipeline.min_size, "input width/height drawn from here...")
       ->capture_default_str()
       ->check(integer_in(4, 1 << 16));
   gen->add_option("--max-size", o.pipeline.max_size, "...to here (pixels)")
       ->capture_default_str()
       ->check(integer_in(4, 1 << 16));
   gen->add_option("--max-work", o.pipeline.max_work,
-                  "Rough bound on a pipeline's multiply-adds per run")
+                  "rough bound on a pipeline's multiply-adds per run")
       ->capture_default_str()
       ->check(integer_in(1, std::numeric_limits<std::int64_t>::max()));
-  gen->add_flag("--mpi", args->mpi, "Run under mpirun: one shard per rank (overrides --shard)");
-  gen->add_flag("--quiet", o.quiet, "No progress on stderr");
-  gen->add_flag("--json", args->json, "Print a JSON summary on stdout");
+  gen->add_flag("--mpi", args->mpi, "run under mpirun: one shard per rank (overrides --shard)");
+  gen->add_flag("-q,--quiet", o.quiet, "no progress on stderr");
+  gen->add_flag("--json", args->json, "print a JSON summary on stdout");
   gen->callback([args] { run(*args); });
 }
 

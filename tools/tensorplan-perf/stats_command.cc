@@ -56,9 +56,9 @@ void add_perf_stats(CLI::App& perf) {
       "Example:\n"
       "  tensorplan perf stats --json data/perf-v2   # {\"format_version\": 2, \"spread\": {...}, "
       "\"repeatability\": {...}, ...}");
-  stats->add_option("paths", args->paths, "Shard files or directories of shards")->required();
+  stats->add_option("SHARD", args->paths, "shard files or directories of shards")->required();
   stats->add_flag("--json", args->json,
-                  "Print one JSON object (with `pipelines` and `schedules`) on stdout");
+                  "print one JSON object (with `pipelines` and `schedules`) on stdout");
   stats->callback([args] { run(*args); });
 }
 

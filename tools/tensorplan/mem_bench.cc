@@ -2,11 +2,14 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 
 #include "commands.h"
 #include "numeric_options.h"
+#include "planning_options.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
+#include "tensorplan/common/progress.h"
 #include "tensorplan/mem/zoo_bench.h"
 
 namespace tensorplan::cli {
@@ -18,8 +21,7 @@ struct BenchArgs {
   std::string csv;
   std::string md;
   std::string filter;
-  double time_limit = 60;
-  std::int64_t alignment = mem::PlanOptions().alignment;
+  PlanningArgs planning;
   bool quiet = false;
 };
 
@@ -48,13 +50,8 @@ void add_mem_bench(CLI::App& mem) {
       "\nExample: tensorplan mem bench models --time-limit 60 --csv zoo.csv --md zoo.md");
   cmd->add_option("ZOO_DIR", args->zoo, "directory of graph files, or one graph file")
       ->default_val("models");
-  cmd->add_option("--time-limit", args->time_limit, "wall-clock seconds per graph")
-      ->default_val(60)
-      ->check(number_in(0, kMaxSeconds));
-  cmd->add_option("--alignment", args->alignment,
-                  "place tensors at multiples of this many bytes (as mem plan)")
-      ->default_val(mem::PlanOptions().alignment)
-      ->check(integer_in(1, kMaxAlignment));
+  add_planning_options(*cmd, args->planning,
+                       "wall-clock seconds per graph (and again for its fused-gradients plan)");
   cmd->add_option("--filter", args->filter, "only graph files whose name contains this");
   cmd->add_option("--csv", args->csv, "also write the rows as CSV here");
   cmd->add_option("--md", args->md, "also write the Markdown table and summary here");
@@ -65,12 +62,13 @@ void add_mem_bench(CLI::App& mem) {
     for (const auto& f : mem::list_graph_files(args->zoo))
       if (args->filter.empty() || f.find(args->filter) != std::string::npos) files.push_back(f);
     if (files.empty()) fail("{}: no graph file matches --filter '{}'", args->zoo, args->filter);
-    mem::PlanOptions options;
-    options.time_limit = args->time_limit;
-    options.alignment = args->alignment;
+    mem::PlanOptions options = plan_options(args->planning);
     options.quiet = true;
     std::vector<mem::BenchRow> rows;
+    Progress progress("mem bench", static_cast<std::int64_t>(files.size()), args->quiet);
     for (std::size_t i = 0; i < files.size(); ++i) {
+      progress.update(static_cast<std::int64_t>(i),
+                      fmt::format("planning {}", std::filesystem::path(files[i]).filename().string()));
       rows.push_back(mem::bench_graph(files[i], options));
       const mem::BenchRow& row = rows.back();
       if (!args->quiet) {
@@ -79,15 +77,15 @@ void add_mem_bench(CLI::App& mem) {
                                     100 * row.fused->saving, 100 * row.fused_saving_ceiling,
                                     row.fused->seconds)
                       : "";
-        std::fprintf(stderr,
-                     "[%zu/%zu] %s: saving %.1f%%, gap to bound %.1f%%, arena %lld B, "
-                     "fragmentation %.3f%%, placement %.2f s (%s), %.2f s%s\n",
-                     i + 1, files.size(), row.graph.c_str(), 100 * row.report.saving,
-                     100 * row.bound_gap, static_cast<long long>(row.report.arena_bytes),
-                     100 * row.report.fragmentation, row.report.placement_seconds,
-                     row.report.placement_method.c_str(), row.report.seconds, fused.c_str());
+        progress.print_line(fmt::format(
+            "[{}/{}] {}: saving {:.1f}%, gap to bound {:.1f}%, arena {} B, fragmentation "
+            "{:.3f}%, placement {:.2f} s ({}), {:.2f} s{}",
+            i + 1, files.size(), row.graph, 100 * row.report.saving, 100 * row.bound_gap,
+            row.report.arena_bytes, 100 * row.report.fragmentation, row.report.placement_seconds,
+            row.report.placement_method, row.report.seconds, fused));
       }
     }
+    progress.finish();
     // Files are written only once every graph has been planned: no half-tables.
     if (!args->csv.empty()) write_file_atomic(args->csv, mem::bench_csv(rows));
     const std::string md = mem::bench_markdown(rows);

@@ -5,6 +5,8 @@
 
 #include "commands.h"
 #include "numeric_options.h"
+#include "planning_options.h"
+#include "tensorplan/mem/joint_ilp.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/common/progress.h"
 #include "tensorplan/mem/graph_io.h"
@@ -20,9 +22,7 @@ struct PlanArgs {
   std::string output;
   std::string svg;
   std::string baseline;
-  double time_limit = 60;
-  std::int64_t alignment = mem::PlanOptions().alignment;
-  int threads = mem::PlanOptions().threads;
+  PlanningArgs planning;
   bool joint = false;
   bool placement_ilp = false;
   bool json = false;
@@ -77,21 +77,26 @@ void print_table(const mem::Graph& graph, const mem::PlanReport& r) {
 void add_mem_plan(CLI::App& mem) {
   auto args = std::make_shared<PlanArgs>();
   CLI::App* cmd = mem.add_subcommand("plan", "Plan a training step's memory (order + offsets)");
-  cmd->footer(
+  cmd->footer(fmt::format(
       "\nChooses the order operators run in (each tensor's lifetime) and each tensor's offset in\n"
       "one arena (its location), checks the plan independently, and compares it with PyTorch's\n"
-      "caching allocator running the reference (eager) order. Small graphs (up to 120 operators)\n"
-      "get the OLLA ordering ILP within the time limit; larger ones the best order heuristic.\n"
+      "caching allocator running the reference (eager) order. Orders: the best heuristic, then\n"
+      "exact re-ordering of windows around its peak, the exact search on narrow graphs, and on\n"
+      "small graphs (up to {} operators) the OLLA ordering ILP, within the time limit.\n"
       "Offsets: the greedy placers, then (unless they already reach the max-live bound of the\n"
-      "order) the exact placement search for at most 5 s; offsets are multiples of --alignment\n"
-      "(512 bytes by default, as PyTorch's allocator rounds) and the plan records it.\n"
+      "order) the exact placement search for at most --placement-time ({} s by default);\n"
+      "offsets are multiples of --alignment ({} bytes by default, as PyTorch's allocator\n"
+      "rounds) and the plan records it. Progress shows on a terminal (-q: none).\n"
       "\nWhere the saving comes from, each a share of the baseline (PyTorch reserved, reference\n"
       "order, gradients kept), adding up to the saving: allocator (reserved -> max-live of the\n"
       "reference order), order (-> max-live of the planned order), fused gradients (-> the\n"
       "fused step's planned max-live; with --baseline), placement (-> the arena; <= 0).\n"
       "--json adds them as saving_from_allocator, saving_from_order, saving_from_gradients,\n"
       "saving_from_placement, with baseline_reserved, baseline_gradients and gradients.\n"
-      "\nExample: tensorplan mem plan models/resnet50-b32-sgd.json.gz -o plan.json --svg plan.svg");
+      "A MiniMalloc CSV (buffers with fixed lifetimes) is placed by `tensorplan mem place`.\n"
+      "\nExample: tensorplan mem plan models/resnet50-b32-sgd.json.gz -o plan.json --svg plan.svg",
+      mem::kOrderIlpMaxNodes, mem::PlanOptions().placement_time_limit,
+      mem::PlanOptions().alignment));
   cmd->add_option("GRAPH", args->graph, "training graph (tensorplan.graph JSON, .json or .json.gz)")
       ->required();
   cmd->add_option("-o,--output", args->output, "write the plan (tensorplan.plan JSON) here");
@@ -100,23 +105,12 @@ void add_mem_plan(CLI::App& mem) {
                   "for a GRAPH whose gradients are fused: the same step with gradients kept,\n"
                   "whose PyTorch reserved memory is the baseline (both are planned, each with\n"
                   "half the time limit, to split off what fusing the gradients gains)");
-  cmd->add_option("--time-limit", args->time_limit, "wall-clock seconds to spend planning")
-      ->default_val(60)
-      ->check(number_in(0, kMaxSeconds));
-  cmd->add_option("--alignment", args->alignment,
-                  "place tensors at multiples of this many bytes (sizes rounded up); 512 is what\n"
-                  "PyTorch's caching allocator rounds to, 1 places bytes exactly")
-      ->default_val(mem::PlanOptions().alignment)
-      ->check(integer_in(1, kMaxAlignment));
-  cmd->add_option("--threads", args->threads,
-                  "threads for the placement search (0: one per core; same plan for any count)\n"
-                  "and for the ILP solver (0 or 1: one, reproducible; more is faster)")
-      ->default_val(mem::PlanOptions().threads)
-      ->check(integer_in(0, 256));
+  add_planning_options(*cmd, args->planning, "wall-clock seconds to spend planning, all told");
   cmd->add_flag(
       "--joint", args->joint,
-      "after the two-phase plan, the OLLA joint ILP (order and offsets at once) from it,\n"
-      "on graphs of at most 40 operators, in the time left");
+      fmt::format("after the two-phase plan, the OLLA joint ILP (order and offsets at once) from "
+                  "it,\non graphs of at most {} operators, in the time left",
+                  mem::kJointIlpMaxNodes));
   cmd->add_flag("--placement-ilp", args->placement_ilp,
                 "also try the OLLA address ILP after the placement search (small problems)");
   cmd->add_flag("--json", args->json, "print one JSON object with the figures on stdout");
@@ -124,10 +118,7 @@ void add_mem_plan(CLI::App& mem) {
   cmd->callback([args] {
     check_output_paths({args->output, args->svg});  // all of them, before planning or writing
     const mem::Graph graph = mem::read_graph(args->graph);
-    mem::PlanOptions options;
-    options.time_limit = args->time_limit;
-    options.alignment = args->alignment;
-    options.threads = args->threads;
+    mem::PlanOptions options = plan_options(args->planning);
     options.joint = args->joint;
     options.placement_ilp = args->placement_ilp;
     options.quiet = args->quiet || args->json;

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "numeric_options.h"
+#include "planning_options.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/common/progress.h"
@@ -24,7 +25,7 @@ struct ReportArgs {
   std::string plan;
   std::string output;
   std::string baseline;
-  double time_limit = 60;
+  PlanningArgs planning;
   bool quiet = false;
 };
 
@@ -33,8 +34,7 @@ void run_report(const ReportArgs& args) {
   const mem::Graph graph = mem::read_graph(args.graph);
   std::optional<mem::Graph> keep;
   if (!args.baseline.empty()) keep = mem::read_graph(args.baseline);
-  mem::PlanOptions options;
-  options.time_limit = args.time_limit;
+  mem::PlanOptions options = plan_options(args.planning);
   options.quiet = args.quiet;
   mem::PlanReport report;
   if (args.plan.empty()) {
@@ -43,7 +43,7 @@ void run_report(const ReportArgs& args) {
   } else {
     const mem::Plan plan = mem::read_plan(args.plan, graph);  // refuses another graph's plan
     report = keep ? mem::evaluate_plan_against_keep_baseline(graph, *keep, plan, options)
-                  : mem::evaluate_plan(graph, plan, args.time_limit);
+                  : mem::evaluate_plan(graph, plan, args.planning.time_limit);
   }
   write_file_atomic(args.output, mem::report_html(graph, report, keep ? &*keep : nullptr));
   if (!args.quiet)
@@ -78,11 +78,9 @@ void add_mem_report(CLI::App& mem) {
                   "for a GRAPH whose gradients are fused: the same step with gradients kept,\n"
                   "whose eager run is the baseline (as mem plan --baseline; both are planned,\n"
                   "each with half the time limit, to split off what fusing the gradients gains)");
-  cmd->add_option("--time-limit", args->time_limit,
-                  "wall-clock seconds to spend planning when no PLAN is given; with a PLAN,\n"
-                  "a share of it proves the lower bound by exact search (as mem plan does)")
-      ->default_val(60)
-      ->check(cli::number_in(0, cli::kMaxSeconds));
+  add_planning_options(*cmd, args->planning,
+                       "wall-clock seconds to spend planning when no PLAN is given; with a PLAN,\n"
+                       "a share of it proves the lower bound by exact search (as mem plan does)");
   cmd->add_flag("-q,--quiet", args->quiet, "no progress or summary on stderr");
   cmd->callback([args] { run_report(*args); });
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 
@@ -10,36 +11,88 @@ namespace tensorplan {
 
 namespace {
 constexpr double kQuietStart = 0.5;  // seconds before anything is shown
+constexpr double kTerminalInterval = 0.2;  // seconds between redraws on a terminal
+constexpr double kLogInterval = 10.0;      // in a log, a line every 10 s is plenty
+constexpr auto kTick = std::chrono::milliseconds(250);
+
+// The newest live display: the only one that draws, so that nested ones do not fight for the line.
+std::mutex newest_mutex;
+Progress* newest = nullptr;
 }  // namespace
 
-Progress::Progress(std::string what, std::int64_t total, bool quiet)
-    : what_(std::move(what)), total_(total), quiet_(quiet), tty_(::isatty(STDERR_FILENO) != 0) {}
-
-Progress::~Progress() {
-  if (!finished_) finish();
+Progress::Progress(std::string what, std::int64_t total, bool quiet, Redirected redirected)
+    : what_(std::move(what)), total_(total), tty_(::isatty(STDERR_FILENO) != 0) {
+  shown_ = !quiet && (tty_ || redirected == Redirected::kLog);
+  {
+    std::lock_guard<std::mutex> lock(newest_mutex);
+    outer_ = newest;
+    newest = this;
+  }
+  if (shown_ && tty_) {
+    ticker_ = std::thread([this] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      while (!finished_) {
+        wake_.wait_for(lock, kTick);
+        if (!finished_) maybe_draw_locked();
+      }
+    });
+  }
 }
 
+Progress::~Progress() { finish(); }
+
 void Progress::update(std::int64_t done, const std::string& status) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (finished_) return;
   done_ = done;
   status_ = status;
-  const double now = clock_.seconds();
-  // Work that ends within half a second shows nothing. Then redraw often on a terminal; in a log,
-  // once every 10 s is plenty.
-  const double interval = tty_ ? 0.2 : 10.0;
-  if (now >= kQuietStart && (last_draw_ < 0 || now - last_draw_ >= interval)) draw(false);
+  maybe_draw_locked();
+}
+
+void Progress::status(const std::string& status) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (finished_) return;
+  status_ = status;
+  maybe_draw_locked();
 }
 
 void Progress::finish(const std::string& status) {
-  if (finished_) return;
-  finished_ = true;
-  if (!status.empty()) status_ = status;
-  if (total_ > 0) done_ = std::max(done_, total_);
-  if (last_draw_ >= 0 || clock_.seconds() >= kQuietStart) draw(true);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (finished_) return;
+    finished_ = true;
+    if (!status.empty()) status_ = status;
+    if (total_ > 0) done_ = std::max(done_, total_);
+    // Work that ended within half a second showed nothing and leaves nothing.
+    if (last_draw_ >= 0 || clock_.seconds() >= kQuietStart) draw_locked(true);
+  }
+  wake_.notify_all();
+  if (ticker_.joinable()) ticker_.join();
+  std::lock_guard<std::mutex> lock(newest_mutex);
+  if (newest == this) newest = outer_;
 }
 
-void Progress::draw(bool final) {
+void Progress::print_line(const std::string& line) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (shown_ && tty_ && last_draw_ >= 0) std::fputs("\r\033[K", stderr);
+  std::fprintf(stderr, "%s\n", line.c_str());
+  std::fflush(stderr);
+  if (!finished_ && last_draw_ >= 0) draw_locked(false);
+}
+
+void Progress::maybe_draw_locked() {
+  const double now = clock_.seconds();
+  const double interval = tty_ ? kTerminalInterval : kLogInterval;
+  if (now >= kQuietStart && (last_draw_ < 0 || now - last_draw_ >= interval)) draw_locked(false);
+}
+
+void Progress::draw_locked(bool final) {
   last_draw_ = clock_.seconds();
-  if (quiet_) return;
+  if (!shown_) return;
+  {
+    std::lock_guard<std::mutex> lock(newest_mutex);
+    if (newest != this) return;
+  }
   const double elapsed = clock_.seconds();
   std::string line = what_;
   if (total_ > 0) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
 
 namespace tensorplan {
@@ -89,6 +91,15 @@ std::string quote_input(std::string_view text, std::size_t max_chars) {
   out += '"';
   if (i < text.size()) out += "...";
   return out;
+}
+
+std::string quote_name(std::string_view text) {
+  const bool plain = !text.empty() && text.size() <= 80 &&
+                     std::all_of(text.begin(), text.end(), [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+                              c == '.' || c == '-';
+                     });
+  return plain ? std::string(text) : quote_input(text);
 }
 
 std::string one_line(std::string_view message, std::size_t max_chars) {

@@ -13,6 +13,10 @@ namespace tensorplan {
 // closing quote. Valid UTF-8 above U+009F passes unchanged.
 std::string quote_input(std::string_view text, std::size_t max_chars = 80);
 
+// A name from outside (an id) as it is when it is plain (letters, digits, _ . -, at most 80),
+// else quote_input(text): b1 and 74 stay readable, "a b" and "" cannot be misread.
+std::string quote_name(std::string_view text);
+
 // `message` made safe to print as one terminal line: control characters and terminal escapes
 // escaped as in quote_input() (quotes and backslashes kept as they are), and cut after `max_chars`
 // characters with "... (N more bytes)".

@@ -37,6 +37,7 @@ CheckResult check_plan(const Graph& graph, const Plan& plan, std::int64_t alignm
   CheckResult result;
   auto problem = [&](std::string text) {
     result.valid = false;
+    ++result.problem_count;
     if (result.problems.size() < kMaxProblems) result.problems.push_back(std::move(text));
   };
   if (alignment < 1) alignment = 1;

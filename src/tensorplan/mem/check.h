@@ -13,7 +13,8 @@ namespace tensorplan::mem {
 
 struct CheckResult {
   bool valid = true;
-  std::vector<std::string> problems;  // at most a few dozen, each one line
+  std::vector<std::string> problems;  // the first 20, each one line
+  std::int64_t problem_count = 0;     // all the problems found (more than listed, past 20)
   std::int64_t max_live = 0;          // peak live bytes under the plan's order (if it is valid)
   std::int64_t arena_bytes = 0;       // max(offset + size) over non-empty tensors
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <string_view>
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
@@ -148,7 +149,17 @@ Graph graph_from_json(const Json& doc, const std::string& path) {
   return graph;
 }
 
-Graph read_graph(const std::string& path) { return graph_from_json(load_json(path), path); }
+Graph read_graph(const std::string& path) {
+  const std::string text = read_file(path);
+  // A placement instance given where a graph belongs: say which command takes it.
+  const std::string_view start = std::string_view(text).substr(0, 64);
+  if (start.find('{') == std::string_view::npos && start.find("id") != std::string_view::npos &&
+      start.find(',') != std::string_view::npos)
+    fail("{}: this looks like a placement instance (MiniMalloc CSV), not a training graph: "
+         "`tensorplan mem place {}` places it",
+         path, path);
+  return graph_from_json(parse_json(path, text), path);
+}
 
 Json graph_to_json(const Graph& graph) {
   Json tensors = Json::array();

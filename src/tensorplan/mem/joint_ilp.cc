@@ -236,6 +236,14 @@ JointIlpResult solve_joint_ilp(const Graph& graph, const JointIlpOptions& option
   solve.time_limit = std::max(0.0, options.time_limit - clock.seconds());
   solve.threads = options.threads;
   solve.absolute_gap = 0.999;  // the top is a whole number of units at any integer solution
+  if (options.on_progress)
+    solve.on_progress = [&](const ilp::SolveProgress& p) {
+      const auto bytes = [&](double units) {
+        return static_cast<std::int64_t>(std::ceil(units - 1e-6)) * unit;
+      };
+      options.on_progress(p.has_incumbent ? bytes(p.incumbent) : -1,
+                          std::isfinite(p.bound) ? bytes(p.bound) : -1);
+    };
   if (start_ok) {
     const Plan& plan = options.start;
     solve.start.assign(model.num_columns(), 0.0);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "tensorplan/ilp/cbc.h"
@@ -30,6 +31,9 @@ struct JointIlpOptions {
   // A known lower bound on max-live over all orders (bytes), e.g. the planner's; the arena is at
   // least that. The graph's own simple bounds are used as well.
   std::int64_t lower_bound = 0;
+  // Told of the solver's incumbent arena and proven bound (bytes; -1: none yet) on every new
+  // incumbent and a few times a second otherwise; may be empty.
+  std::function<void(std::int64_t arena, std::int64_t bound)> on_progress;
 };
 
 struct JointIlpResult {

@@ -42,11 +42,6 @@ void finish_figures(const Graph& graph, PlanReport& report) {
           : 0.0;
 }
 
-// The ordering ILP over the whole graph: CBC finds nothing better than the heuristics within a
-// minute on graphs much above this size (measured: alexnet, 107 operators, 19 s for no gain;
-// resnet18, 369, no solution), so larger graphs are improved by the window decomposition and the
-// exact search only.
-constexpr int kOrderIlpMaxNodes = 120;
 // The parts of the remaining time limit the window decomposition, the exact search and then the
 // ordering ILP may use; the rest is for placement.
 constexpr double kWindowShare = 0.2;
@@ -57,14 +52,15 @@ constexpr double kOrderIlpShare = 0.8;
 PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
   const Deadline deadline(options.time_limit);
   PlanReport report;
-  Progress progress(fmt::format("planning {}", graph.name), 3, options.quiet);
+  // Phases, not steps of equal length: no bar or ETA, the phase and its figures.
+  Progress progress(fmt::format("planning {}", graph.name), 0, options.quiet);
 
   const AllocatorStats baseline = replay_pytorch_allocator(graph, graph.order);
   report.reference_reserved = baseline.peak_reserved;
   report.reference_allocated = baseline.peak_allocated;
   report.reference_max_live = max_live(graph, graph.order);
   report.lower_bound = best_lower_bound(graph);
-  progress.update(1, "ordering");
+  progress.status("ordering: heuristics");
   const double order_start = deadline.elapsed();
 
   // Lifetimes: the best heuristic order first (fast, always complete); then, unless it meets the
@@ -81,7 +77,13 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
     if (given < order.max_live) order = {options.start_order, given, "given"};
   }
   bool proven = order.max_live <= report.lower_bound;
+  // What the order phases show: the best max-live so far and the proven bound.
+  auto ordering = [&](const char* phase) {
+    progress.status(fmt::format("ordering: {}, max-live {}, bound {}", phase,
+                                format_bytes(order.max_live), format_bytes(report.lower_bound)));
+  };
   if (!proven && options.time_limit > 0) {
+    ordering("windows around the peak");
     schedule::WindowImprovement windows =
         schedule::improve_order_in_windows(graph, order.order, schedule::WindowOptions(),
                                            Deadline(kWindowShare * deadline.remaining()));
@@ -90,6 +92,7 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
     proven = order.max_live <= report.lower_bound;
   }
   if (!proven && options.time_limit > 0 && graph.num_nodes() <= schedule::kExactDpMaxNodes) {
+    ordering("exact search");
     schedule::ExactDpOptions dp;
     dp.upper_bound = order.max_live;
     const schedule::ExactDpResult exact =
@@ -113,7 +116,7 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
   report.order_method = order.method;
   report.order_seconds = deadline.elapsed() - order_start;
   report.planned_max_live = order.max_live;
-  progress.update(2, fmt::format("max-live {}, placing", format_bytes(order.max_live)));
+  progress.status(fmt::format("placing: heuristics, max-live {}", format_bytes(order.max_live)));
 
   // Locations: place the tensors of that order in one arena: the portfolio (heuristics, then the
   // exact search unless they meet the bound) within its share of the time left. The heuristics
@@ -123,6 +126,11 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
   place::PortfolioOptions portfolio;
   portfolio.use_ilp = options.placement_ilp;
   portfolio.search_threads = options.threads;
+  portfolio.on_search_progress = [&](const place::SearchProgress& p) {
+    progress.status(fmt::format("placing: search (part {} of {}), arena {}, bound {}", p.part,
+                                p.parts, p.height < 0 ? "-" : format_bytes(p.height),
+                                format_bytes(p.lower_bound)));
+  };
   const place::PortfolioResult placed = place::place_with_portfolio(
       problem, portfolio,
       Deadline(std::max(0.0, std::min(options.placement_time_limit, deadline.remaining()))));
@@ -144,13 +152,18 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
 
   // The joint ILP (asked for, small graphs): order and offsets at once, from the two-phase plan.
   if (options.joint && graph.num_nodes() <= kJointIlpMaxNodes && !deadline.expired()) {
-    progress.update(2, "joint order and placement ILP");
+    progress.status("joint order and placement ILP");
     JointIlpOptions joint;
     joint.time_limit = deadline.remaining();
     joint.alignment = options.alignment;
     joint.threads = std::max(1, options.threads);
     joint.start = plan;
     joint.lower_bound = report.lower_bound;
+    joint.on_progress = [&](std::int64_t arena, std::int64_t bound) {
+      progress.status(fmt::format("joint order and placement ILP: arena {}, bound {}",
+                                  arena < 0 ? "-" : format_bytes(arena),
+                                  bound < 0 ? "-" : format_bytes(bound)));
+    };
     JointIlpResult solved = solve_joint_ilp(graph, joint);
     if (solved.from_solver && solved.arena_bytes < plan.arena_bytes) {
       plan = std::move(solved.plan);

@@ -203,7 +203,8 @@ GenerateSummary generate_shard(const GenerateOptions& options) {
 
   Stopwatch clock;
   Progress progress(fmt::format("perf gen shard {}/{}", options.shard, options.shards),
-                    static_cast<std::int64_t>(todo.size()), options.quiet);
+                    static_cast<std::int64_t>(todo.size()), options.quiet,
+                    Progress::Redirected::kLog);
   const SampleSpec control = control_spec(options);
   const auto run_control = [&](int after) {
     const SampleResult r = run_sample(control, options.limits);

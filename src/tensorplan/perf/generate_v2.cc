@@ -517,7 +517,8 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
   const auto report = [&](const std::string& line) { log_line(options, "perf gen: " + line); };
   const std::string what = fmt::format("perf gen shard {}/{}", options.shard, options.shards);
 
-  Progress progress(what, static_cast<std::int64_t>(todo.size()), options.quiet);
+  Progress progress(what, static_cast<std::int64_t>(todo.size()), options.quiet,
+                    Progress::Redirected::kLog);
   int timed_total = 0;
   for (std::size_t i = 0; i < todo.size(); ++i) {
     const int p = todo[i];

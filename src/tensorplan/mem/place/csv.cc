@@ -82,7 +82,8 @@ CsvInstance parse_csv(const std::string& text, const std::string& source) {
 
   CsvInstance instance;
   if (has_offset) instance.offsets.emplace();
-  std::unordered_map<std::int64_t, int> row_of_id;
+  std::unordered_map<std::string, int> row_of_id;
+  bool integer_ids = true;  // else every buffer's numeric id becomes its row
   std::int64_t total_size = 0;  // bounded so that no sum of sizes (max-live, height) overflows
   while (next_line(&line)) {
     const auto fields = split_fields(line);
@@ -90,7 +91,16 @@ CsvInstance parse_csv(const std::string& text, const std::string& source) {
       fail("{}:{}: {} fields, but the header has {} columns", source, line_number, fields.size(),
            header.size());
     std::array<std::int64_t, kColumns> value{};
-    for (int c = 0; c < kColumns; ++c) {
+    const std::string_view id = fields[position[kId]];
+    if (id.empty()) fail("{}:{}: empty id", source, line_number);
+    {
+      const auto [stop, error] = std::from_chars(id.data(), id.data() + id.size(), value[kId]);
+      // Only canonical integers ("9", not "09"): distinct ids must stay distinct numbers.
+      if (error != std::errc() || stop != id.data() + id.size() ||
+          std::to_string(value[kId]) != id)
+        integer_ids = false;
+    }
+    for (int c = kLower; c < kColumns; ++c) {
       if (position[c] < 0) continue;
       const std::string_view field = fields[position[c]];
       const char* end = field.data() + field.size();
@@ -100,46 +110,56 @@ CsvInstance parse_csv(const std::string& text, const std::string& source) {
              quote_input(field));
     }
     Buffer buffer{value[kId], value[kLower], value[kUpper], value[kSize]};
+    const std::string name = quote_name(id);
     if (buffer.lower >= buffer.upper)
       fail("{}:{}: buffer {}: lower {} is not below upper {} (lifetimes are [lower, upper))",
-           source, line_number, buffer.id, buffer.lower, buffer.upper);
+           source, line_number, name, buffer.lower, buffer.upper);
     if (buffer.size <= 0 || buffer.size > kMaxSize)
-      fail("{}:{}: buffer {}: size {} is outside [1, 2^62]", source, line_number, buffer.id,
+      fail("{}:{}: buffer {}: size {} is outside [1, 2^62]", source, line_number, name,
            buffer.size);
     if (has_offset && (value[kOffset] < 0 || value[kOffset] > kMaxSize))
-      fail("{}:{}: buffer {}: offset {} is outside [0, 2^62]", source, line_number, buffer.id,
+      fail("{}:{}: buffer {}: offset {} is outside [0, 2^62]", source, line_number, name,
            value[kOffset]);
     total_size += buffer.size;
     if (total_size > kMaxSize)
       fail("{}:{}: the sizes add up to more than 2^62 bytes", source, line_number);
-    const auto [seen, inserted] = row_of_id.emplace(buffer.id, line_number);
+    const auto [seen, inserted] = row_of_id.emplace(std::string(id), line_number);
     if (!inserted)
-      fail("{}:{}: duplicate id {} (first on line {})", source, line_number, buffer.id,
-           seen->second);
+      fail("{}:{}: duplicate id {} (first on line {})", source, line_number, name, seen->second);
     instance.problem.buffers.push_back(buffer);
+    instance.ids.emplace_back(id);
     if (has_offset) instance.offsets->push_back(value[kOffset]);
   }
+  if (!integer_ids)
+    for (std::size_t b = 0; b < instance.problem.buffers.size(); ++b)
+      instance.problem.buffers[b].id = static_cast<std::int64_t>(b);
   return instance;
 }
 
 CsvInstance read_csv(const std::string& path) { return parse_csv(read_file(path), path); }
 
-std::string format_csv(const Problem& problem, const std::vector<std::int64_t>& offsets) {
+std::string format_csv(const Problem& problem, const std::vector<std::int64_t>& offsets,
+                       const std::vector<std::string>& ids) {
   if (offsets.size() != problem.buffers.size())
     fail("format_csv: {} offsets for {} buffers", offsets.size(), problem.buffers.size());
+  if (!ids.empty() && ids.size() != problem.buffers.size())
+    fail("format_csv: {} ids for {} buffers", ids.size(), problem.buffers.size());
   fmt::memory_buffer out;
   fmt::format_to(std::back_inserter(out), "id,lower,upper,size,offset\n");
   for (std::size_t i = 0; i < offsets.size(); ++i) {
     const Buffer& b = problem.buffers[i];
-    fmt::format_to(std::back_inserter(out), "{},{},{},{},{}\n", b.id, b.lower, b.upper, b.size,
-                   offsets[i]);
+    if (ids.empty())
+      fmt::format_to(std::back_inserter(out), "{},", b.id);
+    else
+      fmt::format_to(std::back_inserter(out), "{},", ids[i]);
+    fmt::format_to(std::back_inserter(out), "{},{},{},{}\n", b.lower, b.upper, b.size, offsets[i]);
   }
   return fmt::to_string(out);
 }
 
 void write_csv(const std::string& path, const Problem& problem,
-               const std::vector<std::int64_t>& offsets) {
-  write_file_atomic(path, format_csv(problem, offsets));
+               const std::vector<std::int64_t>& offsets, const std::vector<std::string>& ids) {
+  write_file_atomic(path, format_csv(problem, offsets, ids));
 }
 
 }  // namespace tensorplan::mem::place

@@ -7,8 +7,12 @@
 
 namespace tensorplan::mem::place {
 
-PortfolioResult place_with_portfolio(const Problem& problem, const PortfolioOptions& options,
-                                     const Deadline& deadline) {
+namespace {
+
+// The portfolio on the problem as placement counts it: sizes rounded up to the alignment, the
+// capacity bounding the rounded height.
+PortfolioResult place_rounded(const Problem& problem, const PortfolioOptions& options,
+                              const Deadline& deadline) {
   Stopwatch clock;
   PortfolioResult result;
   result.lower_bound = max_live(problem);
@@ -40,6 +44,7 @@ PortfolioResult place_with_portfolio(const Problem& problem, const PortfolioOpti
     search.capacity = options.capacity;
     search.minimize = options.minimize;
     search.threads = options.search_threads;
+    search.on_progress = options.on_search_progress;
     search.deadline =
         Deadline(deadline.remaining() * (ilp_next ? options.search_share_before_ilp : 1.0));
     search.incumbent = result.placement ? *result.placement : heuristic.placement;
@@ -66,6 +71,37 @@ PortfolioResult place_with_portfolio(const Problem& problem, const PortfolioOpti
                                                                    : SearchStatus::kFeasible;
   else
     result.status = infeasible ? SearchStatus::kInfeasible : SearchStatus::kUnknown;
+  result.seconds = clock.seconds();
+  return result;
+}
+
+}  // namespace
+
+PortfolioResult place_with_portfolio(const Problem& problem, const PortfolioOptions& options,
+                                     const Deadline& deadline) {
+  const std::int64_t a = std::max<std::int64_t>(1, problem.alignment);
+  if (!options.capacity || a == 1 || *options.capacity % a == 0)
+    return place_rounded(problem, options, deadline);
+  // An aligned capacity C bounds the last byte used (max offset + size), not the rounded height.
+  // With offsets multiples of a, the rounded height is that last byte rounded up to a: whatever
+  // fits under C fits, rounded, under C rounded up — nothing there proves it impossible. What is
+  // found there may end past C (padding on top); everything found under C rounded down fits.
+  Stopwatch clock;
+  const std::int64_t above = (*options.capacity / a + 1) * a, below = *options.capacity / a * a;
+  PortfolioOptions rounded = options;
+  rounded.capacity = above;
+  PortfolioResult result = place_rounded(problem, rounded, deadline);
+  if (result.placement && top(problem, result.placement->offsets) > *options.capacity) {
+    result.placement.reset();
+    rounded.capacity = below;
+    PortfolioResult lower = below > 0 ? place_rounded(problem, rounded, deadline) : result;
+    if (lower.placement) {
+      result = lower;
+    } else {
+      result.status = SearchStatus::kUnknown;  // fits above, not proven to fit or not under C
+      result.lower_bound = std::max(result.lower_bound, lower.lower_bound);
+    }
+  }
   result.seconds = clock.seconds();
   return result;
 }

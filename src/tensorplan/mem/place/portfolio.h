@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -14,7 +15,8 @@
 namespace tensorplan::mem::place {
 
 struct PortfolioOptions {
-  // Fit under this many bytes. Without it any height is allowed.
+  // Fit under this many bytes: the last byte used (max offset + size, sizes not rounded; at
+  // alignment 1 the height) at most this. Without it any height is allowed.
   std::optional<std::int64_t> capacity;
   // Look for the smallest height; otherwise stop at the first placement under the capacity (and
   // without a capacity, at the best heuristic's).
@@ -26,6 +28,8 @@ struct PortfolioOptions {
   double search_share_before_ilp = 0.5;
   // Threads for the search (SearchOptions::threads; 0: one per core).
   int search_threads = 0;
+  // Told of the search's progress (SearchOptions::on_progress); may be empty.
+  std::function<void(const SearchProgress&)> on_search_progress;
 };
 
 struct PortfolioResult {

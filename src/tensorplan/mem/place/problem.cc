@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "tensorplan/common/text.h"
 #include "tensorplan/mem/simulate.h"
 
 namespace tensorplan::mem::place {
@@ -54,12 +55,30 @@ std::int64_t height(const Problem& problem, const std::vector<std::int64_t>& off
   return top;
 }
 
-bool is_valid(const Problem& problem, const std::vector<std::int64_t>& offsets, std::string* why) {
+std::int64_t top(const Problem& problem, const std::vector<std::int64_t>& offsets) {
+  std::int64_t last = 0;
+  for (std::size_t i = 0; i < problem.buffers.size(); ++i)
+    last = std::max(last, add_saturating(offsets[i], problem.buffers[i].size));
+  return last;
+}
+
+bool is_valid(const Problem& problem, const std::vector<std::int64_t>& offsets, std::string* why,
+              const std::vector<std::string>* names) {
   auto explain = [&](std::string text) {
     if (why) *why = std::move(text);
     return false;
   };
   const auto& buffers = problem.buffers;
+  auto name = [&](std::size_t i) {
+    return names && i < names->size() ? quote_name((*names)[i]) : std::to_string(buffers[i].id);
+  };
+  auto overlap = [&](int b, int other) {
+    return explain(fmt::format(
+        "buffers {} (offset {}, {} B) and {} (offset {}, {} B) overlap while both are live at "
+        "time {}",
+        name(other), offsets[other], aligned_size(problem, buffers[other]), name(b), offsets[b],
+        aligned_size(problem, buffers[b]), buffers[b].lower));
+  };
   if (offsets.size() != buffers.size())
     return explain(fmt::format("{} offsets for {} buffers", offsets.size(), buffers.size()));
   const std::int64_t a = std::max<std::int64_t>(1, problem.alignment);
@@ -67,10 +86,10 @@ bool is_valid(const Problem& problem, const std::vector<std::int64_t>& offsets, 
   std::vector<int> by_lower(buffers.size());
   for (std::size_t i = 0; i < buffers.size(); ++i) {
     by_lower[i] = static_cast<int>(i);
-    if (offsets[i] < 0) return explain(fmt::format("buffer {} has negative offset", buffers[i].id));
+    if (offsets[i] < 0) return explain(fmt::format("buffer {} has negative offset", name(i)));
     if (offsets[i] % a != 0)
       return explain(
-          fmt::format("buffer {} offset {} is not a multiple of {}", buffers[i].id, offsets[i], a));
+          fmt::format("buffer {} offset {} is not a multiple of {}", name(i), offsets[i], a));
   }
   std::sort(by_lower.begin(), by_lower.end(),
             [&](int x, int y) { return buffers[x].lower < buffers[y].lower; });
@@ -84,17 +103,13 @@ bool is_valid(const Problem& problem, const std::vector<std::int64_t>& offsets, 
     const std::int64_t lo = offsets[b];
     std::int64_t hi = 0;
     if (__builtin_add_overflow(lo, aligned_size(problem, buffers[b]), &hi))
-      return explain(
-          fmt::format("buffer {} at offset {} ends past 2^63-1 bytes", buffers[b].id, lo));
+      return explain(fmt::format("buffer {} at offset {} ends past 2^63-1 bytes", name(b), lo));
     auto next = live.lower_bound({lo, -1});
-    if (next != live.end() && next->first < hi)
-      return explain(
-          fmt::format("buffers {} and {} overlap", buffers[b].id, buffers[next->second].id));
+    if (next != live.end() && next->first < hi) return overlap(b, next->second);
     if (next != live.begin()) {
       auto prev = std::prev(next);
       if (add_saturating(prev->first, aligned_size(problem, buffers[prev->second])) > lo)
-        return explain(
-            fmt::format("buffers {} and {} overlap", buffers[b].id, buffers[prev->second].id));
+        return overlap(b, prev->second);
     }
     live.insert({lo, b});
     expiry.emplace(buffers[b].upper, b);

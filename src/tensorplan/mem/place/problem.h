@@ -35,11 +35,16 @@ std::int64_t max_live(const Problem& problem);
 
 // max(offset + aligned size) over buffers.
 std::int64_t height(const Problem& problem, const std::vector<std::int64_t>& offsets);
+// max(offset + size) over buffers, sizes not rounded: the last byte used, what MiniMalloc calls
+// the height. Equal to height() at alignment 1; with offsets aligned, height() rounds it up to
+// the alignment.
+std::int64_t top(const Problem& problem, const std::vector<std::int64_t>& offsets);
 
 // True if every offset is non-negative, aligned, and no two buffers that share a time overlap in
 // memory. On failure `why` says which.
+// `names`, if given (one per buffer, e.g. a CSV's ids), name the buffers in `why`.
 bool is_valid(const Problem& problem, const std::vector<std::int64_t>& offsets,
-              std::string* why = nullptr);
+              std::string* why = nullptr, const std::vector<std::string>* names = nullptr);
 
 // The placement problem of a graph under an order: one buffer per tensor of non-zero size, with
 // id = tensor index and [lower, upper) = its lifetime in steps, [start, end + 1).

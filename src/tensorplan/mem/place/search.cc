@@ -939,9 +939,12 @@ struct PartOutcome {
 
 // Solves one part. `capacity` in units (kInf: none). In minimise mode the search stops once the
 // part is at or below `good_enough` (lower is of no use to the whole).
+// `report(height, lower_bound)` (units) is told of every better placement and every rise of the
+// bound.
 PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>> incumbent,
                        std::int64_t capacity, bool minimize, std::int64_t good_enough,
-                       const SearchOptions& options) {
+                       const SearchOptions& options,
+                       const std::function<void(std::int64_t, std::int64_t)>& report) {
   PartOutcome out;
   out.lower_bound = part_max_live(part);
   auto offer = [&](const std::vector<std::int64_t>& offsets) {
@@ -949,6 +952,7 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
     if (h <= capacity && h < out.height) {
       out.offsets = offsets;
       out.height = h;
+      report(out.height, out.lower_bound);
     }
   };
   if (incumbent) offer(*incumbent);
@@ -1047,6 +1051,7 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
       if (r == ProbeResult::kInfeasible) {
         lo = target + 1;
         soft_lo = std::max(soft_lo, lo);
+        report(out.height, lo);
       } else if (r == ProbeResult::kStopped) {
         soft_lo = target + 1;
       }
@@ -1130,15 +1135,37 @@ SearchResult search_placement(const Problem& problem, const SearchOptions& optio
   std::int64_t lower = bounds.empty() ? 0 : *std::max_element(bounds.begin(), bounds.end());
   std::int64_t reached = 0;  // max height of the parts solved so far
   bool all_found = true, infeasible = false;
+  // For progress: the best height of every part so far (units; kInf: none yet), the incumbent's
+  // to begin with.
+  std::vector<std::int64_t> part_best(parts.size(), kInf);
+  if (incumbent)
+    for (std::size_t p = 0; p < parts.size(); ++p) {
+      std::vector<std::int64_t> start;
+      for (int b : parts[p].members) start.push_back((*incumbent)[b]);
+      part_best[p] = part_height(parts[p], start);
+    }
+  int searched = 0;
   for (int p : order) {
     const Part& part = parts[p];
+    ++searched;
     std::optional<std::vector<std::int64_t>> start;
     if (incumbent) {
       start.emplace();
       for (int b : part.members) start->push_back((*incumbent)[b]);
     }
+    auto report = [&](std::int64_t part_height_units, std::int64_t part_bound) {
+      if (!options.on_progress) return;
+      part_best[p] = std::min(part_best[p], part_height_units);
+      const std::int64_t best = *std::max_element(part_best.begin(), part_best.end());
+      SearchProgress progress;
+      progress.part = searched;
+      progress.parts = static_cast<int>(parts.size());
+      progress.height = best >= kInf ? -1 : best * a;
+      progress.lower_bound = std::max(lower, part_bound) * a;
+      options.on_progress(progress);
+    };
     PartOutcome out = solve_part(part, std::move(start), capacity, options.minimize,
-                                 std::max(lower, reached), options);
+                                 std::max(lower, reached), options, report);
     result.nodes += out.nodes;
     lower = std::max(lower, out.lower_bound);
     if (out.infeasible) {

@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -48,6 +49,14 @@ enum class SearchStatus {
 
 // "optimal", "feasible", "infeasible", "unknown".
 std::string to_string(SearchStatus status);
+
+// What the search has reached, for a progress display (bytes).
+struct SearchProgress {
+  int part = 0;   // the part being searched, 1-based, of `parts` (hardest first)
+  int parts = 0;
+  std::int64_t height = -1;      // the best whole placement so far (-1: none yet)
+  std::int64_t lower_bound = 0;  // proven so far
+};
 
 struct SearchOptions {
   // Heights must not exceed it (bytes). Without it any height is allowed.
@@ -69,6 +78,8 @@ struct SearchOptions {
   // How many strategies run their turns at the same time, each on a thread (0: one per core).
   // Only the speed depends on it: the outcomes are read in a fixed order.
   int threads = 0;
+  // Called, on the calling thread, when the best height falls or the bound rises; may be empty.
+  std::function<void(const SearchProgress&)> on_progress;
 };
 
 // How many branching strategies the search takes turns with.

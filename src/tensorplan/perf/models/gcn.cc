@@ -476,7 +476,7 @@ class GcnModel final : public CostModel {
     std::vector<std::size_t> order(train_blocks.size());
     std::iota(order.begin(), order.end(), 0);
 
-    Progress progress("train gcn", max_epochs, options.quiet);
+    Progress progress("train gcn", max_epochs, options.quiet, Progress::Redirected::kLog);
     std::vector<torch::Tensor> best_state = snapshot();
     double best_score = -std::numeric_limits<double>::infinity();
     Metrics best_metrics{};

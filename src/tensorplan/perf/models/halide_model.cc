@@ -321,7 +321,7 @@ class HalideModel final : public CostModel {
     std::mt19937 rng(static_cast<unsigned>(options.seed));
     std::vector<std::size_t> order(train_batches.size());
     std::iota(order.begin(), order.end(), 0);
-    Progress progress("train " + kind_, max_epochs, options.quiet);
+    Progress progress("train " + kind_, max_epochs, options.quiet, Progress::Redirected::kLog);
     for (int epoch = 1; epoch <= max_epochs; ++epoch) {
       std::shuffle(order.begin(), order.end(), rng);
       double train_loss = 0;

@@ -272,7 +272,7 @@ class XgboostModel final : public CostModel {
       main_.set("disable_default_eval_metric", "1");
     }
 
-    Progress progress("train " + kind_, max_rounds, options.quiet);
+    Progress progress("train " + kind_, max_rounds, options.quiet, Progress::Redirected::kLog);
     std::vector<float> grad(tr.rows.size() / columns), hess(grad.size());
     int best_rounds = 0;
     double best_tau = -2;
