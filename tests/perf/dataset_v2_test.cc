@@ -103,6 +103,14 @@ TEST(DatasetV2, TinyShardIsTimedInRoundsAndTimedAgain) {
     // The conditions of the timing are recorded.
     for (const char* key : {"load_before", "other_busy_during", "waited_seconds", "attempt"})
       EXPECT_TRUE(p.timing.contains(key)) << key;
+    // And how fast the machine ran the reference work around it, against its best so far.
+    const double before = p.timing.at("reference_before").get<double>();
+    const double after = p.timing.at("reference_after").get<double>();
+    const double best = p.timing.at("reference_best").get<double>();
+    EXPECT_GT(before, 0);
+    EXPECT_GT(after, 0);
+    EXPECT_GT(best, 0);
+    EXPECT_LE(best, std::min(before, after));
   }
   for (const auto& s : shard.schedules) {
     kinds.insert(s.kind);

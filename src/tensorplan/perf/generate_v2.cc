@@ -240,8 +240,11 @@ struct PipelineTiming {
 
 // Times the checked schedules of `c` in one child process, waiting for a quiet machine first and
 // timing again as long as the machine was not quiet throughout.
+// `reference_best` is the fastest the reference work ran so far in the shard (0: none yet); the
+// timing lowers it, and is redone while the reference around it ran much slower than that.
 PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipeline& c, int p,
-                             int pass, const std::function<void(const std::string&)>& report) {
+                             int pass, const std::function<void(const std::string&)>& report,
+                             double* reference_best) {
   PipelineTiming out;
   for (std::size_t k = 0; k < c.results.size(); ++k) {
     if (c.results[k].status == "ok") out.samples.push_back(static_cast<int>(k));
@@ -267,6 +270,7 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
   }
   const double limit = 3 * expected + 60;
   const int cpu = timing_cpu();
+  int slow_attempts = 0;
   for (int attempt = 1;; ++attempt) {
     MachineConditions cond;
     cond.attempt = attempt;
@@ -284,6 +288,7 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
           // Ahead of other work on the machine for the few seconds it takes, when allowed.
           ::setpriority(PRIO_PROCESS, 0, -5);
           ::setenv("HL_NUM_THREADS", std::to_string(options.threads).c_str(), 1);
+          const double reference_before = reference_seconds();
           ScheduleLibrary library(c.library);
           PipelineBuffers buffers(inputs, output, pipeline_seed);
           std::vector<std::vector<void*>> argvs;
@@ -303,6 +308,7 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
             });
           }
           const InterleavedTiming t = time_interleaved(runs, options.rounds, rounds_seed);
+          const double reference_after = reference_seconds();
           struct rusage usage {};
           ::getrusage(RUSAGE_SELF, &usage);
           send({{"type", "timing"},
@@ -312,7 +318,9 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
                 {"runs_per_batch", t.runs_per_batch},
                 {"batches_per_round", t.batches_per_round},
                 {"seconds", t.seconds},
-                {"involuntary_switches", usage.ru_nivcsw}});
+                {"involuntary_switches", usage.ru_nivcsw},
+                {"reference_before", reference_before},
+                {"reference_after", reference_after}});
         },
         {{"start", limit}}, limit);
     const CpuTimes after = read_cpu_times();
@@ -333,13 +341,42 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
     out.timing.batches_per_round = m.at("batches_per_round").get<std::vector<int>>();
     out.timing.seconds = m.at("seconds").get<double>();
     cond.involuntary_switches = m.at("involuntary_switches").get<std::int64_t>();
-    cond.quiet = quiet_before && cond.other_busy_during <= options.quiet_machine.max_other_busy;
+    cond.reference_before = m.at("reference_before").get<double>();
+    cond.reference_after = m.at("reference_after").get<double>();
+    for (const double r : {cond.reference_before, cond.reference_after})
+      if (r > 0 && (*reference_best <= 0 || r < *reference_best)) *reference_best = r;
+    cond.reference_best = *reference_best;
+    const double slowest = std::max(cond.reference_before, cond.reference_after);
+    bool fast = slowest <= *reference_best * (1 + options.quiet_machine.max_reference_slowdown);
+    if (!fast && ++slow_attempts >= options.quiet_machine.max_slow_attempts) {
+      if (report) {
+        report(fmt::format("pipeline {}: the machine stayed {:.0f}% slower than its best for {} "
+                           "timings; taking its present speed as its best",
+                           p, 100 * (slowest / *reference_best - 1), slow_attempts));
+      }
+      *reference_best = slowest;
+      fast = true;
+    }
+    cond.quiet = quiet_before && fast &&
+                 cond.other_busy_during <= options.quiet_machine.max_other_busy;
     out.conditions = cond;
     if (cond.quiet || !options.quiet_machine.enabled) {
       out.ok = true;
       return out;
     }
-    if (report) {
+    if (!fast) {
+      // Slow where /proc does not show it (the host, the clock, memory): wait, then again.
+      if (report) {
+        report(fmt::format(
+            "pipeline {}: the machine ran the reference work {:.0f}% slower than its best (want "
+            "<= {:.0f}%); timing again in {:.0f} s",
+            p, 100 * (slowest / *reference_best - 1),
+            100 * options.quiet_machine.max_reference_slowdown,
+            options.quiet_machine.slow_retry_seconds));
+      }
+      std::this_thread::sleep_for(
+          std::chrono::duration<double>(options.quiet_machine.slow_retry_seconds));
+    } else if (report) {
       report(fmt::format("pipeline {}: timed under load (other CPUs {:.0f}% busy); timing again", p,
                          cond.other_busy_during * 100));
     }
@@ -454,6 +491,13 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
   std::map<int, std::map<int, std::string>> first_status;
   std::map<int, std::map<int, double>> first_labels;
   std::map<int, Json> first_pipeline;  // inputs, output, arguments
+  double reference_best = 0;  // the fastest the reference work ran in this run (seconds)
+  auto note_reference = [&](const Json& timing) {
+    for (const char* key : {"reference_before", "reference_after"}) {
+      const double r = timing.is_object() ? timing.value(key, 0.0) : 0.0;
+      if (r > 0 && (reference_best <= 0 || r < reference_best)) reference_best = r;
+    }
+  };
   std::optional<ShardWriter> writer;
   if (fs::exists(summary.shard_path)) {
     if (!options.resume)
@@ -475,7 +519,9 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
       first_status[s.pipeline][s.sample] = s.status;
       first_labels[s.pipeline][s.sample] = s.label_seconds;
     }
+    for (const auto& r : shard.retimes) note_reference(r.timing);
     for (const auto& p : shard.pipelines) {
+      note_reference(p.timing);
       first_pipeline[p.index] = {{"inputs", p.inputs},
                                  {"output", p.output},
                                  {"arguments", p.timing.value("arguments", Json::array())}};
@@ -484,6 +530,18 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
     writer.emplace(ShardWriter::append_to(summary.shard_path, shard.valid_bytes));
   } else {
     writer.emplace(ShardWriter::create(summary.shard_path, config, kShardVersion));
+  }
+  // The other shards of the run in the same directory know how fast the machine can be too.
+  for (int other = 0; other < options.shards; ++other) {
+    const fs::path path = fs::path(options.out_dir) / shard_file_name(other, options.shards);
+    if (other == options.shard || !fs::exists(path)) continue;
+    try {
+      const Shard shard = read_shard(path.string());
+      for (const auto& r : shard.retimes) note_reference(r.timing);
+      for (const auto& p : shard.pipelines) note_reference(p.timing);
+    } catch (const Error&) {
+      // A damaged neighbour is its own run's business; it only lends a figure here.
+    }
   }
 
   std::vector<int> todo, retime_todo;
@@ -527,7 +585,7 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
     const int compiled =
         static_cast<int>(std::count_if(c.results.begin(), c.results.end(),
                                        [](const SampleResult& r) { return r.status == "ok"; }));
-    const PipelineTiming t = time_pipeline(options, c, p, 1, report);
+    const PipelineTiming t = time_pipeline(options, c, p, 1, report, &reference_best);
     // The repeatability pass times the very same code again: keep its library till then.
     if (!c.library.empty()) {
       if (retimed_pipeline(options, p)) {
@@ -687,7 +745,7 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
           }
         }
       }
-      const PipelineTiming t = time_pipeline(options, c, p, 2, report);
+      const PipelineTiming t = time_pipeline(options, c, p, 2, report, &reference_best);
       if (!c.library.empty()) fs::remove(c.library);
       RetimeRecord r;
       r.pipeline = p;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/timer.h"
@@ -67,7 +68,10 @@ Json conditions_to_json(const MachineConditions& c) {
           {"quiet", c.quiet},
           {"involuntary_switches", c.involuntary_switches},
           {"timing_cpu", c.timing_cpu},
-          {"attempt", c.attempt}};
+          {"attempt", c.attempt},
+          {"reference_before", c.reference_before},
+          {"reference_after", c.reference_after},
+          {"reference_best", c.reference_best}};
 }
 
 bool wait_until_quiet(const QuietOptions& options, int cpu, MachineConditions* c,
@@ -94,6 +98,36 @@ bool wait_until_quiet(const QuietOptions& options, int cpu, MachineConditions* c
                       c->other_busy_before * 100, options.max_other_busy * 100));
     }
   }
+}
+
+namespace {
+volatile float reference_sink = 0;
+}  // namespace
+
+double reference_seconds(int repeats) {
+  // 64 KiB of floats (in L2 on any machine) updated over and over: the clock and the core; then
+  // 4 MiB freshly allocated, written and read: page faults and memory.
+  constexpr std::size_t kHot = 16 * 1024, kCold = 1024 * 1024;
+  constexpr int kHotPasses = 200;
+  double best = 0;
+  for (int r = 0; r < std::max(1, repeats); ++r) {
+    Stopwatch clock;
+    std::vector<float> hot(kHot, 1.0f);
+    float acc = 0.0f;
+    for (int pass = 0; pass < kHotPasses; ++pass)
+      for (std::size_t i = 0; i < kHot; ++i) {
+        hot[i] = hot[i] * 0.9999f + 0.0001f * static_cast<float>(i & 7);
+        acc += hot[i];
+      }
+    std::vector<std::uint32_t> cold(kCold);
+    for (std::size_t i = 0; i < kCold; ++i) cold[i] = static_cast<std::uint32_t>(i * 2654435761u);
+    std::uint64_t sum = 0;
+    for (std::size_t i = 0; i < kCold; i += 7) sum += cold[i];
+    reference_sink = acc + static_cast<float>(sum & 1);  // keeps the work from being optimised out
+    const double seconds = clock.seconds();
+    if (r == 0 || seconds < best) best = seconds;
+  }
+  return best;
 }
 
 int timing_cpu() {

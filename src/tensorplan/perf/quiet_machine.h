@@ -37,6 +37,13 @@ struct QuietOptions {
   double max_other_busy = 0.1;  // the other CPUs busy at most this fraction (before and during)
   double window_seconds = 2;    // how long the other CPUs are watched before timing starts
   double max_wait_seconds = 0;  // give up waiting after this long (0: wait as long as it takes)
+  // The reference work (reference_seconds) timed just before and after a pipeline may be at most
+  // this fraction slower than the fastest it ever ran in the shard; else the timing is redone.
+  double max_reference_slowdown = 0.05;
+  double slow_retry_seconds = 30;  // how long to wait before timing again on a slow machine
+  // After this many slow timings in a row the machine's present speed becomes its best (it moved
+  // to a slower host, say): the dataset then notes the change instead of waiting for ever.
+  int max_slow_attempts = 20;
 };
 
 // What the machine was like around one timing.
@@ -49,6 +56,9 @@ struct MachineConditions {
   std::int64_t involuntary_switches = -1;  // the timing process was preempted this often
   int timing_cpu = -1;                     // the CPU the timing process was pinned to
   int attempt = 1;                         // 1 + timings of this pipeline discarded under load
+  // The reference work's seconds just before and just after the timing (in the timing process,
+  // on its CPU), and the fastest it ran in the shard until then (0: not measured).
+  double reference_before = 0, reference_after = 0, reference_best = 0;
 };
 Json conditions_to_json(const MachineConditions& c);
 
@@ -61,5 +71,13 @@ bool wait_until_quiet(const QuietOptions& options, int timing_cpu, MachineCondit
 
 // The CPU timing is pinned to: the last one the process may run on.
 int timing_cpu();
+
+// How fast the machine runs a fixed piece of work right now, in seconds (lower is faster): the
+// minimum over `repeats` runs of arithmetic on a cache-resident buffer plus a pass over freshly
+// allocated memory, about 10 ms each. A machine slowed where /proc cannot see it (a busy host
+// under this virtual machine, memory paged in lazily after a restore, a lower clock) shows here:
+// a pipeline timed 1.4x slower throughout than its re-timing minutes later, on a machine that
+// /proc called quiet, is what made it necessary.
+double reference_seconds(int repeats = 5);
 
 }  // namespace tensorplan::perf
