@@ -77,10 +77,17 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
     if (given < order.max_live) order = {options.start_order, given, "given"};
   }
   bool proven = order.max_live <= report.lower_bound;
+  // ", gap 0.12%" between a best figure and its bound, when both are known (bytes).
+  auto gap = [](std::int64_t best, std::int64_t bound) -> std::string {
+    if (best <= 0 || bound <= 0) return "";
+    return fmt::format(", gap {:.2f}%", 100.0 * static_cast<double>(best - bound) /
+                                            static_cast<double>(bound));
+  };
   // What the order phases show: the best max-live so far and the proven bound.
   auto ordering = [&](const char* phase) {
-    progress.status(fmt::format("ordering: {}, max-live {}, bound {}", phase,
-                                format_bytes(order.max_live), format_bytes(report.lower_bound)));
+    progress.status(fmt::format("ordering: {}, max-live {}, bound {}{}", phase,
+                                format_bytes(order.max_live), format_bytes(report.lower_bound),
+                                gap(order.max_live, report.lower_bound)));
   };
   if (!proven && options.time_limit > 0) {
     ordering("windows around the peak");
@@ -127,9 +134,9 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
   portfolio.use_ilp = options.placement_ilp;
   portfolio.search_threads = options.threads;
   portfolio.on_search_progress = [&](const place::SearchProgress& p) {
-    progress.status(fmt::format("placing: search (part {} of {}), arena {}, bound {}", p.part,
+    progress.status(fmt::format("placing: search (part {} of {}), arena {}, bound {}{}", p.part,
                                 p.parts, p.height < 0 ? "-" : format_bytes(p.height),
-                                format_bytes(p.lower_bound)));
+                                format_bytes(p.lower_bound), gap(p.height, p.lower_bound)));
   };
   const place::PortfolioResult placed = place::place_with_portfolio(
       problem, portfolio,
@@ -160,9 +167,9 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
     joint.start = plan;
     joint.lower_bound = report.lower_bound;
     joint.on_progress = [&](std::int64_t arena, std::int64_t bound) {
-      progress.status(fmt::format("joint order and placement ILP: arena {}, bound {}",
+      progress.status(fmt::format("joint order and placement ILP: arena {}, bound {}{}",
                                   arena < 0 ? "-" : format_bytes(arena),
-                                  bound < 0 ? "-" : format_bytes(bound)));
+                                  bound < 0 ? "-" : format_bytes(bound), gap(arena, bound)));
     };
     JointIlpResult solved = solve_joint_ilp(graph, joint);
     if (solved.from_solver && solved.arena_bytes < plan.arena_bytes) {
