@@ -7,7 +7,7 @@ RUN_GRAPH ?= models/resnet50-b32-sgd.json.gz
 RUN_ARGS  ?=
 CTEST_ARGS ?=
 
-.PHONY: run test test-asan bench build configure deps clean format
+.PHONY: run test test-asan bench build configure deps clean format fuzz
 
 deps:
 	@scripts/install-deps
@@ -27,6 +27,12 @@ test: build
 # The C++ tests under AddressSanitizer + UBSan (the Python tests run in `make test`).
 test-asan:
 	@$(MAKE) --no-print-directory test PRESET=asan-ubsan CTEST_ARGS="-E python_tests"
+
+# Each libFuzzer target of tests/fuzz for FUZZ_SECONDS (default 60) from its corpus; new failing
+# inputs are kept under build/fuzz/findings (scripts/fuzz). CI runs a short round.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@scripts/fuzz $(FUZZ_SECONDS)
 
 bench: build
 	@scripts/run-benchmarks $(BUILD)

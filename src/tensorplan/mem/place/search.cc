@@ -513,8 +513,9 @@ class PartSearch {
           found = false;
           // Searched from offset 0, a piece that shares no time with b fails whatever b does.
           independent_failure =
-              fresh && std::none_of(piece.begin(), piece.end(), [&](int c) {
-                return part_.first[c] < part_.last[b] && part_.first[b] < part_.last[c];
+              fresh && std::none_of(piece.begin(), piece.end(), [&, placed = b](int c) {
+                // (a copy of b: clang 14 cannot capture a structured binding)
+                return part_.first[c] < part_.last[placed] && part_.first[placed] < part_.last[c];
               });
           break;
         }
