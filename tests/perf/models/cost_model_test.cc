@@ -46,7 +46,7 @@ TEST(ModelFile, HeaderLineCarriesFormatVersionKindAndExtraFieldsThenTheBody) {
 TEST(ModelFile, LoadNamesTheFileAndTheProblem) {
   const std::string unknown = temp_path("unknown-kind");
   write_model_file(unknown, "no-such-kind", "");
-  EXPECT_NE(load_error(unknown).find("unknown model kind 'no-such-kind'"), std::string::npos);
+  EXPECT_NE(load_error(unknown).find("unknown model kind \"no-such-kind\""), std::string::npos);
   EXPECT_NE(load_error(unknown).find(unknown), std::string::npos);
 
   const std::string version = temp_path("version");

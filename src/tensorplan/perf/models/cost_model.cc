@@ -2,6 +2,8 @@
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
+#include "tensorplan/common/json.h"
+#include "tensorplan/common/text.h"
 #include "tensorplan/perf/halide/featurizer.h"
 
 namespace tensorplan::perf {
@@ -92,19 +94,21 @@ ModelFile read_model_file(const std::string& path) {
     fail("{}: not a tensorplan model file (no JSON header line)", path);
   Json header;
   try {
-    header = Json::parse(contents.substr(0, newline));
-  } catch (const std::exception&) {
+    // The project's parser: depth limit, NUL bytes, duplicate keys refused like everywhere else.
+    header = parse_json(path, contents.substr(0, newline));
+  } catch (const Error&) {
     fail("{}: not a tensorplan model file (no JSON header line)", path);
   }
   if (!header.is_object() || !header.contains("format") || header["format"] != kModelFormat)
     fail("{}: not a tensorplan model file (format is not '{}')", path, kModelFormat);
   if (!header.contains("version") || header["version"] != kModelVersion)
     fail("{}: model file version {} is not supported (expected {})", path,
-         header.value("version", Json()).dump(), kModelVersion);
+         header.value("version", Json()).dump().substr(0, 80), kModelVersion);
   if (!header.contains("kind") || !header["kind"].is_string())
     fail("{}: model file header has no \"kind\"", path);
   const std::string kind = header["kind"].get<std::string>();
-  if (!find_kind(kind)) fail("{}: unknown model kind '{}' (known: {})", path, kind, kinds_list());
+  if (!find_kind(kind))
+    fail("{}: unknown model kind {} (known: {})", path, quote_input(kind), kinds_list());
   return {header, kind, contents.substr(newline + 1)};
 }
 
