@@ -137,6 +137,10 @@ TEST(DatasetV2, TinyShardIsTimedInRoundsAndTimedAgain) {
   EXPECT_EQ(stats.format_version, 2);
   EXPECT_EQ(stats.repeatability.pipelines, 2);
   EXPECT_EQ(stats.repeatability.schedules, 14);
+  // Every timing (2 pipelines, 2 re-timings) was bracketed by the reference workload.
+  EXPECT_EQ(stats.timings, 4);
+  EXPECT_EQ(stats.timings_with_reference, 4);
+  EXPECT_GE(stats.median_reference_slowdown, 0);
   EXPECT_GE(stats.median_slowest_over_fastest, 1.0);
 
   // Resuming a complete shard adds nothing; merging keeps every record, in format 2.

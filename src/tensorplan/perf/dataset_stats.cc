@@ -61,7 +61,7 @@ DatasetStats compute_stats(const std::vector<Shard>& shards) {
   st.shards = static_cast<int>(shards.size());
   std::vector<double> runtimes, spreads, controls, best_over_worst, slowest_over_fastest;
   std::vector<std::vector<std::pair<double, double>>> repeats;
-  std::vector<double> other_busy, waits;
+  std::vector<double> other_busy, waits, reference_slowdowns;
   struct KindFigures {
     int samples = 0, timed = 0;
     std::vector<double> autoschedule, compile, label, best_over_pipeline_best;
@@ -121,6 +121,14 @@ DatasetStats compute_stats(const std::vector<Shard>& shards) {
         other_busy.push_back(t.at("other_busy_during").get<double>());
       if (t.contains("waited_seconds")) waits.push_back(t.at("waited_seconds").get<double>());
       if (t.value("attempt", 1) > 1) st.timings_discarded += t.at("attempt").get<int>() - 1;
+      st.timings++;
+      const double best = t.value("reference_best", 0.0);
+      if (best > 0) {
+        st.timings_with_reference++;
+        const double slowest =
+            std::max(t.value("reference_before", 0.0), t.value("reference_after", 0.0));
+        reference_slowdowns.push_back(slowest / best - 1);
+      }
     };
     for (const auto& p : shard.pipelines) conditions(p.timing);
     for (const auto& r : shard.retimes) {
@@ -221,6 +229,8 @@ DatasetStats compute_stats(const std::vector<Shard>& shards) {
   st.median_other_busy = quantile(other_busy, 0.5);
   st.max_other_busy = quantile(other_busy, 1);
   st.median_wait_seconds = quantile(waits, 0.5);
+  st.median_reference_slowdown = quantile(reference_slowdowns, 0.5);
+  st.max_reference_slowdown = quantile(reference_slowdowns, 1);
   if (!stage_counts.empty()) {
     st.stages_min = *std::min_element(stage_counts.begin(), stage_counts.end());
     st.stages_max = *std::max_element(stage_counts.begin(), stage_counts.end());
@@ -249,7 +259,11 @@ Json stats_to_json(const DatasetStats& st) {
            {{"timings_discarded_under_load", st.timings_discarded},
             {"median_other_busy", st.median_other_busy},
             {"max_other_busy", st.max_other_busy},
-            {"median_wait_seconds", st.median_wait_seconds}}},
+            {"median_wait_seconds", st.median_wait_seconds},
+            {"timings", st.timings},
+            {"timings_with_reference", st.timings_with_reference},
+            {"median_reference_slowdown", st.median_reference_slowdown},
+            {"max_reference_slowdown", st.max_reference_slowdown}}},
           {"by_kind", st.by_kind},
           {"pipelines", st.pipelines},
           {"schedules", st.schedules},
@@ -321,6 +335,11 @@ std::string stats_to_text(const DatasetStats& st) {
         "discarded under load; median wait for quiet {:.0f} s\n",
         st.median_other_busy * 100, st.max_other_busy * 100, st.timings_discarded,
         st.median_wait_seconds);
+    out += fmt::format(
+        "  reference       workload timed around {} of {} timings; it ran {:.1f}% (median), "
+        "{:.1f}% (max) slower than its best\n",
+        st.timings_with_reference, st.timings, st.median_reference_slowdown * 100,
+        st.max_reference_slowdown * 100);
   }
   for (const auto& [kind, k] : st.by_kind.items()) {
     out += fmt::format(

@@ -53,6 +53,10 @@ struct DatasetStats {
   int timings_discarded = 0;  // pipelines timed again because the machine was busy meanwhile
   double median_other_busy = 0, max_other_busy = 0;  // other CPUs while timing kept timings
   double median_wait_seconds = 0;                    // waiting for a quiet machine, per timing
+  // Kept timings, and those bracketed by the reference workload (quiet_machine.h); how much
+  // slower than the run's best the reference ran around them (max of before and after).
+  int timings = 0, timings_with_reference = 0;
+  double median_reference_slowdown = 0, max_reference_slowdown = 0;
   double wall_seconds = 0;                           // total time spent in samples
   int stages_min = 0, stages_max = 0;
   double stages_mean = 0;
