@@ -23,7 +23,7 @@ Progress* newest = nullptr;
 Progress::Progress(std::string what, std::int64_t total, bool quiet, Redirected redirected)
     : what_(std::move(what)), total_(total), tty_(::isatty(STDERR_FILENO) != 0) {
   shown_ = !quiet && (tty_ || redirected == Redirected::kLog);
-  {
+  if (shown_) {  // a silent display (a quiet planner inside mem bench) must not take the line
     std::lock_guard<std::mutex> lock(newest_mutex);
     outer_ = newest;
     newest = this;
@@ -68,6 +68,7 @@ void Progress::finish(const std::string& status) {
   }
   wake_.notify_all();
   if (ticker_.joinable()) ticker_.join();
+  if (!shown_) return;
   std::lock_guard<std::mutex> lock(newest_mutex);
   if (newest == this) newest = outer_;
 }
