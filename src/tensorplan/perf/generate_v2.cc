@@ -240,11 +240,11 @@ struct PipelineTiming {
 
 // Times the checked schedules of `c` in one child process, waiting for a quiet machine first and
 // timing again as long as the machine was not quiet throughout.
-// `reference_best` is the fastest the reference work ran so far in the shard (0: none yet); the
-// timing lowers it, and is redone while the reference around it ran much slower than that.
+// `references` holds the reference work's figures of the run; the timing adds its own, and is
+// redone while the reference around it ran much slower than the recent best.
 PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipeline& c, int p,
                              int pass, const std::function<void(const std::string&)>& report,
-                             double* reference_best) {
+                             ReferenceHistory* references) {
   PipelineTiming out;
   for (std::size_t k = 0; k < c.results.size(); ++k) {
     if (c.results[k].status == "ok") out.samples.push_back(static_cast<int>(k));
@@ -343,20 +343,26 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
     cond.involuntary_switches = m.at("involuntary_switches").get<std::int64_t>();
     cond.reference_before = m.at("reference_before").get<double>();
     cond.reference_after = m.at("reference_after").get<double>();
-    for (const double r : {cond.reference_before, cond.reference_after})
-      if (r > 0 && (*reference_best <= 0 || r < *reference_best)) *reference_best = r;
-    cond.reference_best = *reference_best;
+    const double now = unix_time();
+    references->add(now, cond.reference_before);
+    references->add(now, cond.reference_after);
+    const QuietOptions& q = options.quiet_machine;
+    double best = references->best(now, q.reference_window_seconds);
     const double slowest = std::max(cond.reference_before, cond.reference_after);
-    bool fast = slowest <= *reference_best * (1 + options.quiet_machine.max_reference_slowdown);
-    if (!fast && ++slow_attempts >= options.quiet_machine.max_slow_attempts) {
+    bool fast = slowest <= best * (1 + q.max_reference_slowdown);
+    if (!fast && ++slow_attempts >= q.max_slow_attempts) {
       if (report) {
-        report(fmt::format("pipeline {}: the machine stayed {:.0f}% slower than its best for {} "
-                           "timings; taking its present speed as its best",
-                           p, 100 * (slowest / *reference_best - 1), slow_attempts));
+        report(fmt::format("pipeline {}: the machine stayed {:.0f}% slower than its recent best "
+                           "for {} timings; taking its present speed as its best",
+                           p, 100 * (slowest / best - 1), slow_attempts));
       }
-      *reference_best = slowest;
+      references->reset(now);
+      references->add(now, slowest);
+      best = references->best(now, q.reference_window_seconds);
+      cond.reference_reset = true;
       fast = true;
     }
+    cond.reference_best = best;
     cond.quiet = quiet_before && fast &&
                  cond.other_busy_during <= options.quiet_machine.max_other_busy;
     out.conditions = cond;
@@ -368,9 +374,9 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
       // Slow where /proc does not show it (the host, the clock, memory): wait, then again.
       if (report) {
         report(fmt::format(
-            "pipeline {}: the machine ran the reference work {:.0f}% slower than its best (want "
-            "<= {:.0f}%); timing again in {:.0f} s",
-            p, 100 * (slowest / *reference_best - 1),
+            "pipeline {}: the machine ran the reference work {:.0f}% slower than its recent best "
+            "(want <= {:.0f}%); timing again in {:.0f} s",
+            p, 100 * (slowest / best - 1),
             100 * options.quiet_machine.max_reference_slowdown,
             options.quiet_machine.slow_retry_seconds));
       }
@@ -491,12 +497,13 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
   std::map<int, std::map<int, std::string>> first_status;
   std::map<int, std::map<int, double>> first_labels;
   std::map<int, Json> first_pipeline;  // inputs, output, arguments
-  double reference_best = 0;  // the fastest the reference work ran in this run (seconds)
+  ReferenceHistory references;  // the reference work's figures in this run (every shard)
   auto note_reference = [&](const Json& timing) {
-    for (const char* key : {"reference_before", "reference_after"}) {
-      const double r = timing.is_object() ? timing.value(key, 0.0) : 0.0;
-      if (r > 0 && (reference_best <= 0 || r < reference_best)) reference_best = r;
-    }
+    if (!timing.is_object()) return;
+    const double at = timing.value("at", 0.0);
+    if (timing.value("reference_reset", false)) references.reset(at);
+    for (const char* key : {"reference_before", "reference_after"})
+      references.add(at, timing.value(key, 0.0));
   };
   std::optional<ShardWriter> writer;
   if (fs::exists(summary.shard_path)) {
@@ -585,7 +592,7 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
     const int compiled =
         static_cast<int>(std::count_if(c.results.begin(), c.results.end(),
                                        [](const SampleResult& r) { return r.status == "ok"; }));
-    const PipelineTiming t = time_pipeline(options, c, p, 1, report, &reference_best);
+    const PipelineTiming t = time_pipeline(options, c, p, 1, report, &references);
     // The repeatability pass times the very same code again: keep its library till then.
     if (!c.library.empty()) {
       if (retimed_pipeline(options, p)) {
@@ -745,7 +752,7 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
           }
         }
       }
-      const PipelineTiming t = time_pipeline(options, c, p, 2, report, &reference_best);
+      const PipelineTiming t = time_pipeline(options, c, p, 2, report, &references);
       if (!c.library.empty()) fs::remove(c.library);
       RetimeRecord r;
       r.pipeline = p;

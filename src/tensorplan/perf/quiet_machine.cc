@@ -71,7 +71,8 @@ Json conditions_to_json(const MachineConditions& c) {
           {"attempt", c.attempt},
           {"reference_before", c.reference_before},
           {"reference_after", c.reference_after},
-          {"reference_best", c.reference_best}};
+          {"reference_best", c.reference_best},
+          {"reference_reset", c.reference_reset}};
 }
 
 bool wait_until_quiet(const QuietOptions& options, int cpu, MachineConditions* c,
@@ -128,6 +129,22 @@ double reference_seconds(int repeats) {
     if (r == 0 || seconds < best) best = seconds;
   }
   return best;
+}
+
+void ReferenceHistory::add(double at, double seconds) {
+  if (seconds > 0) seen_.emplace_back(at, seconds);
+}
+
+void ReferenceHistory::reset(double at) { reset_at_ = std::max(reset_at_, at); }
+
+double ReferenceHistory::best(double now, double window_seconds) const {
+  double recent = 0, since_reset = 0;
+  for (const auto& [at, seconds] : seen_) {
+    if (at < reset_at_) continue;
+    if (since_reset <= 0 || seconds < since_reset) since_reset = seconds;
+    if (at >= now - window_seconds && (recent <= 0 || seconds < recent)) recent = seconds;
+  }
+  return recent > 0 ? recent : since_reset;
 }
 
 int timing_cpu() {

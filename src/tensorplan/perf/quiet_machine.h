@@ -38,8 +38,10 @@ struct QuietOptions {
   double window_seconds = 2;    // how long the other CPUs are watched before timing starts
   double max_wait_seconds = 0;  // give up waiting after this long (0: wait as long as it takes)
   // The reference work (reference_seconds) timed just before and after a pipeline may be at most
-  // this fraction slower than the fastest it ever ran in the shard; else the timing is redone.
+  // this fraction slower than the fastest it ran in the last `reference_window_seconds` of the run
+  // (ReferenceHistory); else the timing is redone.
   double max_reference_slowdown = 0.05;
+  double reference_window_seconds = 1800;
   double slow_retry_seconds = 30;  // how long to wait before timing again on a slow machine
   // After this many slow timings in a row the machine's present speed becomes its best (it moved
   // to a slower host, say): the dataset then notes the change instead of waiting for ever.
@@ -57,8 +59,9 @@ struct MachineConditions {
   int timing_cpu = -1;                     // the CPU the timing process was pinned to
   int attempt = 1;                         // 1 + timings of this pipeline discarded under load
   // The reference work's seconds just before and just after the timing (in the timing process,
-  // on its CPU), and the fastest it ran in the shard until then (0: not measured).
+  // on its CPU), and the baseline it was held to (ReferenceHistory::best; 0: not measured).
   double reference_before = 0, reference_after = 0, reference_best = 0;
+  bool reference_reset = false;  // the machine stayed slow: its present speed became the baseline
 };
 Json conditions_to_json(const MachineConditions& c);
 
@@ -79,5 +82,25 @@ int timing_cpu();
 // a pipeline timed 1.4x slower throughout than its re-timing minutes later, on a machine that
 // /proc called quiet, is what made it necessary.
 double reference_seconds(int repeats = 5);
+
+// The reference work's figures over a run (all shards of its directory), to judge whether the
+// machine is now as fast as it lately was. The machine's speed here drifts by 10-20 % over hours
+// (the reference took 13.3 ms at one time, 14.4-15.4 ms an hour later, both on a quiet machine):
+// the baseline is the fastest figure of a recent window, so that a slow spell of minutes is
+// caught and a drift of hours is followed; with none in the window, the fastest since the last
+// reset.
+class ReferenceHistory {
+ public:
+  void add(double at, double seconds);  // at: Unix time
+  // Forgets every figure from before `at` (a machine that stayed slow: it is the new normal).
+  void reset(double at);
+  // The fastest figure within `window_seconds` before `now`, else the fastest since the last
+  // reset; 0 if there is none.
+  double best(double now, double window_seconds) const;
+
+ private:
+  std::vector<std::pair<double, double>> seen_;  // (at, seconds)
+  double reset_at_ = 0;
+};
 
 }  // namespace tensorplan::perf
