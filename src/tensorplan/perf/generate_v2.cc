@@ -343,12 +343,14 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
     cond.involuntary_switches = m.at("involuntary_switches").get<std::int64_t>();
     cond.reference_before = m.at("reference_before").get<double>();
     cond.reference_after = m.at("reference_after").get<double>();
+    // Held to the accepted timings before it (a refused one must not lower the bar for the next
+    // attempt); the first of a run only to itself (before against after).
     const double now = unix_time();
-    references->add(now, cond.reference_before);
-    references->add(now, cond.reference_after);
     const QuietOptions& q = options.quiet_machine;
-    double best = references->best(now, q.reference_window_seconds);
+    const double fastest = std::min(cond.reference_before, cond.reference_after);
     const double slowest = std::max(cond.reference_before, cond.reference_after);
+    const double prior = references->best(now, q.reference_window_seconds);
+    double best = prior > 0 ? std::min(prior, fastest) : fastest;
     bool fast = slowest <= best * (1 + q.max_reference_slowdown);
     if (!fast && ++slow_attempts >= q.max_slow_attempts) {
       if (report) {
@@ -357,12 +359,15 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
                            p, 100 * (slowest / best - 1), slow_attempts));
       }
       references->reset(now);
-      references->add(now, slowest);
-      best = references->best(now, q.reference_window_seconds);
+      best = fastest;
       cond.reference_reset = true;
-      fast = true;
+      fast = slowest <= best * (1 + q.max_reference_slowdown);  // still: before against after
     }
     cond.reference_best = best;
+    if (fast) {
+      references->add(now, cond.reference_before);
+      references->add(now, cond.reference_after);
+    }
     cond.quiet = quiet_before && fast &&
                  cond.other_busy_during <= options.quiet_machine.max_other_busy;
     out.conditions = cond;

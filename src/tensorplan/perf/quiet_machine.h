@@ -43,9 +43,9 @@ struct QuietOptions {
   double max_reference_slowdown = 0.05;
   double reference_window_seconds = 1800;
   double slow_retry_seconds = 30;  // how long to wait before timing again on a slow machine
-  // After this many slow timings in a row the machine's present speed becomes its best (it moved
-  // to a slower host, say): the dataset then notes the change instead of waiting for ever.
-  int max_slow_attempts = 20;
+  // After this many slow timings in a row (about 7 minutes) the machine's present speed becomes
+  // its best (it moved to a slower host, say): the dataset notes the change and goes on.
+  int max_slow_attempts = 10;
 };
 
 // What the machine was like around one timing.
