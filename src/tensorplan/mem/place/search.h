@@ -27,6 +27,13 @@
 //   and the outcome is the first deciding turn in a fixed order, so it does not depend on them.
 // - Minimising probes capacities between the proven lower bound (max live bytes, raised by every
 //   capacity proven infeasible) and the best height found, with growing step budgets.
+// - A part too big to search whole (more than 10,000 buffers, or nodes of more than
+//   max_work_per_node steps: real training traces of 20k-60k buffers are one part) is searched in
+//   pieces: its hot window (the sections from the first to the last loaded above 99%, 98%, ...
+//   of its bound) alone, the lifetimes cut to it, the other buffers then put around it in the
+//   lowest gap that fits; and its top: the buffers above a level, placed again on the skyline of
+//   the others (a band of 64 buffers, twice as many while that gains nothing). Neither is
+//   complete, so only a layout at the bound is proven optimal; each takes a slice of the time.
 #pragma once
 
 #include <cstdint>
@@ -70,7 +77,8 @@ struct SearchOptions {
   // ones. Ignored if it is not valid for the problem.
   std::optional<Placement> incumbent;
   // Parts (after splitting) whose search nodes would cost more than this many steps each are not
-  // searched: they keep the incumbent's (or a greedy skyline's) layout. Guards huge graphs.
+  // searched whole, but in pieces of at most this work (see above), starting from the incumbent's
+  // layout or a greedy skyline's. Guards huge graphs.
   std::int64_t max_work_per_node = 3000000;
   // Only this one of the built-in branching strategies, in [0, search_strategy_count()), instead
   // of all of them in turn (for tests and experiments: each one alone is complete).
