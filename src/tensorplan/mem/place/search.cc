@@ -1244,48 +1244,91 @@ Part band_part(const Part& part, const std::vector<int>& chosen, const std::vect
   return band;
 }
 
-// Lowers a layout by searching its top: the buffers whose tops lie above a level Y (none of them
-// under a buffer that stays: that one's top would be higher) are placed again by the exact search,
-// on the skyline of the others. Y starts under the 64 highest tops and falls (twice the buffers)
-// whenever the band cannot get lower than the layout (its own bound, base plus load, is as high)
-// or its search finds nothing lower in its time, until the layout is at `target`, the band is too
-// big to search, or the deadline passes.
+// The buffers above `level` under the highest one: those with tops above the level that share time
+// with the highest buffer and, transitively, those above them (taken in the order of their
+// offsets, a buffer sharing time with one already taken is above it, and must be taken too, or it
+// would float over the band). `by_offset`: every buffer, lowest offset first.
+std::vector<int> column_band(const Part& part, const std::vector<std::int64_t>& offsets,
+                             const std::vector<int>& by_offset, int highest, std::int64_t level) {
+  SkylineTree taken(part.sections);
+  taken.raise(part.first[highest], part.last[highest], 1);
+  std::vector<int> band;
+  for (int b : by_offset) {
+    if (offsets[b] + part.size[b] <= level || taken.max(part.first[b], part.last[b]) == 0) continue;
+    band.push_back(b);
+    taken.raise(part.first[b], part.last[b], 1);
+  }
+  return band;
+}
+
+// Lowers a layout by searching its top: buffers whose tops lie above a level Y (none of them under
+// a buffer that stays) are placed again by the exact search, on the skyline of the others. Two
+// kinds of band: the column under the highest buffer (column_band), as deep as a band of the size
+// allows, and the highest buffers of the whole part. Bands start at 64 buffers and grow (twice the
+// buffers) whenever neither can get lower than the layout (its own bound, base plus load, is as
+// high) or its search finds nothing lower in its time, until the layout is at `target`, the bands
+// are too big to search, or the deadline passes.
 void repair_top(const Part& part, std::vector<std::int64_t>& offsets, std::int64_t target,
                 const SearchOptions& options) {
   const std::size_t n = part.members.size();
   std::int64_t height = part_height(part, offsets);
   auto top = [&](int b) { return offsets[b] + part.size[b]; };
-  std::vector<int> by_top(n);
+  std::vector<int> by_top(n), by_offset(n);
   std::vector<char> is_chosen(n);
+  // Searches one band; true if it lowered the layout. Sets `too_big` if it could not be searched.
+  bool too_big = false;
+  auto try_band = [&](const std::vector<int>& chosen) {
+    std::fill(is_chosen.begin(), is_chosen.end(), 0);
+    for (int b : chosen) is_chosen[b] = 1;
+    const Part band = band_part(part, chosen, is_chosen, offsets);
+    if (!searchable(band, options)) {
+      too_big = true;
+      return false;
+    }
+    if (part_max_live(band) >= height) return false;
+    std::vector<std::int64_t> start;
+    for (int b : chosen) start.push_back(offsets[b]);
+    SearchOptions band_options = options;
+    band_options.deadline = slice_of(options.deadline, 0.25, 0.25, 2.0);
+    const PartOutcome out = solve_part(band, std::move(start), kInf, true, target, band_options,
+                                       [](std::int64_t, std::int64_t) {});
+    if (out.height >= height) return false;
+    for (std::size_t c = 0; c < chosen.size(); ++c) offsets[chosen[c]] = (*out.offsets)[c];
+    height = part_height(part, offsets);
+    return true;
+  };
   for (std::size_t want = 64; height > target && !options.deadline.expired();) {
     const std::size_t k = std::min(want, n);
-    std::int64_t level = 0;  // Y: the top of the highest buffer that stays
-    if (k < n) {
-      std::iota(by_top.begin(), by_top.end(), 0);
-      std::nth_element(by_top.begin(), by_top.begin() + static_cast<std::ptrdiff_t>(k),
-                       by_top.end(), [&](int x, int y) { return top(x) > top(y); });
-      level = top(by_top[k]);
-    }
-    std::vector<int> chosen;
-    for (std::size_t b = 0; b < n; ++b) {
-      is_chosen[b] = top(static_cast<int>(b)) > level;
-      if (is_chosen[b]) chosen.push_back(static_cast<int>(b));
-    }
-    const Part band = band_part(part, chosen, is_chosen, offsets);
-    if (!searchable(band, options)) return;
-    bool lowered = false;
-    if (part_max_live(band) < height) {
-      std::vector<std::int64_t> start;
-      for (int b : chosen) start.push_back(offsets[b]);
-      SearchOptions band_options = options;
-      band_options.deadline = slice_of(options.deadline, 0.25, 0.25, 2.0);
-      const PartOutcome out = solve_part(band, std::move(start), kInf, true, target, band_options,
-                                         [](std::int64_t, std::int64_t) {});
-      if (out.height < height) {
-        for (std::size_t c = 0; c < chosen.size(); ++c) offsets[chosen[c]] = (*out.offsets)[c];
-        height = part_height(part, offsets);
-        lowered = true;
+    std::iota(by_top.begin(), by_top.end(), 0);
+    std::sort(by_top.begin(), by_top.end(), [&](int x, int y) { return top(x) > top(y); });
+    by_offset = by_top;
+    std::sort(by_offset.begin(), by_offset.end(),
+              [&](int x, int y) { return offsets[x] < offsets[y]; });
+    // The column: the lowest level (a top, bisected) whose band has at most k buffers.
+    std::size_t lo = 0, hi = n - 1;  // levels by_top[i]: the band grows with i
+    std::vector<int> column = column_band(part, offsets, by_offset, by_top[0], top(by_top[0]));
+    while (lo < hi) {
+      const std::size_t mid = (lo + hi + 1) / 2;
+      std::vector<int> band = column_band(part, offsets, by_offset, by_top[0], top(by_top[mid]));
+      if (band.size() <= k) {
+        lo = mid;
+        column = std::move(band);
+      } else {
+        hi = mid - 1;
       }
+    }
+    too_big = false;
+    bool lowered = !column.empty() && try_band(column);
+    const bool column_too_big = too_big;
+    if (!lowered && !options.deadline.expired()) {
+      // The highest k buffers of the whole part (and those tied with the k-th).
+      const std::int64_t level = k < n ? top(by_top[k]) : 0;
+      std::vector<int> highest;
+      for (std::size_t b = 0; b < n; ++b)
+        if (top(static_cast<int>(b)) > level) highest.push_back(static_cast<int>(b));
+      too_big = false;
+      lowered = try_band(highest);
+      if (too_big && column_too_big) return;
     }
     if (!lowered) {
       if (k >= n) return;
