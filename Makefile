@@ -7,7 +7,7 @@ RUN_GRAPH ?= models/resnet50-b32-sgd.json.gz
 RUN_ARGS  ?=
 CTEST_ARGS ?=
 
-.PHONY: run test test-asan bench build configure deps clean format fuzz
+.PHONY: run test test-asan test-tsan bench build configure deps clean format fuzz
 
 deps:
 	@scripts/install-deps
@@ -27,6 +27,14 @@ test: build
 # The C++ tests under AddressSanitizer + UBSan (the Python tests run in `make test`).
 test-asan:
 	@$(MAKE) --no-print-directory test PRESET=asan-ubsan CTEST_ARGS="-E python_tests"
+
+# The tests of the threaded code (the placement search: its strategies' turns on threads, and the
+# searches that use them) under ThreadSanitizer; only the mem tests are built.
+TSAN_TESTS ?= StrategyTurns|PlaceSearch|PlacePortfolio|Planner
+test-tsan: deps
+	@cmake --preset tsan >/dev/null
+	@cmake --build build/tsan -j $(JOBS) --target tensorplan_mem_tests
+	@ctest --preset tsan -j $(JOBS) -R '$(TSAN_TESTS)'
 
 # Each libFuzzer target of tests/fuzz for FUZZ_SECONDS (default 60) from its corpus; new failing
 # inputs are kept under build/fuzz/findings (scripts/fuzz). CI runs a short round.
