@@ -96,7 +96,24 @@ class BranchAndBound final : public PartSearch {
   bool solve(const std::vector<int>& group, std::int64_t level, int depth) {
     if (group.empty()) return true;
     ++nodes_;
-    // The group's sections: every one is crossed by some buffer of the group.
+    Node node;
+    if (!take_steps(group, node)) return false;
+    if (!list_candidates(group, level, depth, node)) return false;
+    if (!sections_can_hold_the_rest(node)) return false;
+    if (!narrow_candidates(group, depth, node)) return false;
+    return branch(group, depth);
+  }
+
+  // What one node of the search works out before it branches.
+  struct Node {
+    int first = 0, last = 0;         // the group's sections: every one is crossed by a buffer of it
+    std::int64_t lowest_top = kInf;  // lowest top of an unplaced buffer resting on its skyline
+    int tight = -1;                  // a section with no slack left, or -1
+  };
+
+  // Counts the node's work against the step budget (the runner may pause the search here and
+  // grant more) and checks the deadline: false (stopped_) if the search must stop.
+  bool take_steps(const std::vector<int>& group, Node& node) {
     int first = part_.sections, last = 0;
     std::int64_t steps = 1 + static_cast<std::int64_t>(group.size());  // this node's work
     for (int b : group) {
@@ -117,6 +134,15 @@ class BranchAndBound final : public PartSearch {
       stopped_ = true;
       return false;
     }
+    node.first = first;
+    node.last = last;
+    return true;
+  }
+
+  // The bounds of the node and its candidates (into candidates_[depth]): the buffers that can be
+  // placed now, each at `level` or on its skyline. False if the node is pruned.
+  bool list_candidates(const std::vector<int>& group, std::int64_t level, int depth, Node& node) {
+    const int first = node.first, last = node.last;
     // Section bound: what is still to come in a section lies above its floor and above `level`.
     for (int s = first; s < last; ++s)
       if (std::max(floor_[s], level) + remaining_[s] > capacity_) return false;
@@ -180,8 +206,16 @@ class BranchAndBound final : public PartSearch {
         highest_[s] = std::max(highest_[s], lowest);
       }
     }
+    node.lowest_top = lowest_top;
+    return true;
+  }
+
+  // The bounds of each section on what is still to come above the lowest offsets of its buffers
+  // (list_candidates). False if some section cannot hold it.
+  bool sections_can_hold_the_rest(Node& node) {
+    const int first = node.first, last = node.last;
     // Sharper section bound: nothing unplaced in a section goes below the lowest such offset.
-    int tight = -1;  // a section with no slack left
+    int tight = -1;
     for (int s = first; s < last; ++s) {
       if (lowest_[s] + remaining_[s] > capacity_) return false;
       if (lowest_[s] + remaining_[s] == capacity_ && (tight < 0 || lowest_[s] < lowest_[tight]))
@@ -201,6 +235,17 @@ class BranchAndBound final : public PartSearch {
       for (const auto& [release, size] : jobs)
         if (release + (above += size) > capacity_) return false;
     }
+    node.tight = tight;
+    return true;
+  }
+
+  // Orders the candidates (lowest first) and drops those no completion needs. False if none is
+  // left.
+  bool narrow_candidates(const std::vector<int>& group, int depth, const Node& node) {
+    const int first = node.first, last = node.last;
+    const std::int64_t lowest_top = node.lowest_top;
+    const int tight = node.tight;
+    auto& candidates = candidates_[depth];
     if (candidates.empty()) return false;
     // Lowest first; ties in priority order, or, dynamically, the buffer crossing the section
     // with the most still to place first (fail first), then in priority order.
@@ -249,7 +294,12 @@ class BranchAndBound final : public PartSearch {
                part_.last[c.second] <= tight;
       });
     }
+    return true;
+  }
 
+  // Tries the candidates in turn: places one, solves what is left (apart, where it falls apart),
+  // and takes the placement back if that fails. True with the group placed.
+  bool branch(const std::vector<int>& group, int depth) {
     const std::size_t excluded_mark = excluded_undo_.size();
     bool found = false;
     std::vector<int> rest;
