@@ -15,9 +15,10 @@ bool searchable(const Part& part, const SearchOptions& options) {
 
 namespace {
 
+constexpr double kForever = std::numeric_limits<double>::infinity();
+
 // A share of the time left, from `floor` to `cap` seconds (or what is left, if less): a piece that
 // is not solved in a few seconds rarely is in more, and the time is better spent on other pieces.
-constexpr double kForever = std::numeric_limits<double>::infinity();
 Deadline slice_of(const Deadline& deadline, double share, double floor, double cap) {
   const double left = deadline.remaining();
   return Deadline(std::min(left, std::clamp(left * share, floor, cap)));
@@ -97,14 +98,12 @@ std::vector<std::int64_t> hot_window_layout(const Part& part,
     if (load[s] > threshold) begin = std::min(begin, s), end = s + 1;
   }
   if (begin >= end) return {};
-  Part hot;
+  Part hot;  // its members: the part's indices of the buffers that cross the window
   hot.sections = end - begin;
-  std::vector<int> hot_buffers;
   std::vector<std::int64_t> start;
   for (int b = 0; b < n; ++b) {
     const int first = std::max(part.first[b], begin), last = std::min(part.last[b], end);
     if (first >= last) continue;
-    hot_buffers.push_back(b);
     hot.members.push_back(b);
     hot.first.push_back(first - begin);
     hot.last.push_back(last - begin);
@@ -117,7 +116,7 @@ std::vector<std::int64_t> hot_window_layout(const Part& part,
   const std::vector<std::int64_t> placed =
       search_piece(hot, std::move(start), target, slice_of(options.deadline, 0.5, 0.5, 4.0));
   std::vector<std::int64_t> offsets(n, -1);
-  for (std::size_t k = 0; k < hot_buffers.size(); ++k) offsets[hot_buffers[k]] = placed[k];
+  for (std::size_t k = 0; k < hot.members.size(); ++k) offsets[hot.members[k]] = placed[k];
   return fill_around(part, offsets, options.deadline);
 }
 
@@ -266,7 +265,7 @@ void improve_big_part(const Part& part, std::vector<std::int64_t> layout, std::i
         part, layout, static_cast<std::int64_t>(share * static_cast<double>(bound)), target,
         options, search_piece);
     last_window = window_clock.seconds();
-    if (hot.empty()) continue;
+    if (hot.empty()) break;  // too big to search: the wider windows are bigger still
     SearchOptions repair_options = options;  // a third of the time: the next window may do better
     repair_options.deadline = slice_of(options.deadline, 1.0 / 3, 0.5, kForever);
     repair_top(part, hot, target, repair_options, search_piece);
