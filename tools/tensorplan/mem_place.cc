@@ -208,9 +208,13 @@ void add_mem_place(CLI::App& mem) {
       "heuristics (TFLite's greedy-by-size best-fit, XLA's variants, an allocator-like sweep),\n"
       "then an exact branch-and-bound search (in the spirit of MiniMalloc) from the best of\n"
       "them for the lowest height, until it is proven optimal or --time-limit runs out; with\n"
-      "--ilp the address ILP after it. With --capacity it looks for a placement under it; if\n"
-      "there is none it says whether that is proven impossible or just not found, writes\n"
-      "nothing, and exits with status 1.\n"
+      "--ilp the address ILP after it. Parts of more than " +
+      std::to_string(mem::place::kMaxSearchedBuffers) +
+      " buffers overlapping in time (real\n"
+      "training traces are one such part) are searched in pieces: the most loaded window, then the\n"
+      "top of the layout. With --capacity it looks for a placement under it; if there is none it\n"
+      "says whether that is proven impossible or just not found, writes nothing, and exits with\n"
+      "status 1.\n"
       "\n"
       "INSTANCE is MiniMalloc's CSV: a header `id,lower,upper,size[,offset]`, then one buffer a\n"
       "row, live on the half-open time interval [lower, upper), `size` bytes. Ids are any text\n"

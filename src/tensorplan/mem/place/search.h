@@ -36,6 +36,7 @@
 //   complete, so only a layout at the bound is proven optimal; each takes a slice of the time.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -92,6 +93,11 @@ struct SearchOptions {
 
 // How many branching strategies the search takes turns with.
 int search_strategy_count();
+
+// Parts (buffers that overlap in time, directly or through others) with more buffers than this
+// are not searched whole, but in pieces (see above): each node would cost too much, or the
+// recursion, one level per buffer, would go too deep.
+inline constexpr std::size_t kMaxSearchedBuffers = 10000;
 
 struct SearchResult {
   // The best placement found; absent if none was found under the capacity.

@@ -17,9 +17,8 @@
 
 namespace tensorplan::mem::place::exact {
 
-// Parts beyond these are not searched whole: each node would cost too much, or the recursion (one
-// level per buffer) would go too deep.
-constexpr std::size_t kMaxSearchedBuffers = 10000;
+// Whether a part is searched whole: at most kMaxSearchedBuffers buffers (search.h) and nodes of
+// at most options.max_work_per_node steps.
 bool searchable(const Part& part, const SearchOptions& options);
 
 // Searches a piece (a searchable part) for a layout lower than `start` (valid), down to `target`,
