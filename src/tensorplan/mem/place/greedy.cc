@@ -53,7 +53,9 @@ std::vector<int> placement_order(const Problem& problem, const std::vector<std::
   return indices;
 }
 
-// The offset for a buffer of `size` bytes given the address ranges taken during its lifetime.
+
+}  // namespace
+
 // Every range boundary is a multiple of the alignment (offsets are, and sizes are rounded), so
 // every gap start is aligned too.
 std::int64_t choose_offset(const std::vector<AddressRange>& taken, std::int64_t size,
@@ -70,8 +72,6 @@ std::int64_t choose_offset(const std::vector<AddressRange>& taken, std::int64_t 
   }
   return best >= 0 ? best : gap_begin;  // no gap fits: on top
 }
-
-}  // namespace
 
 std::string GreedyPlacer::name() const {
   const char* order = order_ == GreedyOrder::kSize       ? "size"

@@ -3,8 +3,11 @@
 // gap left by the buffers already placed that share time with it, or on top of them.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
+#include "tensorplan/mem/place/occupancy.h"
 #include "tensorplan/mem/place/placer.h"
 
 namespace tensorplan::mem::place {
@@ -22,6 +25,12 @@ enum class GreedyFit {
   kBestFit,   // the smallest gap that fits, lowest offset on ties (TFLite)
   kFirstFit,  // the lowest gap that fits
 };
+
+// The offset for a buffer of `size` bytes among the address ranges `taken` during its lifetime
+// (sorted, disjoint, as Occupancy::taken gives them): the gap that `fit` picks, or on top of them
+// all if none fits.
+std::int64_t choose_offset(const std::vector<AddressRange>& taken, std::int64_t size,
+                           GreedyFit fit);
 
 class GreedyPlacer : public Placer {
  public:

@@ -17,12 +17,8 @@ PriorityKey priority_key(int order, double peak, double life, double size) {
 
 std::vector<std::vector<int>> priority_orders(const Part& part) {
   const int n = static_cast<int>(part.members.size());
-  std::vector<std::int64_t> load(part.sections + 1, 0), peak(n, 0);
-  for (int b = 0; b < n; ++b) {
-    load[part.first[b]] += part.size[b];
-    load[part.last[b]] -= part.size[b];
-  }
-  for (int s = 1; s <= part.sections; ++s) load[s] += load[s - 1];
+  const std::vector<std::int64_t> load = section_loads(part);
+  std::vector<std::int64_t> peak(n, 0);
   // Peak load over each buffer's sections from a sparse table: O(1) a buffer, however long-lived.
   std::vector<std::vector<std::int64_t>> table{load};
   for (int w = 1; 2 * w <= part.sections; w *= 2) {
@@ -125,18 +121,23 @@ std::int64_t part_height(const Part& part, const std::vector<std::int64_t>& offs
   return top;
 }
 
-std::int64_t part_max_live(const Part& part) {
-  std::vector<std::int64_t> delta(part.sections + 1, 0);
+std::vector<std::int64_t> section_loads(const Part& part) {
+  std::vector<std::int64_t> load(part.sections + 1, 0);
   for (std::size_t b = 0; b < part.members.size(); ++b) {
-    delta[part.first[b]] += part.size[b];
-    delta[part.last[b]] -= part.size[b];
+    load[part.first[b]] += part.size[b];
+    load[part.last[b]] -= part.size[b];
   }
-  std::int64_t running = 0, peak = 0;
-  for (int s = 0; s < part.sections; ++s) {
-    running += delta[s];
+  for (int s = 1; s < part.sections; ++s) load[s] += load[s - 1];
+  load.pop_back();
+  return load;
+}
+
+std::int64_t part_max_live(const Part& part) {
+  const std::vector<std::int64_t> load = section_loads(part);
+  std::int64_t peak = 0;
+  for (int s = 0; s < part.sections; ++s)
     // A section nothing crosses asks for nothing, whatever its base.
-    if (running > 0) peak = std::max(peak, running + (part.base.empty() ? 0 : part.base[s]));
-  }
+    if (load[s] > 0) peak = std::max(peak, load[s] + (part.base.empty() ? 0 : part.base[s]));
   return peak;
 }
 

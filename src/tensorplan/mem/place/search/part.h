@@ -90,6 +90,9 @@ std::vector<std::int64_t> skyline_dive(const Part& part);
 // The highest top of the part's buffers at `offsets`.
 std::int64_t part_height(const Part& part, const std::vector<std::int64_t>& offsets);
 
+// Per section, the units of the part's buffers that cross it (its base not counted).
+std::vector<std::int64_t> section_loads(const Part& part);
+
 // The max-live bound: the most any section holds, with its base.
 std::int64_t part_max_live(const Part& part);
 

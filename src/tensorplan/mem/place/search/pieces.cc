@@ -5,6 +5,7 @@
 #include <numeric>
 #include <utility>
 
+#include "tensorplan/mem/place/greedy.h"
 #include "tensorplan/mem/place/occupancy.h"
 
 namespace tensorplan::mem::place::exact {
@@ -42,9 +43,11 @@ std::vector<std::int64_t> fill_around(const Part& part, const std::vector<std::i
   std::vector<std::int64_t> best;
   std::int64_t best_height = kInf;
   struct Way {
-    bool longest_first, best_fit;
+    bool longest_first;
+    GreedyFit fit;
   };
-  for (const Way way : {Way{false, false}, Way{false, true}, Way{true, true}}) {
+  for (const Way way : {Way{false, GreedyFit::kFirstFit}, Way{false, GreedyFit::kBestFit},
+                        Way{true, GreedyFit::kBestFit}}) {
     if (!best.empty() && deadline.expired()) break;
     auto key = [&](int b) {
       const double size = static_cast<double>(part.size[b]);
@@ -55,17 +58,7 @@ std::vector<std::int64_t> fill_around(const Part& part, const std::vector<std::i
     Occupancy taken = fixed;
     std::vector<std::int64_t> layout = offsets;
     for (int b : rest) {
-      std::int64_t gap_begin = 0, offset = -1, smallest = kInf;
-      for (const AddressRange& range : taken.taken(part.first[b], part.last[b])) {
-        const std::int64_t gap = range.begin - gap_begin;
-        if (gap >= part.size[b] && gap < smallest) {
-          offset = gap_begin;
-          smallest = gap;
-          if (!way.best_fit) break;
-        }
-        gap_begin = range.end;
-      }
-      layout[b] = offset >= 0 ? offset : gap_begin;
+      layout[b] = choose_offset(taken.taken(part.first[b], part.last[b]), part.size[b], way.fit);
       taken.add(part.first[b], part.last[b], layout[b], layout[b] + part.size[b]);
     }
     const std::int64_t h = part_height(part, layout);
@@ -87,16 +80,10 @@ std::vector<std::int64_t> hot_window_layout(const Part& part,
                                             const SearchOptions& options,
                                             const PieceSearch& search_piece) {
   const int n = static_cast<int>(part.members.size());
-  std::vector<std::int64_t> load(part.sections + 1, 0);
-  for (int b = 0; b < n; ++b) {
-    load[part.first[b]] += part.size[b];
-    load[part.last[b]] -= part.size[b];
-  }
+  const std::vector<std::int64_t> load = section_loads(part);
   int begin = part.sections, end = 0;
-  for (int s = 0; s < part.sections; ++s) {
-    if (s > 0) load[s] += load[s - 1];
+  for (int s = 0; s < part.sections; ++s)
     if (load[s] > threshold) begin = std::min(begin, s), end = s + 1;
-  }
   if (begin >= end) return {};
   Part hot;  // its members: the part's indices of the buffers that cross the window
   hot.sections = end - begin;
