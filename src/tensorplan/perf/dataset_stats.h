@@ -54,7 +54,8 @@ struct DatasetStats {
   double median_other_busy = 0, max_other_busy = 0;  // other CPUs while timing kept timings
   double median_wait_seconds = 0;                    // waiting for a quiet machine, per timing
   // Kept timings, and those bracketed by the reference workload (quiet_machine.h); how much
-  // slower than the run's best the reference ran around them (max of before and after).
+  // slower than its baseline (quiet_machine.h) the reference ran around them (max of before and
+  // after; negative: faster).
   int timings = 0, timings_with_reference = 0;
   double median_reference_slowdown = 0, max_reference_slowdown = 0;
   double wall_seconds = 0;                           // total time spent in samples

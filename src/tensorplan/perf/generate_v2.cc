@@ -241,7 +241,7 @@ struct PipelineTiming {
 // Times the checked schedules of `c` in one child process, waiting for a quiet machine first and
 // timing again as long as the machine was not quiet throughout.
 // `references` holds the reference work's figures of the run; the timing adds its own, and is
-// redone while the reference around it ran much slower than the recent best.
+// redone while the reference around it ran much slower than its recent median.
 PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipeline& c, int p,
                              int pass, const std::function<void(const std::string&)>& report,
                              ReferenceHistory* references) {
@@ -349,21 +349,21 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
     const QuietOptions& q = options.quiet_machine;
     const double fastest = std::min(cond.reference_before, cond.reference_after);
     const double slowest = std::max(cond.reference_before, cond.reference_after);
-    const double prior = references->best(now, q.reference_window_seconds);
-    double best = prior > 0 ? std::min(prior, fastest) : fastest;
-    bool fast = slowest <= best * (1 + q.max_reference_slowdown);
+    const double prior = references->baseline(now, q.reference_window_seconds);
+    double baseline = prior > 0 ? prior : fastest;
+    bool fast = slowest <= baseline * (1 + q.max_reference_slowdown);
     if (!fast && ++slow_attempts >= q.max_slow_attempts) {
       if (report) {
-        report(fmt::format("pipeline {}: the machine stayed {:.0f}% slower than its recent best "
-                           "for {} timings; taking its present speed as its best",
-                           p, 100 * (slowest / best - 1), slow_attempts));
+        report(fmt::format("pipeline {}: the machine stayed {:.0f}% slower than its recent median "
+                           "for {} timings; taking its present speed as its normal",
+                           p, 100 * (slowest / baseline - 1), slow_attempts));
       }
       references->reset(now);
-      best = fastest;
+      baseline = fastest;
       cond.reference_reset = true;
-      fast = slowest <= best * (1 + q.max_reference_slowdown);  // still: before against after
+      fast = slowest <= baseline * (1 + q.max_reference_slowdown);  // still: before against after
     }
-    cond.reference_best = best;
+    cond.reference_baseline = baseline;
     if (fast) {
       references->add(now, cond.reference_before);
       references->add(now, cond.reference_after);
@@ -379,9 +379,9 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
       // Slow where /proc does not show it (the host, the clock, memory): wait, then again.
       if (report) {
         report(fmt::format(
-            "pipeline {}: the machine ran the reference work {:.0f}% slower than its recent best "
+            "pipeline {}: the machine ran the reference work {:.0f}% slower than its recent median "
             "(want <= {:.0f}%); timing again in {:.0f} s",
-            p, 100 * (slowest / best - 1),
+            p, 100 * (slowest / baseline - 1),
             100 * options.quiet_machine.max_reference_slowdown,
             options.quiet_machine.slow_retry_seconds));
       }

@@ -71,7 +71,7 @@ Json conditions_to_json(const MachineConditions& c) {
           {"attempt", c.attempt},
           {"reference_before", c.reference_before},
           {"reference_after", c.reference_after},
-          {"reference_best", c.reference_best},
+          {"reference_baseline", c.reference_baseline},
           {"reference_reset", c.reference_reset}};
 }
 
@@ -137,14 +137,19 @@ void ReferenceHistory::add(double at, double seconds) {
 
 void ReferenceHistory::reset(double at) { reset_at_ = std::max(reset_at_, at); }
 
-double ReferenceHistory::best(double now, double window_seconds) const {
-  double recent = 0, since_reset = 0;
+double ReferenceHistory::baseline(double now, double window_seconds) const {
+  std::vector<double> recent, since_reset;
   for (const auto& [at, seconds] : seen_) {
     if (at < reset_at_) continue;
-    if (since_reset <= 0 || seconds < since_reset) since_reset = seconds;
-    if (at >= now - window_seconds && (recent <= 0 || seconds < recent)) recent = seconds;
+    since_reset.push_back(seconds);
+    if (at >= now - window_seconds) recent.push_back(seconds);
   }
-  return recent > 0 ? recent : since_reset;
+  std::vector<double>& figures = recent.empty() ? since_reset : recent;
+  if (figures.empty()) return 0;
+  // The lower median: an even count does not average a fast and a slow spell.
+  auto middle = figures.begin() + static_cast<std::ptrdiff_t>((figures.size() - 1) / 2);
+  std::nth_element(figures.begin(), middle, figures.end());
+  return *middle;
 }
 
 int timing_cpu() {

@@ -38,9 +38,12 @@ struct QuietOptions {
   double window_seconds = 2;    // how long the other CPUs are watched before timing starts
   double max_wait_seconds = 0;  // give up waiting after this long (0: wait as long as it takes)
   // The reference work (reference_seconds) timed just before and after a pipeline may be at most
-  // this fraction slower than the fastest it ran in the last `reference_window_seconds` of the run
-  // (ReferenceHistory); else the timing is redone.
-  double max_reference_slowdown = 0.05;
+  // this fraction slower than its median over the last `reference_window_seconds` of the run
+  // (ReferenceHistory::baseline); else the timing is redone. Accepted figures of one steady spell
+  // lie within about 3% of their median, so 10% passes them at once (5% over the fastest figure
+  // took 10 attempts a pipeline) and still refuses the slow spells that made the gate necessary
+  // (1.4x).
+  double max_reference_slowdown = 0.10;
   double reference_window_seconds = 1800;
   double slow_retry_seconds = 30;  // how long to wait before timing again on a slow machine
   // After this many slow timings in a row (about 7 minutes) the machine's present speed becomes
@@ -59,8 +62,9 @@ struct MachineConditions {
   int timing_cpu = -1;                     // the CPU the timing process was pinned to
   int attempt = 1;                         // 1 + timings of this pipeline discarded under load
   // The reference work's seconds just before and just after the timing (in the timing process,
-  // on its CPU), and the baseline it was held to (ReferenceHistory::best; 0: not measured).
-  double reference_before = 0, reference_after = 0, reference_best = 0;
+  // on its CPU), and the baseline it was held to (ReferenceHistory::baseline; 0: not measured).
+  // Shards written before the median baseline hold `reference_best` (the fastest recent figure).
+  double reference_before = 0, reference_after = 0, reference_baseline = 0;
   bool reference_reset = false;  // the machine stayed slow: its present speed became the baseline
 };
 Json conditions_to_json(const MachineConditions& c);
@@ -86,17 +90,18 @@ double reference_seconds(int repeats = 5);
 // The reference work's figures over a run (all shards of its directory), to judge whether the
 // machine is now as fast as it lately was. The machine's speed here drifts by 10-20 % over hours
 // (the reference took 13.3 ms at one time, 14.4-15.4 ms an hour later, both on a quiet machine):
-// the baseline is the fastest figure of a recent window, so that a slow spell of minutes is
-// caught and a drift of hours is followed; with none in the window, the fastest since the last
-// reset.
+// the baseline is the median figure of a recent window, so that a slow spell of minutes is
+// caught and a drift of hours is followed; with none in the window, the median since the last
+// reset. (The fastest figure was the baseline first: one lucky figure then refused the ordinary
+// ones for half an hour.)
 class ReferenceHistory {
  public:
   void add(double at, double seconds);  // at: Unix time
   // Forgets every figure from before `at` (a machine that stayed slow: it is the new normal).
   void reset(double at);
-  // The fastest figure within `window_seconds` before `now`, else the fastest since the last
+  // The median figure within `window_seconds` before `now`, else the median since the last
   // reset; 0 if there is none.
-  double best(double now, double window_seconds) const;
+  double baseline(double now, double window_seconds) const;
 
  private:
   std::vector<std::pair<double, double>> seen_;  // (at, seconds)
