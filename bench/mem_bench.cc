@@ -3,8 +3,8 @@
 // heuristic plan (what `tensorplan mem plan --time-limit 0` does). Single-threaded.
 #include <benchmark/benchmark.h>
 
-#include "tensorplan/mem/planner.h"
 #include "tensorplan/mem/place/placer.h"
+#include "tensorplan/mem/planner.h"
 #include "tensorplan/mem/pytorch_allocator.h"
 #include "tensorplan/mem/random_graph.h"
 #include "tensorplan/mem/schedule/scheduler.h"
@@ -37,7 +37,8 @@ BENCHMARK(BM_PyTorchAllocatorReplay)->Unit(benchmark::kMillisecond);
 void BM_BestHeuristicOrder(benchmark::State& state) {
   const Graph& g = big_graph();
   const auto schedulers = schedule::heuristic_schedulers();
-  for (auto _ : state) benchmark::DoNotOptimize(schedule::best_order(g, schedulers, Deadline()).max_live);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(schedule::best_order(g, schedulers, Deadline()).max_live);
 }
 BENCHMARK(BM_BestHeuristicOrder)->Unit(benchmark::kMillisecond);
 

@@ -15,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     CsvInstance instance = parse_csv(text, "fuzz.csv");
     if (instance.problem.buffers.size() > 2000) return 0;  // speed, not coverage
-    const BestPlacement best = place_best(instance.problem, heuristic_placers(), tensorplan::Deadline());
+    const BestPlacement best =
+        place_best(instance.problem, heuristic_placers(), tensorplan::Deadline());
     if (!is_valid(instance.problem, best.placement.offsets)) std::abort();
     format_csv(instance.problem, best.placement.offsets, instance.ids);
   } catch (const tensorplan::Error&) {

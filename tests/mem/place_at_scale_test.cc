@@ -30,7 +30,8 @@ struct Cutter {
   void cut(std::int64_t t0, std::int64_t t1, std::int64_t a0, std::int64_t a1) {
     const bool can_cut_time = t1 - t0 >= 2, can_cut_space = a1 - a0 >= 2;
     const double area = static_cast<double>(t1 - t0) * static_cast<double>(a1 - a0);
-    if ((!can_cut_time && !can_cut_space) || area < piece * (0.5 + static_cast<double>(rng.uniform(0, 100)) / 100)) {
+    if ((!can_cut_time && !can_cut_space) ||
+        area < piece * (0.5 + static_cast<double>(rng.uniform(0, 100)) / 100)) {
       out.push_back(Buffer{static_cast<int>(out.size()), t0, t1, a1 - a0});
       return;
     }
@@ -58,9 +59,10 @@ Problem packing_with_a_peak(std::uint64_t seed, std::int64_t height, std::int64_
                             std::int64_t peak, int pieces_wanted) {
   Rng rng(seed);
   std::vector<Buffer> pieces;
-  Cutter{rng, static_cast<double>(steps), static_cast<double>(height),
-         static_cast<double>(steps) * static_cast<double>(height) / static_cast<double>(pieces_wanted),
-         pieces}
+  Cutter{
+      rng, static_cast<double>(steps), static_cast<double>(height),
+      static_cast<double>(steps) * static_cast<double>(height) / static_cast<double>(pieces_wanted),
+      pieces}
       .cut(0, steps, 0, height);
   Problem problem;
   problem.alignment = 1;

@@ -148,8 +148,8 @@ TEST(PlaceCli, MinimizeReachesTheBoundAndAnImpossibleCapacityIsReported) {
 // The first README example stopped at a greedy placement 29% above the bound while the optimum
 // was 0.2 s away: the search runs by default; --greedy is the heuristics alone.
 TEST(PlaceCli, SearchesByDefaultAndGreedyOnlyWhenAsked) {
-  const std::string a_csv = std::string(TENSORPLAN_SOURCE_DIR) +
-                            "/tests/data/minimalloc-challenging/A.csv";
+  const std::string a_csv =
+      std::string(TENSORPLAN_SOURCE_DIR) + "/tests/data/minimalloc-challenging/A.csv";
   tensorplan::testing::CliResult r = run_cli(a_csv + " --json --time-limit 20");
   ASSERT_EQ(r.status, 0) << r.err;
   auto summary = nlohmann::json::parse(r.out);
@@ -201,8 +201,8 @@ TEST(PlaceCli, ValidateChecksTheOffsetColumn) {
   tensorplan::testing::CliResult r = run_cli("--validate " + good);
   EXPECT_EQ(r.status, 0) << r.out << r.err;
   EXPECT_EQ(r.out, "valid: 3 buffers, height 8 (0.00% above the lower bound 8)\n");
-  const std::string bad = write_instance(
-      "bad.csv", "id,lower,upper,size,offset\nb1,0,2,4,0\nb2,1,3,4,2\nb3,2,3,4,0\n");
+  const std::string bad =
+      write_instance("bad.csv", "id,lower,upper,size,offset\nb1,0,2,4,0\nb2,1,3,4,2\nb3,2,3,4,0\n");
   r = run_cli("--validate " + bad);
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.out.find("invalid: buffers b1 (offset 0, 4 B) and b2 (offset 2, 4 B) overlap"),

@@ -25,11 +25,10 @@ Placement run(GreedyOrder order, GreedyFit fit, const Problem& problem) {
 TEST(GreedyPlacer, NamesSayOrderAndFit) {
   std::vector<std::string> names;
   for (const auto& placer : heuristic_placers()) names.push_back(placer->name());
-  EXPECT_EQ(names,
-            (std::vector<std::string>{"greedy-size-best-fit", "greedy-size-first-fit",
-                                      "greedy-duration-best-fit", "greedy-duration-first-fit",
-                                      "greedy-area-best-fit", "greedy-area-first-fit",
-                                      "sweep-best-fit"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"greedy-size-best-fit", "greedy-size-first-fit",
+                                             "greedy-duration-best-fit",
+                                             "greedy-duration-first-fit", "greedy-area-best-fit",
+                                             "greedy-area-first-fit", "sweep-best-fit"}));
 }
 
 TEST(GreedyPlacer, EmptyProblem) {

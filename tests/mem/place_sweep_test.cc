@@ -1,8 +1,7 @@
-#include "tensorplan/mem/place/sweep.h"
-
 #include <gtest/gtest.h>
 
 #include "tensorplan/common/error.h"
+#include "tensorplan/mem/place/sweep.h"
 #include "tensorplan/mem/random_graph.h"
 
 namespace tensorplan::mem::place {

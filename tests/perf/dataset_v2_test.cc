@@ -147,10 +147,10 @@ TEST(DatasetV2, TinyShardIsTimedInRoundsAndTimedAgain) {
   // How much slower than its baseline the reference ran (negative: faster), as recorded.
   std::vector<double> slowdowns;
   auto slowdown = [&](const Json& t) {
-    slowdowns.push_back(std::max(t.at("reference_before").get<double>(),
-                                 t.at("reference_after").get<double>()) /
-                            t.at("reference_baseline").get<double>() -
-                        1);
+    slowdowns.push_back(
+        std::max(t.at("reference_before").get<double>(), t.at("reference_after").get<double>()) /
+            t.at("reference_baseline").get<double>() -
+        1);
   };
   for (const auto& p : shard.pipelines) slowdown(p.timing);
   for (const auto& r : shard.retimes) slowdown(r.timing);

@@ -1,9 +1,9 @@
 // The reference work and its history: the baseline a timing is held to.
+#include "tensorplan/perf/quiet_machine.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
-
-#include "tensorplan/perf/quiet_machine.h"
 
 namespace tensorplan::perf {
 namespace {
@@ -11,7 +11,7 @@ namespace {
 TEST(ReferenceHistory, BaselineIsTheRecentMedianElseTheMedianSinceTheReset) {
   ReferenceHistory h;
   EXPECT_EQ(h.baseline(1000, 1800), 0);  // nothing yet: no baseline
-  h.add(0, 0.0130);                       // fast, long ago
+  h.add(0, 0.0130);                      // fast, long ago
   h.add(10, 0.0131);
   h.add(20, 0.0160);
   h.add(5000, 0.0150);  // slower, lately

@@ -80,8 +80,8 @@ TEST(Cli, CheckReportsAnInvalidPlanWithExitOne) {
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.out.find("overlap"), std::string::npos) << r.out;
   // How many problems there are, beside the first 20 it lists.
-  const Json j = Json::parse(run("mem check --json " + kModels + "mlp-b32-sgd.json " +
-                                 plan.string()).out);
+  const Json j =
+      Json::parse(run("mem check --json " + kModels + "mlp-b32-sgd.json " + plan.string()).out);
   const auto count = j.at("problem_count").get<std::int64_t>();
   EXPECT_GT(count, 20);
   EXPECT_EQ(j.at("problems").size(), 20u);
@@ -100,8 +100,7 @@ TEST(Cli, APlacementInstanceGivenAsAGraphSuggestsMemPlace) {
   const CliResult r = run("mem plan " + csv.string());
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(lines(r.err), 1);
-  EXPECT_NE(r.err.find("`tensorplan mem place " + csv.string() + "` places it"),
-            std::string::npos)
+  EXPECT_NE(r.err.find("`tensorplan mem place " + csv.string() + "` places it"), std::string::npos)
       << r.err;
 }
 
@@ -412,12 +411,12 @@ TEST(Cli, EveryHelpHasAnExampleAndTheSharedOptionNames) {
     bool writes_a_file, has_progress;
   };
   const std::vector<Command> commands = {
-      {"", false, false},           {"mem", false, false},         {"perf", false, false},
-      {"mem plan", true, true},     {"mem place", true, true},     {"mem simulate", false, false},
-      {"mem check", false, true},   {"mem report", true, true},    {"mem bench", false, true},
-      {"perf gen", true, true},     {"perf merge", true, true},    {"perf stats", false, false},
-      {"perf train", true, true},   {"perf predict", false, false}, {"perf eval", false, false},
-      {"perf tune", true, true},    {"perf weights", true, true}};
+      {"", false, false},         {"mem", false, false},          {"perf", false, false},
+      {"mem plan", true, true},   {"mem place", true, true},      {"mem simulate", false, false},
+      {"mem check", false, true}, {"mem report", true, true},     {"mem bench", false, true},
+      {"perf gen", true, true},   {"perf merge", true, true},     {"perf stats", false, false},
+      {"perf train", true, true}, {"perf predict", false, false}, {"perf eval", false, false},
+      {"perf tune", true, true},  {"perf weights", true, true}};
   for (const Command& c : commands) {
     const CliResult r = run(c.name + " --help");
     EXPECT_EQ(r.status, 0) << c.name;
@@ -433,11 +432,13 @@ TEST(Cli, EveryHelpHasAnExampleAndTheSharedOptionNames) {
     if (positionals != std::string::npos) {
       const std::string first = r.out.substr(positionals + 15, 40);
       const std::string name = first.substr(0, first.find(' '));
-      EXPECT_EQ(name, fmt::format("{}", [&] {
-                  std::string upper = name;
-                  for (char& ch : upper) ch = static_cast<char>(std::toupper(ch));
-                  return upper;
-                }())) << c.name << ": " << name;
+      EXPECT_EQ(name, fmt::format("{}",
+                                  [&] {
+                                    std::string upper = name;
+                                    for (char& ch : upper) ch = static_cast<char>(std::toupper(ch));
+                                    return upper;
+                                  }()))
+          << c.name << ": " << name;
     }
   }
   for (const std::string planning : {"mem plan", "mem report", "mem bench"}) {
@@ -472,9 +473,9 @@ TEST(Cli, LongPhasesShowProgressOnATerminalOnly) {
         "[1/1] googlenet-b1-sgd: saving"}}};
   for (const Case& c : cases) {
     const fs::path terminal = dir / "terminal.txt";
-    std::system(("script -qec '" + cli + " " + c.arguments + "' " + terminal.string() +
-                 " >/dev/null 2>&1")
-                    .c_str());
+    std::system(
+        ("script -qec '" + cli + " " + c.arguments + "' " + terminal.string() + " >/dev/null 2>&1")
+            .c_str());
     const std::string seen = read_file(terminal.string());
     for (const std::string& expected : c.expected)
       EXPECT_NE(seen.find(expected), std::string::npos) << c.arguments << "\n" << seen;

@@ -67,8 +67,9 @@ void add_mem_bench(CLI::App& mem) {
     std::vector<mem::BenchRow> rows;
     Progress progress("mem bench", static_cast<std::int64_t>(files.size()), args->quiet);
     for (std::size_t i = 0; i < files.size(); ++i) {
-      progress.update(static_cast<std::int64_t>(i),
-                      fmt::format("planning {}", std::filesystem::path(files[i]).filename().string()));
+      progress.update(
+          static_cast<std::int64_t>(i),
+          fmt::format("planning {}", std::filesystem::path(files[i]).filename().string()));
       rows.push_back(mem::bench_graph(files[i], options));
       const mem::BenchRow& row = rows.back();
       if (!args->quiet) {

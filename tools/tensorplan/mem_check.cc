@@ -67,11 +67,10 @@ void add_mem_check(CLI::App& mem) {
                   format_bytes(result.max_live).c_str(), format_bytes(result.arena_bytes).c_str());
     } else {
       const auto listed = static_cast<std::int64_t>(result.problems.size());
-      std::printf("INVALID plan for %s: %lld problem%s%s\n", graph.name.c_str(),
-                  static_cast<long long>(result.problem_count),
-                  result.problem_count == 1 ? "" : "s",
-                  result.problem_count > listed ? fmt::format(", the first {}", listed).c_str()
-                                                : "");
+      std::printf(
+          "INVALID plan for %s: %lld problem%s%s\n", graph.name.c_str(),
+          static_cast<long long>(result.problem_count), result.problem_count == 1 ? "" : "s",
+          result.problem_count > listed ? fmt::format(", the first {}", listed).c_str() : "");
       for (const auto& p : result.problems) std::printf("  %s\n", p.c_str());
     }
     std::fflush(stdout);

@@ -68,9 +68,8 @@ void run_validate(const PlaceOptions& options, const mem::place::CsvInstance& in
   const bool valid = is_valid(problem, *instance.offsets, &why, &instance.ids);
   const std::int64_t bound = max_live(problem);
   if (options.json) {
-    nlohmann::ordered_json object = {{"buffers", problem.buffers.size()},
-                                     {"lower_bound", bound},
-                                     {"valid", valid}};
+    nlohmann::ordered_json object = {
+        {"buffers", problem.buffers.size()}, {"lower_bound", bound}, {"valid", valid}};
     if (valid) {
       object["height"] = height(problem, *instance.offsets);
       object["top"] = top(problem, *instance.offsets);
@@ -80,10 +79,9 @@ void run_validate(const PlaceOptions& options, const mem::place::CsvInstance& in
     std::printf("%s\n", object.dump().c_str());
   } else if (valid) {
     const std::int64_t h = height(problem, *instance.offsets);
-    std::printf(
-        "valid: %zu buffers, height %lld (%.2f%% above the lower bound %lld)\n",
-        problem.buffers.size(), static_cast<long long>(h), percent_above(h, bound),
-        static_cast<long long>(bound));
+    std::printf("valid: %zu buffers, height %lld (%.2f%% above the lower bound %lld)\n",
+                problem.buffers.size(), static_cast<long long>(h), percent_above(h, bound),
+                static_cast<long long>(bound));
   } else {
     std::printf("invalid: %s\n", why.c_str());
   }
@@ -190,7 +188,7 @@ void run_place(const PlaceOptions& options) {
                           last_byte);
     text += fmt::format("method       {}\nseconds      {:.3f}\n", placed.method, seconds);
     text += fmt::format("search       {}\n", searched ? describe(placed.status, deadline.expired())
-                                                       : "none (--greedy: the heuristics only)");
+                                                      : "none (--greedy: the heuristics only)");
     if (input_placement) text += fmt::format("input        {}\n", *input_placement);
     std::fputs(text.c_str(), summary);
   }
@@ -211,7 +209,8 @@ void add_mem_place(CLI::App& mem) {
       "--ilp the address ILP after it. Parts of more than " +
       std::to_string(mem::place::kMaxSearchedBuffers) +
       " buffers overlapping in time (real\n"
-      "training traces are one such part) are searched in pieces: the most loaded window, then the\n"
+      "training traces are one such part) are searched in pieces: the most loaded window, then "
+      "the\n"
       "top of the layout. With --capacity it looks for a placement under it; if there is none it\n"
       "says whether that is proven impossible or just not found, writes nothing, and exits with\n"
       "status 1.\n"

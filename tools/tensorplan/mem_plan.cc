@@ -6,10 +6,10 @@
 #include "commands.h"
 #include "numeric_options.h"
 #include "planning_options.h"
-#include "tensorplan/mem/joint_ilp.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/common/progress.h"
 #include "tensorplan/mem/graph_io.h"
+#include "tensorplan/mem/joint_ilp.h"
 #include "tensorplan/mem/planner.h"
 #include "tensorplan/mem/timeline_svg.h"
 

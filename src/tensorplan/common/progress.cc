@@ -10,7 +10,7 @@
 namespace tensorplan {
 
 namespace {
-constexpr double kQuietStart = 0.5;  // seconds before anything is shown
+constexpr double kQuietStart = 0.5;        // seconds before anything is shown
 constexpr double kTerminalInterval = 0.2;  // seconds between redraws on a terminal
 constexpr double kLogInterval = 10.0;      // in a log, a line every 10 s is plenty
 constexpr auto kTick = std::chrono::milliseconds(250);
@@ -119,7 +119,8 @@ void Progress::draw_locked(bool final) {
 
 std::string format_bytes(std::int64_t bytes) {
   const double b = static_cast<double>(bytes);
-  if (std::abs(b) >= 1024.0 * 1024 * 1024) return fmt::format("{:.2f} GiB", b / (1024.0 * 1024 * 1024));
+  if (std::abs(b) >= 1024.0 * 1024 * 1024)
+    return fmt::format("{:.2f} GiB", b / (1024.0 * 1024 * 1024));
   if (std::abs(b) >= 1024.0 * 1024) return fmt::format("{:.1f} MiB", b / (1024.0 * 1024));
   if (std::abs(b) >= 1024.0) return fmt::format("{:.1f} KiB", b / 1024.0);
   return fmt::format("{} B", bytes);

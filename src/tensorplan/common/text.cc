@@ -94,11 +94,10 @@ std::string quote_input(std::string_view text, std::size_t max_chars) {
 }
 
 std::string quote_name(std::string_view text) {
-  const bool plain = !text.empty() && text.size() <= 80 &&
-                     std::all_of(text.begin(), text.end(), [](char c) {
-                       return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
-                              c == '.' || c == '-';
-                     });
+  const bool plain =
+      !text.empty() && text.size() <= 80 && std::all_of(text.begin(), text.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+      });
   return plain ? std::string(text) : quote_input(text);
 }
 

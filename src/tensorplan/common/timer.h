@@ -17,8 +17,8 @@ class Stopwatch {
   std::chrono::steady_clock::time_point start_;
 };
 
-// A point in time after which work should stop. A budget of zero or less has expired from the start;
-// an infinite one never expires.
+// A point in time after which work should stop. A budget of zero or less has expired from the
+// start; an infinite one never expires.
 class Deadline {
  public:
   explicit Deadline(double seconds = std::numeric_limits<double>::infinity()) : budget_(seconds) {}

@@ -1,8 +1,8 @@
 #include "tensorplan/mem/graph_io.h"
 
 #include <algorithm>
-#include <unordered_map>
 #include <string_view>
+#include <unordered_map>
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
@@ -155,9 +155,10 @@ Graph read_graph(const std::string& path) {
   const std::string_view start = std::string_view(text).substr(0, 64);
   if (start.find('{') == std::string_view::npos && start.find("id") != std::string_view::npos &&
       start.find(',') != std::string_view::npos)
-    fail("{}: this looks like a placement instance (MiniMalloc CSV), not a training graph: "
-         "`tensorplan mem place {}` places it",
-         path, path);
+    fail(
+        "{}: this looks like a placement instance (MiniMalloc CSV), not a training graph: "
+        "`tensorplan mem place {}` places it",
+        path, path);
   return graph_from_json(parse_json(path, text), path);
 }
 

@@ -80,8 +80,8 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
   // ", gap 0.12%" between a best figure and its bound, when both are known (bytes).
   auto gap = [](std::int64_t best, std::int64_t bound) -> std::string {
     if (best <= 0 || bound <= 0) return "";
-    return fmt::format(", gap {:.2f}%", 100.0 * static_cast<double>(best - bound) /
-                                            static_cast<double>(bound));
+    return fmt::format(", gap {:.2f}%",
+                       100.0 * static_cast<double>(best - bound) / static_cast<double>(bound));
   };
   // What the order phases show: the best max-live so far and the proven bound.
   auto ordering = [&](const char* phase) {

@@ -69,8 +69,9 @@ Graph random_dag(int nodes, std::uint64_t seed, std::int64_t max_size) {
       for (int k = 0; k < count; ++k) {
         // Prefer recent tensors, as real graphs do, but reach back sometimes.
         const auto size = static_cast<std::int64_t>(available.size());
-        const std::int64_t back = rng.chance(0.7) ? rng.uniform(0, std::min<std::int64_t>(3, size - 1))
-                                                  : rng.uniform(0, size - 1);
+        const std::int64_t back = rng.chance(0.7)
+                                      ? rng.uniform(0, std::min<std::int64_t>(3, size - 1))
+                                      : rng.uniform(0, size - 1);
         const int t = available[size - 1 - back];
         if (std::find(inputs.begin(), inputs.end(), t) == inputs.end()) inputs.push_back(t);
       }
@@ -122,11 +123,13 @@ Graph random_training_graph(int layers, std::uint64_t seed) {
   std::vector<int> weight_grads(layers);
   for (int l = layers - 1; l >= 0; --l) {
     const Layer& layer = forward[l];
-    const int g_y = b.tensor(b.graph.tensors[layer.saved].size, TensorKind::kTemporary, fmt::format("gy{}", l));
+    const int g_y =
+        b.tensor(b.graph.tensors[layer.saved].size, TensorKind::kTemporary, fmt::format("gy{}", l));
     b.node("relu_backward", {grad, layer.out}, {g_y});
     const int g_w = b.tensor(b.graph.tensors[layer.weight].size, TensorKind::kGradient,
                              fmt::format("gw{}", l), /*output=*/true);
-    const int g_x = b.tensor(b.graph.tensors[layer.in].size, TensorKind::kTemporary, fmt::format("gx{}", l));
+    const int g_x =
+        b.tensor(b.graph.tensors[layer.in].size, TensorKind::kTemporary, fmt::format("gx{}", l));
     b.node("linear_backward", {g_y, layer.in, layer.weight}, {g_x, g_w});
     weight_grads[l] = g_w;
     grad = g_x;

@@ -58,7 +58,7 @@ struct DatasetStats {
   // after; negative: faster).
   int timings = 0, timings_with_reference = 0;
   double median_reference_slowdown = 0, max_reference_slowdown = 0;
-  double wall_seconds = 0;                           // total time spent in samples
+  double wall_seconds = 0;  // total time spent in samples
   int stages_min = 0, stages_max = 0;
   double stages_mean = 0;
   std::map<std::string, int> ops;  // generator op kind -> count over pipelines

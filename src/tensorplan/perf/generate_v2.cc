@@ -354,9 +354,10 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
     bool fast = slowest <= baseline * (1 + q.max_reference_slowdown);
     if (!fast && ++slow_attempts >= q.max_slow_attempts) {
       if (report) {
-        report(fmt::format("pipeline {}: the machine stayed {:.0f}% slower than its recent median "
-                           "for {} timings; taking its present speed as its normal",
-                           p, 100 * (slowest / baseline - 1), slow_attempts));
+        report(
+            fmt::format("pipeline {}: the machine stayed {:.0f}% slower than its recent median "
+                        "for {} timings; taking its present speed as its normal",
+                        p, 100 * (slowest / baseline - 1), slow_attempts));
       }
       references->reset(now);
       baseline = fastest;
@@ -368,8 +369,8 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
       references->add(now, cond.reference_before);
       references->add(now, cond.reference_after);
     }
-    cond.quiet = quiet_before && fast &&
-                 cond.other_busy_during <= options.quiet_machine.max_other_busy;
+    cond.quiet =
+        quiet_before && fast && cond.other_busy_during <= options.quiet_machine.max_other_busy;
     out.conditions = cond;
     if (cond.quiet || !options.quiet_machine.enabled) {
       out.ok = true;
@@ -381,8 +382,7 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
         report(fmt::format(
             "pipeline {}: the machine ran the reference work {:.0f}% slower than its recent median "
             "(want <= {:.0f}%); timing again in {:.0f} s",
-            p, 100 * (slowest / baseline - 1),
-            100 * options.quiet_machine.max_reference_slowdown,
+            p, 100 * (slowest / baseline - 1), 100 * options.quiet_machine.max_reference_slowdown,
             options.quiet_machine.slow_retry_seconds));
       }
       std::this_thread::sleep_for(
@@ -502,7 +502,7 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
   std::map<int, std::map<int, std::string>> first_status;
   std::map<int, std::map<int, double>> first_labels;
   std::map<int, Json> first_pipeline;  // inputs, output, arguments
-  ReferenceHistory references;  // the reference work's figures in this run (every shard)
+  ReferenceHistory references;         // the reference work's figures in this run (every shard)
   auto note_reference = [&](const Json& timing) {
     if (!timing.is_object()) return;
     const double at = timing.value("at", 0.0);

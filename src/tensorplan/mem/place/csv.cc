@@ -83,7 +83,7 @@ CsvInstance parse_csv(const std::string& text, const std::string& source) {
   CsvInstance instance;
   if (has_offset) instance.offsets.emplace();
   std::unordered_map<std::string, int> row_of_id;
-  bool integer_ids = true;  // else every buffer's numeric id becomes its row
+  bool integer_ids = true;      // else every buffer's numeric id becomes its row
   std::int64_t total_size = 0;  // bounded so that no sum of sizes (max-live, height) overflows
   while (next_line(&line)) {
     const auto fields = split_fields(line);
@@ -96,8 +96,7 @@ CsvInstance parse_csv(const std::string& text, const std::string& source) {
     {
       const auto [stop, error] = std::from_chars(id.data(), id.data() + id.size(), value[kId]);
       // Only canonical integers ("9", not "09"): distinct ids must stay distinct numbers.
-      if (error != std::errc() || stop != id.data() + id.size() ||
-          std::to_string(value[kId]) != id)
+      if (error != std::errc() || stop != id.data() + id.size() || std::to_string(value[kId]) != id)
         integer_ids = false;
     }
     for (int c = kLower; c < kColumns; ++c) {

@@ -53,7 +53,6 @@ std::vector<int> placement_order(const Problem& problem, const std::vector<std::
   return indices;
 }
 
-
 }  // namespace
 
 // Every range boundary is a multiple of the alignment (offsets are, and sizes are rounded), so

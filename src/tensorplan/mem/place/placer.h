@@ -32,7 +32,8 @@ struct BestPlacement {
 // Runs every placer (until the deadline, always at least the first) and keeps the lowest height
 // of those that did not give up; if all gave up, the sweep placer (milliseconds) decides;
 // ties go to the earlier placer.
-BestPlacement place_best(const Problem& problem, const std::vector<std::unique_ptr<Placer>>& placers,
+BestPlacement place_best(const Problem& problem,
+                         const std::vector<std::unique_ptr<Placer>>& placers,
                          const Deadline& deadline);
 
 }  // namespace tensorplan::mem::place

@@ -60,7 +60,7 @@ std::string to_string(SearchStatus status);
 
 // What the search has reached, for a progress display (bytes).
 struct SearchProgress {
-  int part = 0;   // the part being searched, 1-based, of `parts` (hardest first)
+  int part = 0;  // the part being searched, 1-based, of `parts` (hardest first)
   int parts = 0;
   std::int64_t height = -1;      // the best whole placement so far (-1: none yet)
   std::int64_t lower_bound = 0;  // proven so far

@@ -69,7 +69,7 @@ class FreeList {
     by_size_.erase({size, offset});
   }
 
-  std::map<std::int64_t, std::int64_t> by_offset_;       // offset -> size
+  std::map<std::int64_t, std::int64_t> by_offset_;           // offset -> size
   std::set<std::pair<std::int64_t, std::int64_t>> by_size_;  // (size, offset)
   std::int64_t top_ = 0;
 };

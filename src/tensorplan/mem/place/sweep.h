@@ -1,7 +1,8 @@
 // An online placer: sweep time forward as an allocator would, freeing buffers when they die and
-// giving each new buffer (longest-lived, then largest, first among those born together) the best-fitting free block,
-// growing the arena only when none fits. O(n log n), so it places even 100,000-buffer problems in
-// milliseconds; it is the portfolio's fallback when the greedy heuristics run out of time.
+// giving each new buffer (longest-lived, then largest, first among those born together) the
+// best-fitting free block, growing the arena only when none fits. O(n log n), so it places even
+// 100,000-buffer problems in milliseconds; it is the portfolio's fallback when the greedy
+// heuristics run out of time.
 #pragma once
 
 #include <string>

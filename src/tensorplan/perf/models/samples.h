@@ -19,9 +19,9 @@ struct ScheduleSample {
 };
 
 struct PipelineSamples {
-  int pipeline = 0;                      // pipeline index within the run
-  StageGraph graph;                      // stages in producer-first order, edges
-  std::vector<float> pipeline_features;  // stages x 287 (kPipelineFeatureCount)
+  int pipeline = 0;                       // pipeline index within the run
+  StageGraph graph;                       // stages in producer-first order, edges
+  std::vector<float> pipeline_features;   // stages x 287 (kPipelineFeatureCount)
   std::vector<ScheduleSample> schedules;  // timed ("ok") schedules only, in dataset order
   int stages() const { return static_cast<int>(graph.stages.size()); }
 };
