@@ -4,7 +4,7 @@
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/perf/halide/featurizer.h"
-#include "tensorplan/perf/halide/rng.h"
+#include "tensorplan/common/rng.h"
 #include "tensorplan/perf/halide/sampler.h"
 
 namespace tensorplan::perf {

@@ -9,7 +9,7 @@
 #include <set>
 
 #include "tensorplan/perf/dataset.h"
-#include "tensorplan/perf/halide/rng.h"
+#include "tensorplan/common/rng.h"
 #include "tensorplan/perf/halide/sampler.h"
 #include "tensorplan/perf/halide/stage_graph.h"
 

@@ -4,23 +4,10 @@
 
 #include <cstdint>
 
+#include "tensorplan/common/rng.h"
 #include "tensorplan/mem/graph.h"
 
 namespace tensorplan::mem {
-
-// A small, deterministic pseudo-random generator (splitmix64).
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next();
-  // Uniform integer in [lo, hi].
-  std::int64_t uniform(std::int64_t lo, std::int64_t hi);
-  // True with probability p.
-  bool chance(double p);
-
- private:
-  std::uint64_t state_;
-};
 
 // A general DAG of `nodes` operators: each reads 1-3 earlier tensors (or persistent ones) and
 // writes 1-2 new tensors of random size in [1, max_size]; a few tensors are outputs; some have no

@@ -14,7 +14,7 @@
 #include "tensorplan/common/progress.h"
 #include "tensorplan/common/timer.h"
 #include "tensorplan/perf/dataset.h"
-#include "tensorplan/perf/halide/rng.h"
+#include "tensorplan/common/rng.h"
 #include "tensorplan/perf/halide/target.h"
 
 namespace tensorplan::perf {

@@ -36,7 +36,7 @@
 #include "tensorplan/perf/dataset.h"
 #include "tensorplan/perf/generate.h"
 #include "tensorplan/perf/halide/aot.h"
-#include "tensorplan/perf/halide/rng.h"
+#include "tensorplan/common/rng.h"
 #include "tensorplan/perf/halide/target.h"
 #include "tensorplan/perf/subprocess.h"
 

@@ -12,7 +12,7 @@
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
-#include "tensorplan/perf/halide/rng.h"
+#include "tensorplan/common/rng.h"
 #include "tensorplan/perf/halide/sampler.h"
 #include "tensorplan/perf/subprocess.h"
 

@@ -6,7 +6,7 @@
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/timer.h"
-#include "tensorplan/perf/halide/rng.h"
+#include "tensorplan/common/rng.h"
 
 namespace tensorplan::perf {
 
@@ -44,10 +44,7 @@ InterleavedTiming time_interleaved(const std::vector<std::function<void()>>& run
   std::vector<int> order(n);
   std::iota(order.begin(), order.end(), 0);
   for (int r = 0; r < options.rounds; ++r) {
-    for (std::size_t i = n; i > 1; --i) {  // Fisher-Yates with our portable generator
-      const auto j = static_cast<std::size_t>(rng.next() % i);
-      std::swap(order[i - 1], order[j]);
-    }
+    rng.shuffle(order);
     t.order.push_back(order);
     for (const int i : order) {
       const auto s = static_cast<std::size_t>(i);

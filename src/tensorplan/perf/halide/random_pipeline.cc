@@ -6,7 +6,7 @@
 #include <functional>
 
 #include "tensorplan/common/error.h"
-#include "tensorplan/perf/halide/rng.h"
+#include "tensorplan/common/rng.h"
 
 namespace tensorplan::perf {
 

@@ -9,7 +9,7 @@
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/timer.h"
-#include "tensorplan/perf/halide/rng.h"
+#include "tensorplan/common/rng.h"
 #include "tensorplan/perf/halide/target.h"
 
 namespace tensorplan::perf {
