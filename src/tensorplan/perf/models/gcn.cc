@@ -34,12 +34,12 @@
 #include <map>
 #include <memory>
 #include <numeric>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/progress.h"
+#include "tensorplan/common/rng.h"
 #include "tensorplan/common/timer.h"
 #include "tensorplan/perf/halide/featurizer.h"
 #include "tensorplan/perf/models/cost_model.h"
@@ -472,7 +472,7 @@ class GcnModel final : public CostModel {
     torch::optim::Adam adam(
         net_->parameters(),
         torch::optim::AdamOptions(hyper_.learning_rate).weight_decay(hyper_.weight_decay));
-    std::mt19937 rng(static_cast<unsigned>(options.seed));
+    Rng rng(static_cast<std::uint64_t>(options.seed));  // portable: std::shuffle is not
     std::vector<std::size_t> order(train_blocks.size());
     std::iota(order.begin(), order.end(), 0);
 
@@ -482,7 +482,7 @@ class GcnModel final : public CostModel {
     Metrics best_metrics{};
     int best_epoch = 0;
     for (int epoch = 1; epoch <= max_epochs; ++epoch) {
-      std::shuffle(order.begin(), order.end(), rng);
+      rng.shuffle(order);
       double loss_sum = 0;
       int steps = 0;
       net_->train();

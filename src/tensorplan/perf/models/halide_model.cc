@@ -26,12 +26,12 @@
 #include <limits>
 #include <map>
 #include <numeric>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/progress.h"
+#include "tensorplan/common/rng.h"
 #include "tensorplan/common/timer.h"
 #include "tensorplan/perf/halide/featurizer.h"
 #include "tensorplan/perf/models/cost_model.h"
@@ -318,12 +318,12 @@ class HalideModel final : public CostModel {
     double best_loss =
         validation_batches.empty() ? std::numeric_limits<double>::infinity() : validation_loss();
     int best_epoch = 0;
-    std::mt19937 rng(static_cast<unsigned>(options.seed));
+    Rng rng(static_cast<std::uint64_t>(options.seed));  // portable: std::shuffle is not
     std::vector<std::size_t> order(train_batches.size());
     std::iota(order.begin(), order.end(), 0);
     Progress progress("train " + kind_, max_epochs, options.quiet, Progress::Redirected::kLog);
     for (int epoch = 1; epoch <= max_epochs; ++epoch) {
-      std::shuffle(order.begin(), order.end(), rng);
+      rng.shuffle(order);
       double train_loss = 0;
       for (std::size_t i : order) {
         adam.zero_grad();
