@@ -130,7 +130,7 @@ TEST(ScheduleIlp, GomoryCutsDoNotCutOffTheOptimum) {
     graph.tensors.push_back(tensor);
   }
   // Node v reads `inputs[v]` and writes tensor v + 1.
-  const std::vector<std::vector<int>> inputs = {{0}, {0},    {2}, {1}, {1},
+  const std::vector<std::vector<int>> inputs = {{0},    {0},    {2}, {1}, {1},
                                                 {2, 5}, {3, 4}, {5}, {8}, {0}};
   for (std::size_t v = 0; v < inputs.size(); ++v) {
     Node node;

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "tensorplan/common/error.h"
-#include "tensorplan/perf/halide/featurizer.h"
 #include "tensorplan/common/rng.h"
+#include "tensorplan/perf/halide/featurizer.h"
 #include "tensorplan/perf/halide/sampler.h"
 
 namespace tensorplan::perf {

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <set>
 
-#include "tensorplan/perf/dataset.h"
 #include "tensorplan/common/rng.h"
+#include "tensorplan/perf/dataset.h"
 #include "tensorplan/perf/halide/sampler.h"
 #include "tensorplan/perf/halide/stage_graph.h"
 

@@ -12,9 +12,9 @@
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/common/progress.h"
+#include "tensorplan/common/rng.h"
 #include "tensorplan/common/timer.h"
 #include "tensorplan/perf/dataset.h"
-#include "tensorplan/common/rng.h"
 #include "tensorplan/perf/halide/target.h"
 
 namespace tensorplan::perf {

@@ -32,11 +32,11 @@
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/progress.h"
+#include "tensorplan/common/rng.h"
 #include "tensorplan/common/timer.h"
 #include "tensorplan/perf/dataset.h"
 #include "tensorplan/perf/generate.h"
 #include "tensorplan/perf/halide/aot.h"
-#include "tensorplan/common/rng.h"
 #include "tensorplan/perf/halide/target.h"
 #include "tensorplan/perf/subprocess.h"
 

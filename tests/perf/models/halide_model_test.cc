@@ -14,9 +14,9 @@
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
+#include "tensorplan/common/rng.h"
 #include "tensorplan/perf/halide/featurizer.h"
 #include "tensorplan/perf/halide/random_pipeline.h"
-#include "tensorplan/common/rng.h"
 #include "tensorplan/perf/halide/sampler.h"
 #include "tensorplan/perf/models/cost_model.h"
 #include "tensorplan/perf/models/halide_weights.h"

@@ -5,8 +5,8 @@
 #include <numeric>
 
 #include "tensorplan/common/error.h"
-#include "tensorplan/common/timer.h"
 #include "tensorplan/common/rng.h"
+#include "tensorplan/common/timer.h"
 
 namespace tensorplan::perf {
 

@@ -8,8 +8,8 @@
 #include <type_traits>
 
 #include "tensorplan/common/error.h"
-#include "tensorplan/common/timer.h"
 #include "tensorplan/common/rng.h"
+#include "tensorplan/common/timer.h"
 #include "tensorplan/perf/halide/target.h"
 
 namespace tensorplan::perf {
