@@ -3,33 +3,17 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <limits>
 #include <map>
 #include <set>
 
 #include "tensorplan/common/error.h"
+#include "tensorplan/common/saturating.h"
 
 namespace tensorplan::mem {
 
 namespace {
 
 constexpr std::size_t kMaxProblems = 20;
-constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
-
-// a + b, saturating at INT64_MAX (the checker never wraps around); sets *overflow if it did.
-std::int64_t add_saturating(std::int64_t a, std::int64_t b, bool* overflow = nullptr) {
-  std::int64_t sum = 0;
-  if (!__builtin_add_overflow(a, b, &sum)) return sum;
-  if (overflow) *overflow = true;
-  return kMax;
-}
-
-// `size` rounded up to a multiple of `alignment` (size >= 0, alignment >= 1), saturating at
-// INT64_MAX: no intermediate value exceeds the result, so alignments up to INT64_MAX are exact.
-std::int64_t round_up(std::int64_t size, std::int64_t alignment, bool* overflow) {
-  const std::int64_t rest = size % alignment;
-  return rest == 0 ? size : add_saturating(size, alignment - rest, overflow);
-}
 
 }  // namespace
 
@@ -103,7 +87,7 @@ CheckResult check_plan(const Graph& graph, const Plan& plan, std::int64_t alignm
   if (!result.valid) return result;
   std::int64_t running = 0;  // saturated: once at INT64_MAX it stays there
   for (int s = 0; s <= last; ++s) {
-    if (running != kMax) running = add_saturating(running - ends[s], starts[s]);
+    if (running != kSaturated) running = add_saturating(running - ends[s], starts[s]);
     result.max_live = std::max(result.max_live, running);
   }
 

@@ -4,29 +4,17 @@
 #include <cmath>
 #include <numeric>
 
+#include "tensorplan/common/saturating.h"
 #include "tensorplan/common/timer.h"
 #include "tensorplan/ilp/model.h"
 #include "tensorplan/mem/check.h"
 #include "tensorplan/mem/lower_bound.h"
+#include "tensorplan/mem/reachability.h"
 #include "tensorplan/mem/schedule/windows.h"
 #include "tensorplan/mem/simulate.h"
 
 namespace tensorplan::mem {
 namespace {
-
-// before[v][u]: u runs before v in every order (u is a strict ancestor of v).
-std::vector<std::vector<bool>> strict_ancestors(const Graph& graph) {
-  const int n = graph.num_nodes();
-  std::vector<std::vector<bool>> before(n, std::vector<bool>(n, false));
-  for (int v : graph.order) {  // topological: a node's predecessors are complete before it
-    for (int p : predecessors(graph, v)) {
-      before[v][p] = true;
-      for (int u = 0; u < n; ++u)
-        if (before[p][u]) before[v][u] = true;
-    }
-  }
-  return before;
-}
 
 // A linear expression under construction: columns and coefficients.
 struct Terms {
@@ -46,7 +34,7 @@ JointIlpResult solve_joint_ilp(const Graph& graph, const JointIlpOptions& option
   const int n = graph.num_nodes();
   const int last = std::max(0, n - 1);
   const std::int64_t a = std::max<std::int64_t>(1, options.alignment);
-  auto rounded = [&](int t) { return (graph.tensors[t].size + a - 1) / a * a; };
+  auto rounded = [&](int t) { return round_up(graph.tensors[t].size, a); };
 
   const bool start_ok = !options.start.order.empty() && check_plan(graph, options.start, a).valid;
   if (start_ok) {
@@ -174,14 +162,16 @@ JointIlpResult solve_joint_ilp(const Graph& graph, const JointIlpOptions& option
     const double values[] = {1.0, -1.0};
     model.add_row(columns, values, static_cast<double>(size[t]), ilp::kInfinity);
   }
-  const auto before = strict_ancestors(graph);
+  // Node x runs before node y in every order: x is an ancestor of y other than y.
+  const std::vector<NodeSet> ancestors = ancestor_sets(graph);
+  auto runs_before = [&](int x, int y) { return x != y && ancestors[y].contains(x); };
   auto ends_before = [&](int x, int y) {  // x's last step precedes y's first in every order
     const Tensor& tx = graph.tensors[x];
     const Tensor& ty = graph.tensors[y];
     if (tx.lives_to_end() || ty.persistent()) return false;
-    if (tx.consumers.empty()) return static_cast<bool>(before[ty.producer][tx.producer]);
+    if (tx.consumers.empty()) return runs_before(tx.producer, ty.producer);
     return std::all_of(tx.consumers.begin(), tx.consumers.end(),
-                       [&](int c) { return static_cast<bool>(before[ty.producer][c]); });
+                       [&](int c) { return runs_before(c, ty.producer); });
   };
   struct Pair {
     int first, second, below, shared;  // below: first under second; shared: -1 if always

@@ -1,9 +1,10 @@
 #include "tensorplan/mem/lower_bound.h"
 
 #include <algorithm>
-#include <bit>
 #include <limits>
 #include <vector>
+
+#include "tensorplan/mem/reachability.h"
 
 namespace tensorplan::mem {
 
@@ -46,49 +47,14 @@ std::int64_t simple_lower_bound(const Graph& graph) {
   return std::max(persistent + per_operator, at_end);
 }
 
-namespace {
-
-// One bit per node, as 64-bit words.
-class NodeSet {
- public:
-  explicit NodeSet(int n = 0) : words_((static_cast<std::size_t>(n) + 63) / 64, 0) {}
-  void insert(int v) { words_[static_cast<std::size_t>(v) >> 6] |= std::uint64_t{1} << (v & 63); }
-  void unite(const NodeSet& other) {
-    for (std::size_t i = 0; i < words_.size(); ++i) words_[i] |= other.words_[i];
-  }
-  void intersect(const NodeSet& other) {
-    for (std::size_t i = 0; i < words_.size(); ++i) words_[i] &= other.words_[i];
-  }
-  template <typename F>
-  void for_each(F&& f) const {
-    for (std::size_t i = 0; i < words_.size(); ++i)
-      for (std::uint64_t w = words_[i]; w != 0; w &= w - 1)
-        f(static_cast<int>(i * 64 + static_cast<std::size_t>(std::countr_zero(w))));
-  }
-
- private:
-  std::vector<std::uint64_t> words_;
-};
-
-}  // namespace
-
 std::int64_t precedence_lower_bound(const Graph& graph, int max_nodes) {
   const int n = graph.num_nodes();
   if (n == 0 || n > max_nodes) return simple_lower_bound(graph);
 
   // Closed ancestor and descendant sets (each includes the node itself), along the reference
   // order, which is topological.
-  std::vector<NodeSet> ancestors(n, NodeSet(n)), descendants(n, NodeSet(n));
-  for (int v : graph.order) {
-    ancestors[v].insert(v);
-    for (int p : predecessors(graph, v)) ancestors[v].unite(ancestors[p]);
-  }
-  for (auto it = graph.order.rbegin(); it != graph.order.rend(); ++it) {
-    const int v = *it;
-    descendants[v].insert(v);
-    for (int t : graph.nodes[v].outputs)
-      for (int c : graph.tensors[t].consumers) descendants[v].unite(descendants[c]);
-  }
+  const std::vector<NodeSet> ancestors = ancestor_sets(graph);
+  const std::vector<NodeSet> descendants = descendant_sets(graph);
 
   // Tensor t is live at v's step for every v that is a (closed) descendant of its producer and a
   // (closed) ancestor of one of its consumers — or any descendant if it lives to the end.

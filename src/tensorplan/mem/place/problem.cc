@@ -3,31 +3,17 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <limits>
 #include <map>
 #include <set>
 
+#include "tensorplan/common/saturating.h"
 #include "tensorplan/common/text.h"
 #include "tensorplan/mem/simulate.h"
 
 namespace tensorplan::mem::place {
 
-namespace {
-
-constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
-
-// a + b, saturating at INT64_MAX instead of wrapping (sizes and offsets go up to 2^62 each).
-std::int64_t add_saturating(std::int64_t a, std::int64_t b) {
-  std::int64_t sum = 0;
-  return __builtin_add_overflow(a, b, &sum) ? kMax : sum;
-}
-
-}  // namespace
-
 std::int64_t aligned_size(const Problem& problem, const Buffer& buffer) {
-  const std::int64_t a = std::max<std::int64_t>(1, problem.alignment);
-  const std::int64_t rest = buffer.size % a;  // no intermediate value exceeds the result
-  return rest == 0 ? buffer.size : add_saturating(buffer.size, a - rest);
+  return round_up(buffer.size, std::max<std::int64_t>(1, problem.alignment));
 }
 
 std::int64_t max_live(const Problem& problem) {
@@ -42,7 +28,7 @@ std::int64_t max_live(const Problem& problem) {
   }
   std::int64_t running = 0, peak = 0;
   for (const auto& [time, change] : events) {
-    if (running != kMax) running = add_saturating(running - change.first, change.second);
+    if (running != kSaturated) running = add_saturating(running - change.first, change.second);
     peak = std::max(peak, running);
   }
   return peak;

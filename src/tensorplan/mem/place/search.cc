@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tensorplan/common/error.h"
+#include "tensorplan/common/saturating.h"
 #include "tensorplan/mem/place/search/branch_and_bound.h"
 #include "tensorplan/mem/place/search/part.h"
 #include "tensorplan/mem/place/search/pieces.h"
@@ -167,7 +168,7 @@ PartOutcome solve_part(const Part& part, std::optional<std::vector<std::int64_t>
   for (std::int64_t size : part.size) g = std::gcd(g, size);
   g = std::max<std::int64_t>(g, 1);
   auto down = [&](std::int64_t x) { return x / g * g; };
-  auto up = [&](std::int64_t x) { return (x + g - 1) / g * g; };
+  auto up = [&](std::int64_t x) { return round_up(x, g); };
   std::int64_t lo = up(out.lower_bound);
   auto hi = [&] { return std::min(out.height, capacity == kInf ? kInf : capacity + 1); };
   auto done = [&] { return up(std::max(lo, good_enough)) >= hi() || deadline.expired(); };

@@ -1,8 +1,9 @@
 #include "tensorplan/mem/schedule/windows.h"
 
 #include <algorithm>
-#include <bit>
 #include <cstdint>
+
+#include "tensorplan/mem/reachability.h"
 
 namespace tensorplan::mem::schedule {
 
@@ -20,29 +21,6 @@ std::vector<std::vector<int>> successors_of(const std::vector<std::vector<int>>&
     for (int p : preds[v]) succs[p].push_back(static_cast<int>(v));
   }
   return succs;
-}
-
-// Reachability sets over `order` (each node after the nodes in `before[v]`): bit u of row v is set
-// when u reaches v. Rows are `words` 64-bit words long.
-std::vector<std::uint64_t> reach_bits(const std::vector<int>& order,
-                                      const std::vector<std::vector<int>>& before,
-                                      std::size_t words) {
-  std::vector<std::uint64_t> bits(order.size() * words, 0);
-  for (int v : order) {
-    std::uint64_t* row = &bits[static_cast<std::size_t>(v) * words];
-    for (int u : before[v]) {
-      const std::uint64_t* from = &bits[static_cast<std::size_t>(u) * words];
-      for (std::size_t w = 0; w < words; ++w) row[w] |= from[w];
-      row[u / 64] |= std::uint64_t{1} << (u % 64);
-    }
-  }
-  return bits;
-}
-
-int count_row(const std::vector<std::uint64_t>& bits, int v, std::size_t words) {
-  int count = 0;
-  for (std::size_t w = 0; w < words; ++w) count += std::popcount(bits[v * words + w]);
-  return count;
 }
 
 }  // namespace
@@ -68,25 +46,25 @@ StepWindows step_windows(const Graph& graph, int max_exact_nodes) {
 
   if (n <= max_exact_nodes) {
     windows.exact = true;
-    const std::size_t words = (static_cast<std::size_t>(n) + 63) / 64;
     {
-      const std::vector<std::uint64_t> ancestors = reach_bits(forward, windows.predecessors, words);
-      for (int v = 0; v < n; ++v) windows.earliest[v] = count_row(ancestors, v, words);
+      // A node runs after all its ancestors (the closed set less itself).
+      const std::vector<NodeSet> ancestors = ancestor_sets(graph);
+      for (int v = 0; v < n; ++v) windows.earliest[v] = ancestors[v].count() - 1;
       // Drop predecessor p of v when another predecessor q already has p as an ancestor.
       for (int v = 0; v < n; ++v) {
         std::vector<int>& preds = windows.predecessors[v];
         std::vector<int> kept;
         for (int p : preds) {
           const bool implied = std::any_of(preds.begin(), preds.end(), [&](int q) {
-            return q != p && (ancestors[q * words + p / 64] >> (p % 64) & 1);
+            return q != p && ancestors[q].contains(p);
           });
           if (!implied) kept.push_back(p);
         }
         preds = std::move(kept);
       }
     }
-    const std::vector<std::uint64_t> descendants = reach_bits(backward, succs, words);
-    for (int v = 0; v < n; ++v) windows.latest[v] = n - 1 - count_row(descendants, v, words);
+    const std::vector<NodeSet> descendants = descendant_sets(graph);
+    for (int v = 0; v < n; ++v) windows.latest[v] = n - 1 - (descendants[v].count() - 1);
     return windows;
   }
 
