@@ -292,7 +292,12 @@ TEST(PlaceSearch, ExpiredDeadlineStillReturnsAPlacement) {
   std::vector<int> order(graph.num_nodes());
   std::iota(order.begin(), order.end(), 0);
   const Problem problem = problem_from_graph(graph, order, 512);
-  const Placement placement = SearchPlacer().place(problem, Deadline(0));
+  SearchOptions options;
+  options.minimize = true;
+  options.deadline = Deadline(0);
+  const SearchResult result = search_placement(problem, options);
+  ASSERT_TRUE(result.placement);  // without a capacity every part has one: a greedy layout
+  const Placement& placement = *result.placement;
   EXPECT_TRUE(is_valid(problem, placement.offsets));
   EXPECT_EQ(placement.height, height(problem, placement.offsets));
   EXPECT_GE(placement.height, max_live(problem));

@@ -189,14 +189,6 @@ TEST(ScheduleIlp, GivenStartIsNeverWorsenedAndBoundIsValid) {
   }
 }
 
-TEST(ScheduleIlp, SchedulerInterfaceReturnsAValidOrder) {
-  const Graph graph = random_dag(12, 5);
-  const OrderingIlp scheduler;
-  EXPECT_EQ(scheduler.name(), "ilp");
-  const std::vector<int> order = scheduler.order(graph, Deadline(5));
-  EXPECT_TRUE(is_topological_order(graph, order));
-}
-
 TEST(ScheduleIlpWindows, ContainEveryTopologicalOrderAndLongestPathIsWeaker) {
   for (int i = 0; i < 50; ++i) {
     const Graph graph = random_dag(30, 500 + i);

@@ -239,11 +239,4 @@ AddressIlpResult solve_address_ilp(const Problem& problem, const AddressIlpOptio
   return result;
 }
 
-Placement AddressIlpPlacer::place(const Problem& problem, const Deadline& deadline) const {
-  AddressIlpOptions options;
-  options.deadline = deadline;
-  AddressIlpResult result = solve_address_ilp(problem, options);
-  return result.placement ? std::move(*result.placement) : Placement();
-}
-
 }  // namespace tensorplan::mem::place

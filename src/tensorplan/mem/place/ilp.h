@@ -49,12 +49,4 @@ std::int64_t overlapping_pairs(const Problem& problem);
 // Throws Error on buffers with an empty lifetime or a negative size.
 AddressIlpResult solve_address_ilp(const Problem& problem, const AddressIlpOptions& options);
 
-// The ILP as a portfolio member ("ilp"): minimises until the deadline; gives up (no offsets) when
-// it has found nothing by then.
-class AddressIlpPlacer : public Placer {
- public:
-  std::string name() const override { return "ilp"; }
-  Placement place(const Problem& problem, const Deadline& deadline) const override;
-};
-
 }  // namespace tensorplan::mem::place

@@ -332,12 +332,4 @@ SearchResult search_placement(const Problem& problem, const SearchOptions& optio
   return result;
 }
 
-Placement SearchPlacer::place(const Problem& problem, const Deadline& deadline) const {
-  SearchOptions options;
-  options.minimize = true;
-  options.deadline = deadline;
-  SearchResult result = search_placement(problem, options);
-  return std::move(*result.placement);  // without a capacity every part has a placement
-}
-
 }  // namespace tensorplan::mem::place

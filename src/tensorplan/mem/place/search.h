@@ -114,12 +114,4 @@ struct SearchResult {
 // size or an empty lifetime, sizes overflow 2^62, or options.strategy is out of range.
 SearchResult search_placement(const Problem& problem, const SearchOptions& options);
 
-// The search as a portfolio member: minimises until the deadline and returns the best placement
-// found (always valid; a greedy skyline layout at worst).
-class SearchPlacer : public Placer {
- public:
-  std::string name() const override { return "search"; }
-  Placement place(const Problem& problem, const Deadline& deadline) const override;
-};
-
 }  // namespace tensorplan::mem::place

@@ -518,10 +518,4 @@ OrderIlpResult solve_order_ilp(const Graph& graph, const OrderIlpOptions& option
   return result;
 }
 
-std::vector<int> OrderingIlp::order(const Graph& graph, const Deadline& deadline) const {
-  OrderIlpOptions options = options_;
-  options.time_limit = std::min(options.time_limit, deadline.remaining());
-  return solve_order_ilp(graph, options).order;
-}
-
 }  // namespace tensorplan::mem::schedule

@@ -63,15 +63,4 @@ struct OrderIlpResult {
 
 OrderIlpResult solve_order_ilp(const Graph& graph, const OrderIlpOptions& options);
 
-// The ILP as a Scheduler (name "ilp"): its time limit is the deadline's remaining time.
-class OrderingIlp : public Scheduler {
- public:
-  explicit OrderingIlp(OrderIlpOptions options = {}) : options_(std::move(options)) {}
-  std::string name() const override { return "ilp"; }
-  std::vector<int> order(const Graph& graph, const Deadline& deadline) const override;
-
- private:
-  OrderIlpOptions options_;
-};
-
 }  // namespace tensorplan::mem::schedule
