@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "../tools/cli_runner.h"
+#include "support/cli_runner.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/mem/place/csv.h"
 #include "test_graphs.h"

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_path.h"
 #include "tensorplan/mem/graph.h"
 
 namespace tensorplan::mem::testing {
@@ -45,7 +46,6 @@ class GraphBuilder {
   Graph graph_;
 };
 
-// A unique path under the test's temporary directory.
-std::string temp_path(const std::string& name);
+using tensorplan::testing::temp_path;
 
 }  // namespace tensorplan::mem::testing

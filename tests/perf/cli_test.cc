@@ -1,15 +1,13 @@
 // The perf CLI: bad input gives one clear error line and exit code 2; stats --json; MPI.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "support/cli_runner.h"
+#include "support/temp_path.h"
 #include "tensorplan/common/json.h"
-#include "test_dir.h"
 
 namespace tensorplan::perf {
 namespace {
@@ -21,14 +19,10 @@ struct CliRun {
   std::string out;
 };
 
+// The CLI's exit code and its stdout and stderr together.
 CliRun run(const std::string& args) {
-  const std::string command = std::string(TENSORPLAN_CLI) + " " + args + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buffer;
-  while (std::fgets(buffer.data(), buffer.size(), pipe)) out += buffer.data();
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  const testing::CliResult r = testing::run_cli(args);
+  return {r.status, r.out + r.err};
 }
 
 TEST(PerfCli, BadInputGetsOneClearError) {
@@ -64,15 +58,9 @@ TEST(PerfCli, GenThenStatsJson) {
   ASSERT_EQ(r.code, 0) << r.out;
   // A second, corrupt shard next to it is reported but does not hide the good one.
   std::ofstream(dir / "shard-00009-of-00010.tpshard") << "TPR1 broken";
-  FILE* pipe = ::popen(
-      (std::string(TENSORPLAN_CLI) + " perf stats --json " + dir.str() + " 2>/dev/null").c_str(),
-      "r");
-  std::string out;
-  std::array<char, 4096> buffer;
-  while (std::fgets(buffer.data(), buffer.size(), pipe)) out += buffer.data();
-  const int status = ::pclose(pipe);
-  EXPECT_EQ(WEXITSTATUS(status), 2);
-  const Json j = Json::parse(out);
+  const testing::CliResult stats = testing::run_cli("perf stats --json " + dir.str());
+  EXPECT_EQ(stats.status, 2);
+  const Json j = Json::parse(stats.out);
   EXPECT_EQ(j.at("pipelines"), 1);
   EXPECT_EQ(j.at("schedules"), 2);
   EXPECT_EQ(j.at("corrupt_shards").size(), 1u);
@@ -92,14 +80,11 @@ TEST(PerfCli, MpiRunsOneShardPerRank) {
       "mpirun -n 2 --allow-run-as-root --oversubscribe " + std::string(TENSORPLAN_CLI) +
       " perf gen --mpi --pipelines 2 --schedules 1 --seed 9 --tiny --quiet --no-quiet-wait "
       "--quiet-window 0.05 --rounds 7 --out " +
-      dir.str() + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buffer;
-  while (std::fgets(buffer.data(), buffer.size(), pipe)) out += buffer.data();
-  const int status = ::pclose(pipe);
+      dir.str();
+  const testing::CliResult r = testing::run_command(command);
+  const std::string out = r.out + r.err;
   if (out.find("built without MPI") != std::string::npos) GTEST_SKIP() << "built without MPI";
-  ASSERT_EQ(WEXITSTATUS(status), 0) << out;
+  ASSERT_EQ(r.status, 0) << out;
   EXPECT_TRUE(std::filesystem::exists(dir / "shard-00000-of-00002.tpshard")) << out;
   EXPECT_TRUE(std::filesystem::exists(dir / "shard-00001-of-00002.tpshard")) << out;
 }

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_path.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/perf/dataset_stats.h"
 #include "tensorplan/perf/generate.h"
-#include "test_dir.h"
 
 namespace tensorplan::perf {
 namespace {

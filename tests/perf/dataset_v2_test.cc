@@ -14,12 +14,12 @@
 #include <thread>
 #include <vector>
 
+#include "support/temp_path.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/perf/dataset.h"
 #include "tensorplan/perf/dataset_stats.h"
 #include "tensorplan/perf/generate.h"
 #include "tensorplan/perf/halide/interleaved_timer.h"
-#include "test_dir.h"
 
 namespace tensorplan::perf {
 namespace {

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "cli_runner.h"
+#include "support/cli_runner.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/common/json.h"
 

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "cli_runner.h"
+#include "support/cli_runner.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/common/json.h"
 #include "tensorplan/mem/gradients.h"

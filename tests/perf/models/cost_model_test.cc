@@ -1,11 +1,11 @@
 #include "tensorplan/perf/models/cost_model.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <random>
 
+#include "support/temp_path.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/perf/halide/featurizer.h"
@@ -13,11 +13,7 @@
 namespace tensorplan::perf {
 namespace {
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("tp-cost-model-" + std::to_string(getpid()) + "-" + name))
-      .string();
-}
+using tensorplan::testing::temp_path;
 
 std::string load_error(const std::string& path) {
   try {

@@ -3,12 +3,12 @@
 // pipeline feature, plus a share of its producer's cost (so the graph carries information).
 // Three more features of each kind are noise; the rest are zero.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <random>
 
+#include "support/temp_path.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/perf/halide/featurizer.h"
@@ -71,11 +71,7 @@ TrainOptions quick_options(int epochs) {
   return o;
 }
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("tp-gcn-" + std::to_string(getpid()) + "-" + name))
-      .string();
-}
+using tensorplan::testing::temp_path;
 
 TEST(Gcn, LearnsTheSyntheticRelation) {
   const auto train = synthetic_pipelines(80, 0, 1);

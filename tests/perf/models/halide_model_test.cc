@@ -5,13 +5,13 @@
 #include <HalideRuntime.h>
 #include <dlfcn.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <memory>
 #include <random>
 
+#include "support/temp_path.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/common/rng.h"
@@ -128,11 +128,7 @@ const std::vector<PipelineSamples>& dataset_pipelines() {
   return pipelines;
 }
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("tp-halide-" + std::to_string(getpid()) + "-" + name))
-      .string();
-}
+using tensorplan::testing::temp_path;
 
 // Checks `model` against the plugin running `weights` on every schedule of the test pipelines.
 void expect_same_as_plugin(CostModel& model, const HalideWeights& weights) {

@@ -2,11 +2,7 @@
 // runs tensorplan-models): bad input is one clear error line and exit code 2; a quick training
 // run on the first committed shard writes a model that predict then reads.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "support/cli_runner.h"
+#include "support/temp_path.h"
 #include "tensorplan/common/json.h"
 
 namespace tensorplan::perf {
@@ -24,23 +22,13 @@ struct CliRun {
   std::string out;
 };
 
-// Runs the CLI; `stderr_too` merges stderr into the captured output.
+// Runs the CLI; `stderr_too` appends stderr to the captured output.
 CliRun run(const std::string& args, bool stderr_too = true) {
-  const std::string command =
-      std::string(TENSORPLAN_CLI) + " " + args + (stderr_too ? " 2>&1" : " 2>/dev/null");
-  FILE* pipe = ::popen(command.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buffer;
-  while (std::fgets(buffer.data(), buffer.size(), pipe)) out += buffer.data();
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  const testing::CliResult r = testing::run_cli(args);
+  return {r.status, stderr_too ? r.out + r.err : r.out};
 }
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("tp-model-cli-" + std::to_string(getpid()) + "-" + name))
-      .string();
-}
+using tensorplan::testing::temp_path;
 
 const std::string kShard =
     std::string(TENSORPLAN_SOURCE_DIR) + "/data/perf/shard-00000-of-00016.tpshard";

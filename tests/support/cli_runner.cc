@@ -1,4 +1,4 @@
-#include "cli_runner.h"
+#include "support/cli_runner.h"
 
 #include <fmt/format.h>
 #include <sys/wait.h>
@@ -12,7 +12,7 @@
 
 namespace tensorplan::testing {
 
-CliResult run_cli(const std::string& arguments) {
+CliResult run_command(const std::string& command) {
   static std::atomic<int> counter{0};
   const auto dir =
       std::filesystem::temp_directory_path() / fmt::format("tensorplan-cli-{}", ::getpid());
@@ -20,8 +20,7 @@ CliResult run_cli(const std::string& arguments) {
   const int n = counter++;
   const std::string out = (dir / fmt::format("stdout.{}", n)).string();
   const std::string err = (dir / fmt::format("stderr.{}", n)).string();
-  const std::string command = fmt::format("{} {} >{} 2>{}", TENSORPLAN_CLI, arguments, out, err);
-  const int status = std::system(command.c_str());
+  const int status = std::system(fmt::format("{} >{} 2>{}", command, out, err).c_str());
   CliResult result;
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   result.out = read_file(out);
@@ -29,6 +28,10 @@ CliResult run_cli(const std::string& arguments) {
   std::filesystem::remove(out);
   std::filesystem::remove(err);
   return result;
+}
+
+CliResult run_cli(const std::string& arguments) {
+  return run_command(fmt::format("{} {}", TENSORPLAN_CLI, arguments));
 }
 
 }  // namespace tensorplan::testing

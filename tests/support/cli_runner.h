@@ -15,4 +15,7 @@ struct CliResult {
 // `arguments` are appended to the program path unquoted (quote paths with spaces yourself).
 CliResult run_cli(const std::string& arguments);
 
+// Any shell command (e.g. the program under mpirun), captured the same way.
+CliResult run_command(const std::string& command);
+
 }  // namespace tensorplan::testing
