@@ -42,7 +42,7 @@ TEST(IlpCbc, ReportsInfeasible) {
 
 TEST(IlpCbc, ZeroTimeLimitReturnsTheStart) {
   SolveOptions options;
-  options.time_limit = 0;
+  options.deadline = Deadline(0);
   options.start = {0, 1, 1};
   const SolveResult result = solve_with_cbc(knapsack(), options);
   EXPECT_EQ(result.status, SolveStatus::kFeasible);

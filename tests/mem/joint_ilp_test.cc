@@ -57,7 +57,7 @@ TEST(JointIlp, OptimumEqualsExhaustiveSearchOnTinyGraphs) {
     const Graph g = random_dag(2 + static_cast<int>(seed % 5), seed, 50);
     SCOPED_TRACE(seed);
     JointIlpOptions options;
-    options.time_limit = 60;
+    options.deadline = Deadline(60);
     const JointIlpResult solved = solve_joint_ilp(g, options);
     ASSERT_FALSE(solved.plan.order.empty());
     const CheckResult check = check_plan(g, solved.plan, 1);
@@ -83,7 +83,7 @@ TEST(JointIlp, NeverWorseThanItsStartAndHonoursAlignment) {
     two_phase.alignment = 256;
     const PlanReport planned = plan_memory(g, two_phase);
     JointIlpOptions options;
-    options.time_limit = 3;  // keeps the start if nothing better is found by then
+    options.deadline = Deadline(3);  // keeps the start if nothing better is found by then
     options.alignment = 256;
     options.start = planned.plan;
     const JointIlpResult solved = solve_joint_ilp(g, options);

@@ -64,7 +64,7 @@ std::int64_t least_max_live(const Graph& graph) {
 // it gets the smaller graphs.
 OrderIlpOptions options_for_case(int i, int nodes) {
   OrderIlpOptions options;
-  options.time_limit = 60;
+  options.deadline = Deadline(60);
   options.formulation =
       i % 4 == 3 && nodes <= 8 ? OrderFormulation::kOlla : OrderFormulation::kCumulative;
   options.use_windows = (i / 2) % 2 == 0;
@@ -146,7 +146,7 @@ TEST(ScheduleIlp, GomoryCutsDoNotCutOffTheOptimum) {
   ASSERT_EQ(least_max_live(graph), 2800);
   for (int mask = 0; mask < 32; ++mask) {
     OrderIlpOptions options;
-    options.time_limit = 60;
+    options.deadline = Deadline(60);
     options.formulation = OrderFormulation::kCumulative;
     options.use_windows = mask & 1;
     options.divide_by_gcd = mask & 2;
@@ -162,7 +162,7 @@ TEST(ScheduleIlp, GomoryCutsDoNotCutOffTheOptimum) {
 TEST(ScheduleIlp, ZeroTimeLimitReturnsTheStartOrder) {
   const Graph graph = random_training_graph(6, 3);
   OrderIlpOptions options;
-  options.time_limit = 0;
+  options.deadline = Deadline(0);
   const OrderIlpResult result = solve_order_ilp(graph, options);
   EXPECT_FALSE(result.from_solver);
   EXPECT_EQ(result.max_live, result.start_max_live);
@@ -178,7 +178,7 @@ TEST(ScheduleIlp, GivenStartIsNeverWorsenedAndBoundIsValid) {
     const Graph graph = random_training_graph(8, 11);
     OrderIlpOptions options;
     options.formulation = formulation;
-    options.time_limit = 2;
+    options.deadline = Deadline(2);
     options.start_order = graph.order;
     const OrderIlpResult result = solve_order_ilp(graph, options);
     ASSERT_TRUE(is_topological_order(graph, result.order));

@@ -21,7 +21,8 @@ class Stopwatch {
 // start; an infinite one never expires.
 class Deadline {
  public:
-  explicit Deadline(double seconds = std::numeric_limits<double>::infinity()) : budget_(seconds) {}
+  Deadline() = default;  // never expires (implicit, so options structs holding one take `{}`)
+  explicit Deadline(double seconds) : budget_(seconds) {}
   double elapsed() const { return clock_.seconds(); }
   double remaining() const { return budget_ - clock_.seconds(); }
   bool expired() const { return remaining() <= 0; }
@@ -29,7 +30,7 @@ class Deadline {
 
  private:
   Stopwatch clock_;
-  double budget_;
+  double budget_ = std::numeric_limits<double>::infinity();
 };
 
 }  // namespace tensorplan

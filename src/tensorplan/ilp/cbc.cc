@@ -94,6 +94,7 @@ std::string format_number(double value) { return fmt::format("{:.17g}", value); 
 
 SolveResult solve_with_cbc(const Model& model, const SolveOptions& options) {
   Stopwatch clock;
+  const double time_limit = options.deadline.remaining();  // from `clock`
   SolveResult result;
   const int n = model.num_columns();
   if (!options.start.empty() && static_cast<int>(options.start.size()) != n) {
@@ -101,7 +102,7 @@ SolveResult solve_with_cbc(const Model& model, const SolveOptions& options) {
   }
   const bool start_ok = !options.start.empty() && model.is_feasible(options.start);
 
-  if (!(options.time_limit > 0)) {
+  if (!(time_limit > 0)) {
     // No search at all: the start is the answer, if it is one.
     if (start_ok) {
       result.status = SolveStatus::kFeasible;
@@ -160,7 +161,7 @@ SolveResult solve_with_cbc(const Model& model, const SolveOptions& options) {
 
   // The handler asks for a clean stop (bound still valid) between CBC's limit and the LP deadline.
   auto watch = std::make_shared<SearchWatch>();
-  watch->time_limit = 0.92 * options.time_limit;
+  watch->time_limit = 0.92 * time_limit;
   watch->on_progress = options.on_progress;
   ProgressHandler handler(watch);
   cbc.passInEventHandler(&handler);
@@ -177,7 +178,7 @@ SolveResult solve_with_cbc(const Model& model, const SolveOptions& options) {
   // can outlast it. So every LP solve also gets an absolute wall-clock deadline a little after
   // CBC's (Clp keeps it through CBC's copies of the solver). A search that reached that deadline
   // may have cut nodes whose LP was stopped, so its bound is not trusted then.
-  const double seconds_left = std::max(0.01, options.time_limit - clock.seconds());
+  const double seconds_left = std::max(0.01, time_limit - clock.seconds());
   const double cbc_seconds = 0.85 * seconds_left;
   const double lp_deadline = clock.seconds() + 0.98 * seconds_left;
   OsiClpSolverInterface* working = dynamic_cast<OsiClpSolverInterface*>(cbc.solver());

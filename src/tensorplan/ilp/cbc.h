@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tensorplan/common/timer.h"
 #include "tensorplan/ilp/model.h"
 
 namespace tensorplan::ilp {
@@ -31,9 +32,9 @@ struct SolveProgress {
 };
 
 struct SolveOptions {
-  // Wall-clock seconds for the solve. 0 (or less) runs no search: the start, if feasible, is
-  // returned as it is.
-  double time_limit = kInfinity;
+  // When to stop (wall clock). An expired one runs no search: the start, if feasible, is returned
+  // as it is.
+  Deadline deadline;
   int threads = 1;  // 1: deterministic; more trades reproducibility for speed
   // A MIP start: one value per column (or empty). Given to CBC as its first incumbent.
   std::vector<double> start;

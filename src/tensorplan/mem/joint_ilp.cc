@@ -223,7 +223,7 @@ JointIlpResult solve_joint_ilp(const Graph& graph, const JointIlpOptions& option
   result.rows = model.num_rows();
 
   ilp::SolveOptions solve;
-  solve.time_limit = std::max(0.0, options.time_limit - clock.seconds());
+  solve.deadline = options.deadline;
   solve.threads = options.threads;
   solve.absolute_gap = 0.999;  // the top is a whole number of units at any integer solution
   if (options.on_progress)

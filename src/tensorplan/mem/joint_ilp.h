@@ -12,6 +12,7 @@
 #include <functional>
 #include <vector>
 
+#include "tensorplan/common/timer.h"
 #include "tensorplan/ilp/cbc.h"
 #include "tensorplan/mem/graph.h"
 #include "tensorplan/mem/plan.h"
@@ -22,9 +23,9 @@ namespace tensorplan::mem {
 inline constexpr int kJointIlpMaxNodes = 40;
 
 struct JointIlpOptions {
-  double time_limit = 60;      // wall-clock seconds for building and solving
-  int threads = 1;             // CBC threads; 1 is deterministic
-  std::int64_t alignment = 1;  // offsets multiples of it, sizes rounded up to it
+  Deadline deadline = Deadline(60);  // for building and solving (default: a minute from now)
+  int threads = 1;                   // CBC threads; 1 is deterministic
+  std::int64_t alignment = 1;        // offsets multiples of it, sizes rounded up to it
   // A MIP start and upper bound (e.g. the two-phase plan): a valid plan with this alignment, or
   // empty. Without it the bound is every tensor stacked.
   Plan start;

@@ -112,7 +112,7 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
   }
   if (!proven && options.time_limit > 0 && graph.num_nodes() <= kOrderIlpMaxNodes) {
     schedule::OrderIlpOptions ilp;
-    ilp.time_limit = kOrderIlpShare * deadline.remaining();
+    ilp.deadline = Deadline(kOrderIlpShare * deadline.remaining());
     ilp.quiet = options.quiet;
     ilp.threads = std::max(1, options.threads);
     ilp.start_order = order.order;
@@ -161,7 +161,7 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
   if (options.joint && graph.num_nodes() <= kJointIlpMaxNodes && !deadline.expired()) {
     progress.status("joint order and placement ILP");
     JointIlpOptions joint;
-    joint.time_limit = deadline.remaining();
+    joint.deadline = deadline;
     joint.alignment = options.alignment;
     joint.threads = std::max(1, options.threads);
     joint.start = plan;

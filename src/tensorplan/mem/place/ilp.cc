@@ -197,7 +197,7 @@ AddressIlpResult solve_address_ilp(const Problem& problem, const AddressIlpOptio
   }
 
   ilp::SolveOptions solve;
-  solve.time_limit = std::max(0.0, options.deadline.remaining());
+  solve.deadline = options.deadline;
   solve.threads = options.threads;
   solve.absolute_gap = 0.999;  // the top is a whole number of units at any integer solution
   if (!options.minimize) solve.relative_gap = 1.0;  // the first placement under the limit will do

@@ -413,7 +413,7 @@ std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; 
 }  // namespace
 
 OrderIlpResult solve_order_ilp(const Graph& graph, const OrderIlpOptions& options) {
-  const Deadline deadline(options.time_limit);
+  const Deadline& deadline = options.deadline;
   OrderIlpResult result;
   const std::int64_t simple_bound = best_lower_bound(graph);
 
@@ -463,7 +463,7 @@ OrderIlpResult solve_order_ilp(const Graph& graph, const OrderIlpOptions& option
 
   Progress progress("ordering ILP", 0, options.quiet);
   ilp::SolveOptions solve;
-  solve.time_limit = deadline.remaining();
+  solve.deadline = deadline;
   solve.threads = options.threads;
   solve.log = options.solver_log;
   if (builder.have_start()) solve.start = builder.start_values();

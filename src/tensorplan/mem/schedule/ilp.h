@@ -25,8 +25,10 @@ namespace tensorplan::mem::schedule {
 enum class OrderFormulation { kOlla, kCumulative };
 
 struct OrderIlpOptions {
-  double time_limit = 60;  // wall-clock seconds in all: MIP start heuristics, building, solving
-  int threads = 1;         // CBC threads; 1 is deterministic
+  // For everything: MIP start heuristics, building, solving (default: a minute from when the
+  // options are made).
+  Deadline deadline = Deadline(60);
+  int threads = 1;  // CBC threads; 1 is deterministic
   OrderFormulation formulation = OrderFormulation::kCumulative;
   // Simplifications, each exact (the optimum does not change); switchable to measure them.
   bool use_windows = true;       // variables only at steps within ASAP/ALAP windows by ancestor and
