@@ -94,7 +94,7 @@ void add_train_command(CLI::App& perf) {
       ->check(cli::integer_in(1, 1024));
   train
       ->add_option("--time-limit", args->options.time_limit,
-                   "stop after this many seconds and keep the best so far (0 = none)")
+                   "stop after this many seconds and keep the best so far (default: none)")
       ->check(cli::number_in(0, cli::kMaxSeconds));
   train->add_option("--model-options", args->options.model_options,
                     "gcn hyper-parameters as a JSON object, e.g. '{\"layers\": 2, \"readout\": "

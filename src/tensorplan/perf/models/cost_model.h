@@ -7,6 +7,7 @@
 // followed by the kind's own bytes; load_cost_model reads the line and dispatches on "kind".
 #pragma once
 
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,11 +33,13 @@ std::vector<CostQuery> schedule_queries(const PipelineSamples& p);
 void check_query(const std::string& kind, const CostQuery& q);
 
 struct TrainOptions {
-  int epochs = 0;         // 0: the model's default
-  int seed = 1;           // everything random (init, shuffling) derives from it
-  int threads = 1;        // intra-op threads
-  double time_limit = 0;  // seconds; 0 = none. Training stops early and keeps the best so far
-  bool quiet = false;     // no progress on stderr
+  int epochs = 0;   // 0: the model's default
+  int seed = 1;     // everything random (init, shuffling) derives from it
+  int threads = 1;  // intra-op threads
+  // Seconds (infinite: none; 0, as everywhere: the least it can do, one step). Training stops
+  // there and keeps the best so far.
+  double time_limit = std::numeric_limits<double>::infinity();
+  bool quiet = false;  // no progress on stderr
   // Hyper-parameters that override the model's defaults: a JSON object (gcn's keys are listed in
   // docs/perf-models.md); "" = the defaults. Only gcn takes any.
   std::string model_options;

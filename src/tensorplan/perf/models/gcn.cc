@@ -453,8 +453,7 @@ class GcnModel final : public CostModel {
     torch::set_num_threads(std::max(1, options.threads));
     torch::manual_seed(static_cast<uint64_t>(options.seed));
     const int max_epochs = options.epochs > 0 ? options.epochs : hyper_.epochs;
-    Deadline deadline(options.time_limit > 0 ? options.time_limit
-                                             : std::numeric_limits<double>::infinity());
+    const Deadline deadline(options.time_limit);
 
     norm_ = fit_normaliser(train);
     std::vector<double> per_stage;

@@ -287,8 +287,7 @@ class HalideModel final : public CostModel {
     torch::set_num_threads(std::max(1, options.threads));
     const int max_epochs = options.epochs > 0 ? options.epochs : 300;
     constexpr int kPatience = 50;
-    Deadline deadline(options.time_limit > 0 ? options.time_limit
-                                             : std::numeric_limits<double>::infinity());
+    const Deadline deadline(options.time_limit);
 
     std::vector<Batch> train_batches, validation_batches;
     std::vector<torch::Tensor> train_ms, validation_ms;

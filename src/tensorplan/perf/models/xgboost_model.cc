@@ -247,8 +247,7 @@ class XgboostModel final : public CostModel {
              const std::vector<PipelineSamples>& validation, const TrainOptions& options) override {
     if (train.empty()) fail("{}: no training pipelines", kind_);
     const int max_rounds = options.epochs > 0 ? options.epochs : 400;
-    Deadline deadline(options.time_limit > 0 ? options.time_limit
-                                             : std::numeric_limits<double>::infinity());
+    const Deadline deadline(options.time_limit);
     const Table tr = make_table(train, !rank_);
     const Table va = make_table(validation, !rank_);
     const int columns = rank_ ? kScheduleColumns : kStageColumns;
