@@ -11,6 +11,7 @@
 #include "tensorplan/mem/graph_io.h"
 #include "tensorplan/mem/joint_ilp.h"
 #include "tensorplan/mem/planner.h"
+#include "tensorplan/mem/schedule/portfolio.h"
 #include "tensorplan/mem/timeline_svg.h"
 
 namespace tensorplan::cli {
@@ -95,7 +96,7 @@ void add_mem_plan(CLI::App& mem) {
       "saving_from_placement, with baseline_reserved, baseline_gradients and gradients.\n"
       "A MiniMalloc CSV (buffers with fixed lifetimes) is placed by `tensorplan mem place`.\n"
       "\nExample: tensorplan mem plan models/resnet50-b32-sgd.json.gz -o plan.json --svg plan.svg",
-      mem::kOrderIlpMaxNodes, mem::PlanOptions().placement_time_limit,
+      mem::schedule::kOrderIlpMaxNodes, mem::PlanOptions().placement_time_limit,
       mem::PlanOptions().alignment));
   cmd->add_option("GRAPH", args->graph, "training graph (tensorplan.graph JSON, .json or .json.gz)")
       ->required();

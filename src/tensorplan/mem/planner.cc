@@ -14,7 +14,7 @@
 #include "tensorplan/mem/place/problem.h"
 #include "tensorplan/mem/pytorch_allocator.h"
 #include "tensorplan/mem/schedule/exact_dp.h"
-#include "tensorplan/mem/schedule/ilp.h"
+#include "tensorplan/mem/schedule/portfolio.h"
 #include "tensorplan/mem/schedule/scheduler.h"
 #include "tensorplan/mem/simulate.h"
 
@@ -42,11 +42,8 @@ void finish_figures(const Graph& graph, PlanReport& report) {
           : 0.0;
 }
 
-// The parts of the remaining time limit the window decomposition, the exact search and then the
-// ordering ILP may use; the rest is for placement.
-constexpr double kWindowShare = 0.2;
+// The part of the time limit evaluate_plan's exact search may use (as the ordering chain's).
 constexpr double kExactShare = 0.3;
-constexpr double kOrderIlpShare = 0.8;
 }  // namespace
 
 PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
@@ -63,63 +60,27 @@ PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
   progress.status("ordering: heuristics");
   const double order_start = deadline.elapsed();
 
-  // Lifetimes: the best heuristic order first (fast, always complete); then, unless it meets the
-  // proven bound, exact re-ordering of windows around its peak (decomposition along the order,
-  // milliseconds); then the exact down-set search over the whole graph, which proves the optimum
-  // of narrow graphs; where that gives up, the ordering ILP from the best order so far.
-  const auto schedulers = schedule::heuristic_schedulers();
-  schedule::BestOrder order = schedule::best_order(graph, schedulers, Deadline());
-  if (!options.start_order.empty()) {
-    std::string why;
-    if (!is_topological_order(graph, options.start_order, &why))
-      fail("{}: the start order is not a topological order: {}", graph.name, why);
-    const std::int64_t given = max_live(graph, options.start_order);
-    if (given < order.max_live) order = {options.start_order, given, "given"};
-  }
-  bool proven = order.max_live <= report.lower_bound;
   // ", gap 0.12%" between a best figure and its bound, when both are known (bytes).
   auto gap = [](std::int64_t best, std::int64_t bound) -> std::string {
     if (best <= 0 || bound <= 0) return "";
     return fmt::format(", gap {:.2f}%",
                        100.0 * static_cast<double>(best - bound) / static_cast<double>(bound));
   };
-  // What the order phases show: the best max-live so far and the proven bound.
-  auto ordering = [&](const char* phase) {
+
+  // Lifetimes: the ordering chain (schedule/portfolio.h) in most of the time.
+  schedule::OrderPortfolioOptions ordering;
+  ordering.heuristics_only = !(options.time_limit > 0);
+  ordering.start_order = options.start_order;
+  ordering.threads = options.threads;
+  ordering.quiet = options.quiet;
+  ordering.on_phase = [&](const std::string& phase, std::int64_t max_live, std::int64_t bound) {
     progress.status(fmt::format("ordering: {}, max-live {}, bound {}{}", phase,
-                                format_bytes(order.max_live), format_bytes(report.lower_bound),
-                                gap(order.max_live, report.lower_bound)));
+                                format_bytes(max_live), format_bytes(bound), gap(max_live, bound)));
   };
-  if (!proven && options.time_limit > 0) {
-    ordering("windows around the peak");
-    schedule::WindowImprovement windows =
-        schedule::improve_order_in_windows(graph, order.order, schedule::WindowOptions(),
-                                           Deadline(kWindowShare * deadline.remaining()));
-    if (windows.max_live < order.max_live)
-      order = {std::move(windows.order), windows.max_live, order.method + "+windows"};
-    proven = order.max_live <= report.lower_bound;
-  }
-  if (!proven && options.time_limit > 0 && graph.num_nodes() <= schedule::kExactDpMaxNodes) {
-    ordering("exact search");
-    schedule::ExactDpOptions dp;
-    dp.upper_bound = order.max_live;
-    const schedule::ExactDpResult exact =
-        schedule::solve_order_exact(graph, dp, Deadline(kExactShare * deadline.remaining()));
-    if (exact.complete) {
-      proven = true;
-      report.lower_bound = std::max(report.lower_bound, exact.optimum);
-      if (!exact.order.empty()) order = {exact.order, exact.optimum, "exact"};
-    }
-  }
-  if (!proven && options.time_limit > 0 && graph.num_nodes() <= kOrderIlpMaxNodes) {
-    schedule::OrderIlpOptions ilp;
-    ilp.deadline = Deadline(kOrderIlpShare * deadline.remaining());
-    ilp.quiet = options.quiet;
-    ilp.threads = std::max(1, options.threads);
-    ilp.start_order = order.order;
-    const schedule::OrderIlpResult solved = schedule::solve_order_ilp(graph, ilp);
-    if (solved.max_live < order.max_live) order = {solved.order, solved.max_live, "ilp"};
-    report.lower_bound = std::max(report.lower_bound, solved.lower_bound);
-  }
+  schedule::OrderPortfolioResult ordered =
+      schedule::order_with_portfolio(graph, report.lower_bound, ordering, deadline);
+  schedule::BestOrder& order = ordered.order;
+  report.lower_bound = ordered.lower_bound;
   report.order_method = order.method;
   report.order_seconds = deadline.elapsed() - order_start;
   report.planned_max_live = order.max_live;

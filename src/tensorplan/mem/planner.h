@@ -14,12 +14,6 @@
 
 namespace tensorplan::mem {
 
-// The ordering ILP over the whole graph: CBC finds nothing better than the heuristics within a
-// minute on graphs much above this size (measured: alexnet, 107 operators, 19 s for no gain;
-// resnet18, 369, no solution), so larger graphs are improved by the window decomposition and the
-// exact search only.
-inline constexpr int kOrderIlpMaxNodes = 120;
-
 struct PlanOptions {
   double time_limit = 60;  // wall-clock seconds for the whole plan
   // Every offset a multiple of it; sizes rounded up to it. 512 bytes, as PyTorch's caching
