@@ -13,6 +13,7 @@
 #include "tensorplan/mem/random_graph.h"
 #include "tensorplan/mem/schedule/exact_dp.h"
 #include "tensorplan/mem/schedule/scheduler.h"
+#include "tensorplan/mem/schedule/window_reordering.h"
 #include "tensorplan/mem/simulate.h"
 #include "test_graphs.h"
 

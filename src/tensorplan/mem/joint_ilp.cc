@@ -10,7 +10,7 @@
 #include "tensorplan/mem/check.h"
 #include "tensorplan/mem/lower_bound.h"
 #include "tensorplan/mem/reachability.h"
-#include "tensorplan/mem/schedule/windows.h"
+#include "tensorplan/mem/schedule/step_windows.h"
 #include "tensorplan/mem/simulate.h"
 
 namespace tensorplan::mem {

@@ -2,7 +2,7 @@
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/mem/place/greedy.h"
-#include "tensorplan/mem/place/sweep.h"
+#include "tensorplan/mem/place/online_best_fit.h"
 
 namespace tensorplan::mem::place {
 
@@ -12,7 +12,7 @@ std::vector<std::unique_ptr<Placer>> heuristic_placers() {
   for (GreedyOrder order : {GreedyOrder::kSize, GreedyOrder::kDuration, GreedyOrder::kArea})
     for (GreedyFit fit : {GreedyFit::kBestFit, GreedyFit::kFirstFit})
       placers.push_back(std::make_unique<GreedyPlacer>(order, fit));
-  placers.push_back(std::make_unique<SweepPlacer>());
+  placers.push_back(std::make_unique<OnlineBestFitPlacer>());
   return placers;
 }
 
@@ -36,7 +36,7 @@ BestPlacement place_best(const Problem& problem,
     consider(*placer);
   }
   // Every placer gave up in time: the sweep never does, and takes milliseconds.
-  if (!found) consider(SweepPlacer());
+  if (!found) consider(OnlineBestFitPlacer());
   return best;
 }
 

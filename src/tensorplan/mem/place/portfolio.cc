@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "tensorplan/mem/place/ilp.h"
+#include "tensorplan/mem/place/address_ilp.h"
 #include "tensorplan/mem/place/placer.h"
 
 namespace tensorplan::mem::place {

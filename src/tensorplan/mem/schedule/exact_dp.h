@@ -37,28 +37,11 @@ struct ExactDpResult {
 ExactDpResult solve_order_exact(const Graph& graph, const ExactDpOptions& options,
                                 const Deadline& deadline);
 
-// Decomposition along an order, for graphs too wide or too large for the whole search: cut the
-// order into a window of consecutive operators around a peak step, re-order the window exactly
-// (the operators before it have run, those after it wait, so every other step keeps its live
-// bytes), stitch it back, and repeat at the new peak steps until no window around a peak step
-// can lower it, or the deadline. Never returns a worse order.
+// The same search over a window of `order`: re-orders order[begin, end) (at most kMaxWindow
+// operators), the operators before it having run and those after it waiting. `order` must be
+// topological. The result's order holds the window's nodes in their new order.
 inline constexpr int kMaxWindow = 128;
-
-struct WindowOptions {
-  std::vector<int> sizes = {24, 48, 96, 128};  // window sizes tried in turn at each peak step
-  std::int64_t max_states_per_window = 200'000;
-};
-
-struct WindowImprovement {
-  std::vector<int> order;  // a topological order, max_live <= start_max_live
-  std::int64_t max_live = 0;
-  std::int64_t start_max_live = 0;
-  int windows = 0;   // windows solved (or given up on)
-  int improved = 0;  // windows that lowered a peak
-  double seconds = 0;
-};
-
-WindowImprovement improve_order_in_windows(const Graph& graph, std::vector<int> order,
-                                           const WindowOptions& options, const Deadline& deadline);
+ExactDpResult solve_window_exact(const Graph& graph, const std::vector<int>& order, int begin,
+                                 int end, const ExactDpOptions& options, const Deadline& deadline);
 
 }  // namespace tensorplan::mem::schedule

@@ -4,7 +4,8 @@
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/mem/schedule/exact_dp.h"
-#include "tensorplan/mem/schedule/ilp.h"
+#include "tensorplan/mem/schedule/ordering_ilp.h"
+#include "tensorplan/mem/schedule/window_reordering.h"
 #include "tensorplan/mem/simulate.h"
 
 namespace tensorplan::mem::schedule {

@@ -1,4 +1,4 @@
-#include "tensorplan/mem/schedule/ilp.h"
+#include "tensorplan/mem/schedule/ordering_ilp.h"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/progress.h"
 #include "tensorplan/mem/lower_bound.h"
-#include "tensorplan/mem/schedule/windows.h"
+#include "tensorplan/mem/schedule/step_windows.h"
 #include "tensorplan/mem/simulate.h"
 
 namespace tensorplan::mem::schedule {

@@ -1,4 +1,4 @@
-#include "tensorplan/mem/place/sweep.h"
+#include "tensorplan/mem/place/online_best_fit.h"
 
 #include <algorithm>
 #include <iterator>
@@ -76,7 +76,7 @@ class FreeList {
 
 }  // namespace
 
-Placement SweepPlacer::place(const Problem& problem, const Deadline& /*deadline*/) const {
+Placement OnlineBestFitPlacer::place(const Problem& problem, const Deadline& /*deadline*/) const {
   const auto& buffers = problem.buffers;
   const std::size_t n = buffers.size();
   Placement placement;

@@ -1,4 +1,4 @@
-#include "tensorplan/mem/schedule/windows.h"
+#include "tensorplan/mem/schedule/step_windows.h"
 
 #include <algorithm>
 #include <cstdint>

@@ -9,8 +9,8 @@
 
 #include "tensorplan/mem/lower_bound.h"
 #include "tensorplan/mem/random_graph.h"
-#include "tensorplan/mem/schedule/ilp.h"
-#include "tensorplan/mem/schedule/windows.h"
+#include "tensorplan/mem/schedule/ordering_ilp.h"
+#include "tensorplan/mem/schedule/step_windows.h"
 #include "tensorplan/mem/simulate.h"
 
 namespace tensorplan::mem::schedule {

@@ -4,7 +4,7 @@
 
 #include "place_brute_force.h"
 #include "tensorplan/common/error.h"
-#include "tensorplan/mem/place/ilp.h"
+#include "tensorplan/mem/place/address_ilp.h"
 #include "tensorplan/mem/place/portfolio.h"
 #include "tensorplan/mem/place/search.h"
 

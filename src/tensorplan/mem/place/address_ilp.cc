@@ -1,4 +1,4 @@
-#include "tensorplan/mem/place/ilp.h"
+#include "tensorplan/mem/place/address_ilp.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "tensorplan/common/error.h"
-#include "tensorplan/mem/place/sweep.h"
+#include "tensorplan/mem/place/online_best_fit.h"
 #include "tensorplan/mem/random_graph.h"
 
 namespace tensorplan::mem::place {
@@ -12,7 +12,7 @@ TEST(PlaceSweep, NestedLifetimesPackWithoutWaste) {
   // until their backward. Max-live is the sum of all; the sweep reaches it.
   Problem problem;
   for (int i = 0; i < 6; ++i) problem.buffers.push_back({i, i, 20 - i, 100 + 10 * i});
-  const Placement p = SweepPlacer().place(problem, Deadline());
+  const Placement p = OnlineBestFitPlacer().place(problem, Deadline());
   EXPECT_TRUE(is_valid(problem, p.offsets));
   EXPECT_EQ(p.height, max_live(problem));
 }
@@ -22,7 +22,7 @@ TEST(PlaceSweep, ReusesFreedBlocksAndGrowsTheTopBlock) {
   // free remainder (40 B) and grows the arena by 40, to 140.
   Problem problem;
   problem.buffers = {{0, 0, 2, 100}, {1, 2, 4, 80}, {2, 2, 4, 60}};
-  const Placement p = SweepPlacer().place(problem, Deadline());
+  const Placement p = OnlineBestFitPlacer().place(problem, Deadline());
   EXPECT_TRUE(is_valid(problem, p.offsets));
   EXPECT_EQ(p.offsets[1], 0);   // 80 B (larger, born together) first, best fit in a's block
   EXPECT_EQ(p.offsets[2], 80);  // 60 B: the 20 B remainder at the top grows by 40
@@ -39,7 +39,7 @@ TEST(PlaceSweep, ValidOnRandomProblemsAndHonoursAlignment) {
       const std::int64_t lower = rng.uniform(0, 30);
       problem.buffers.push_back({i, lower, lower + rng.uniform(1, 10), rng.uniform(1, 5000)});
     }
-    const Placement p = SweepPlacer().place(problem, Deadline());
+    const Placement p = OnlineBestFitPlacer().place(problem, Deadline());
     std::string why;
     ASSERT_TRUE(is_valid(problem, p.offsets, &why)) << why;
     EXPECT_EQ(p.height, height(problem, p.offsets));
@@ -59,9 +59,9 @@ TEST(PlaceSweep, PortfolioFallsBackToTheSweepWhenTimeIsOut) {
 TEST(PlaceSweep, RejectsBadBuffers) {
   Problem problem;
   problem.buffers = {{0, 3, 3, 10}};
-  EXPECT_THROW(SweepPlacer().place(problem, Deadline()), Error);
+  EXPECT_THROW(OnlineBestFitPlacer().place(problem, Deadline()), Error);
   problem.buffers = {{0, 0, 3, 0}};
-  EXPECT_THROW(SweepPlacer().place(problem, Deadline()), Error);
+  EXPECT_THROW(OnlineBestFitPlacer().place(problem, Deadline()), Error);
 }
 
 }  // namespace
