@@ -3,10 +3,10 @@
 // heuristic plan (what `tensorplan mem plan --time-limit 0` does). Single-threaded.
 #include <benchmark/benchmark.h>
 
+#include "support/random_graph.h"
 #include "tensorplan/mem/place/placer.h"
 #include "tensorplan/mem/planner.h"
 #include "tensorplan/mem/pytorch_allocator.h"
-#include "tensorplan/mem/random_graph.h"
 #include "tensorplan/mem/schedule/scheduler.h"
 #include "tensorplan/mem/simulate.h"
 

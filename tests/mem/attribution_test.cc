@@ -4,11 +4,11 @@
 
 #include <algorithm>
 
+#include "support/random_graph.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/mem/graph_io.h"
 #include "tensorplan/mem/pytorch_allocator.h"
-#include "tensorplan/mem/random_graph.h"
 #include "tensorplan/mem/simulate.h"
 #include "test_graphs.h"
 

@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "support/random_graph.h"
 #include "tensorplan/mem/graph_io.h"
 #include "tensorplan/mem/lower_bound.h"
-#include "tensorplan/mem/random_graph.h"
 #include "tensorplan/mem/simulate.h"
 #include "test_graphs.h"
 

@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/random_graph.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
-#include "tensorplan/mem/random_graph.h"
 #include "test_graphs.h"
 
 namespace tensorplan::mem {

@@ -7,12 +7,12 @@
 #include <functional>
 #include <limits>
 
+#include "support/random_graph.h"
 #include "tensorplan/mem/check.h"
 #include "tensorplan/mem/graph_io.h"
 #include "tensorplan/mem/place/problem.h"
 #include "tensorplan/mem/place/search.h"
 #include "tensorplan/mem/planner.h"
-#include "tensorplan/mem/random_graph.h"
 
 namespace tensorplan::mem {
 namespace {

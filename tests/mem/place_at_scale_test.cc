@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "place_brute_force.h"
+#include "support/random_graph.h"
 #include "tensorplan/mem/place/csv.h"
 #include "tensorplan/mem/place/greedy.h"
 #include "tensorplan/mem/place/problem.h"
 #include "tensorplan/mem/place/search.h"
-#include "tensorplan/mem/random_graph.h"
 
 namespace tensorplan::mem::place {
 namespace {

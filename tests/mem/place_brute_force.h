@@ -3,8 +3,8 @@
 
 #include <cstdint>
 
+#include "support/random_graph.h"
 #include "tensorplan/mem/place/problem.h"
-#include "tensorplan/mem/random_graph.h"
 
 namespace tensorplan::mem::place::testing {
 

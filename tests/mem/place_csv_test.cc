@@ -4,11 +4,11 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "support/random_graph.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/mem/place/csv.h"
 #include "tensorplan/mem/place/placer.h"
-#include "tensorplan/mem/random_graph.h"
 #include "test_graphs.h"
 
 namespace tensorplan::mem::place {

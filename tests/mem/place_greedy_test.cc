@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <tuple>
 
+#include "support/random_graph.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/mem/place/greedy.h"
 #include "tensorplan/mem/place/occupancy.h"
 #include "tensorplan/mem/place/placer.h"
-#include "tensorplan/mem/random_graph.h"
 
 namespace tensorplan::mem::place {
 namespace {

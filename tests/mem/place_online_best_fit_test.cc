@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
+#include "support/random_graph.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/mem/place/online_best_fit.h"
-#include "tensorplan/mem/random_graph.h"
 
 namespace tensorplan::mem::place {
 namespace {

@@ -2,8 +2,8 @@
 // intervals, random DAGs and random training-like graphs under their reference order.
 #include <gtest/gtest.h>
 
+#include "support/random_graph.h"
 #include "tensorplan/mem/place/placer.h"
-#include "tensorplan/mem/random_graph.h"
 
 namespace tensorplan::mem::place {
 namespace {

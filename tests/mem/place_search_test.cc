@@ -9,10 +9,10 @@
 #include <optional>
 
 #include "place_brute_force.h"
+#include "support/random_graph.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/mem/place/csv.h"
 #include "tensorplan/mem/place/search.h"
-#include "tensorplan/mem/random_graph.h"
 
 namespace tensorplan::mem::place {
 namespace {

@@ -4,12 +4,12 @@
 
 #include <algorithm>
 
+#include "support/random_graph.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/mem/check.h"
 #include "tensorplan/mem/gradients.h"
 #include "tensorplan/mem/graph_io.h"
 #include "tensorplan/mem/place/search.h"
-#include "tensorplan/mem/random_graph.h"
 #include "tensorplan/mem/simulate.h"
 
 namespace tensorplan::mem {

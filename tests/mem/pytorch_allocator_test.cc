@@ -6,8 +6,8 @@
 #include <map>
 #include <vector>
 
+#include "support/random_graph.h"
 #include "tensorplan/common/error.h"
-#include "tensorplan/mem/random_graph.h"
 #include "tensorplan/mem/simulate.h"
 #include "test_graphs.h"
 

@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/random_graph.h"
 #include "tensorplan/mem/graph_io.h"
-#include "tensorplan/mem/random_graph.h"
 #include "tensorplan/mem/simulate.h"
 
 namespace tensorplan::mem {

@@ -7,8 +7,8 @@
 #include <limits>
 #include <vector>
 
+#include "support/random_graph.h"
 #include "tensorplan/mem/lower_bound.h"
-#include "tensorplan/mem/random_graph.h"
 #include "tensorplan/mem/schedule/ordering_ilp.h"
 #include "tensorplan/mem/schedule/step_windows.h"
 #include "tensorplan/mem/simulate.h"

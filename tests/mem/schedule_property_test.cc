@@ -8,9 +8,9 @@
 #include <limits>
 #include <map>
 
+#include "support/random_graph.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/mem/lower_bound.h"
-#include "tensorplan/mem/random_graph.h"
 #include "tensorplan/mem/schedule/exact_dp.h"
 #include "tensorplan/mem/schedule/scheduler.h"
 #include "tensorplan/mem/schedule/window_reordering.h"

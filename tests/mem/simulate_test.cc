@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
+#include "support/random_graph.h"
 #include "tensorplan/mem/lower_bound.h"
-#include "tensorplan/mem/random_graph.h"
 #include "test_graphs.h"
 
 namespace tensorplan::mem {

@@ -1,4 +1,4 @@
-#include "tensorplan/mem/random_graph.h"
+#include "support/random_graph.h"
 
 #include <fmt/format.h>
 
