@@ -204,9 +204,11 @@ TEST(DatasetV2, ResumeAfterKillLosesAtMostThePipelineInFlight) {
     }
     _exit(0);
   }
-  // Kill it (kill -9: no cleanup) as soon as the first pipeline is on disk.
+  // Kill it (kill -9: no cleanup) as soon as the first pipeline is on disk: within 10 minutes
+  // (12 s in a release build, 41 s under ASan; over 300 s under ASan beside other tests and a
+  // dataset run, which is how long this waited at first).
   int before = -1;
-  for (int i = 0; i < 6000 && before < 1; ++i) {
+  for (int i = 0; i < 12000 && before < 1; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     before = complete_pipelines();
   }
