@@ -19,7 +19,7 @@ std::string temp_path(const std::string& name) {
 
 TestDir::TestDir(const std::string& name)
     : path_(std::filesystem::temp_directory_path() /
-            ("tensorplan-perf-" + name + "-" + std::to_string(::getpid()))) {
+            ("tensorplan-test-dir-" + name + "-" + std::to_string(::getpid()))) {
   std::filesystem::remove_all(path_);
   std::filesystem::create_directories(path_);
 }

@@ -41,9 +41,6 @@ void finish_figures(const Graph& graph, PlanReport& report) {
                 1.0
           : 0.0;
 }
-
-// The part of the time limit evaluate_plan's exact search may use (as the ordering chain's).
-constexpr double kExactShare = 0.3;
 }  // namespace
 
 PlanReport plan_memory(const Graph& graph, const PlanOptions& options) {
@@ -228,7 +225,7 @@ PlanReport evaluate_plan(const Graph& graph, const Plan& plan, double time_limit
     schedule::ExactDpOptions dp;
     dp.upper_bound = report.planned_max_live;
     const schedule::ExactDpResult exact =
-        schedule::solve_order_exact(graph, dp, Deadline(kExactShare * time_limit));
+        schedule::solve_order_exact(graph, dp, Deadline(schedule::kExactSearchShare * time_limit));
     if (exact.complete) report.lower_bound = std::max(report.lower_bound, exact.optimum);
   }
   report.alignment = plan.alignment;

@@ -12,10 +12,9 @@ namespace tensorplan::mem::schedule {
 
 namespace {
 
-// The parts of the remaining time the window decomposition, the exact search and then the
-// ordering ILP may use, each of what is left when it starts.
+// The parts of the remaining time the window decomposition and the ordering ILP may use, each of
+// what is left when it starts (the exact search's is kExactSearchShare).
 constexpr double kWindowShare = 0.2;
-constexpr double kExactShare = 0.3;
 constexpr double kOrderIlpShare = 0.8;
 
 }  // namespace
@@ -51,7 +50,7 @@ OrderPortfolioResult order_with_portfolio(const Graph& graph, std::int64_t lower
     ExactDpOptions dp;
     dp.upper_bound = order.max_live;
     const ExactDpResult exact =
-        solve_order_exact(graph, dp, Deadline(kExactShare * deadline.remaining()));
+        solve_order_exact(graph, dp, Deadline(kExactSearchShare * deadline.remaining()));
     if (exact.complete) {
       proven = true;
       out.lower_bound = std::max(out.lower_bound, exact.optimum);

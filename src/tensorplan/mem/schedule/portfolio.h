@@ -21,6 +21,9 @@ namespace tensorplan::mem::schedule {
 // exact search only.
 inline constexpr int kOrderIlpMaxNodes = 120;
 
+// The part of the time left that the exact down-set search may use (evaluate_plan's too).
+inline constexpr double kExactSearchShare = 0.3;
+
 struct OrderPortfolioOptions {
   bool heuristics_only = false;  // the best heuristic order (and the start order), nothing more
   std::vector<int> start_order;  // also a candidate (a topological order), if not empty
