@@ -286,6 +286,18 @@ TEST(DatasetV2, AgreementCountsPairsAndTies) {
   EXPECT_NEAR(a.median_relative_difference, 0.1, 1e-12);
 }
 
+TEST(DatasetV2, AgreementWithinAPipelineTakesOutItsCommonShift) {
+  // A re-timed 1.3x slower throughout, C 0.8x throughout, B unchanged but one schedule 20% off.
+  const Agreement a = compute_agreement(
+      {{{1, 1.3}, {2, 2.6}, {4, 5.2}}, {{1, 1}, {2, 2}, {3, 3.6}}, {{1, 0.8}, {2, 1.6}, {4, 3.2}}});
+  // Differences 0.3 (3x), 0, 0, 0.2, 0.2 (3x): the (lower) median is 0.2.
+  EXPECT_NEAR(a.median_relative_difference, 0.2, 1e-12);
+  // Once each pipeline's median ratio is divided out only B's odd schedule differs.
+  EXPECT_NEAR(a.median_relative_difference_within, 0.0, 1e-12);
+  EXPECT_NEAR(a.median_pipeline_shift, 0.2, 1e-12);  // shifts 0.3, 0, 0.2
+  EXPECT_DOUBLE_EQ(a.kendall_tau, 1.0);
+}
+
 TEST(DatasetV2, SamplePlanCoversTheKindsAndIsDeterministic) {
   GenerateOptions o;
   o.schedules = 32;

@@ -28,10 +28,19 @@ double quantile(std::vector<double> v, double q) {
 Agreement compute_agreement(const std::vector<std::vector<std::pair<double, double>>>& pipelines) {
   Agreement a;
   long long concordant = 0, discordant = 0, concordant10 = 0, discordant10 = 0;
-  std::vector<double> relative;
+  std::vector<double> relative, within, shifts;
   for (const auto& list : pipelines) {
     if (list.size() < 2) continue;
     a.pipelines++;
+    std::vector<double> ratios;
+    for (const auto& [first, second] : list) {
+      if (first > 0) ratios.push_back(second / first);
+    }
+    if (!ratios.empty()) {
+      const double shift = quantile(ratios, 0.5);
+      shifts.push_back(std::abs(shift - 1));
+      for (const double r : ratios) within.push_back(shift > 0 ? std::abs(r / shift - 1) : 0.0);
+    }
     for (std::size_t i = 0; i < list.size(); ++i) {
       a.schedules++;
       if (list[i].first > 0)
@@ -53,6 +62,8 @@ Agreement compute_agreement(const std::vector<std::vector<std::pair<double, doub
   a.kendall_tau = tau(concordant, discordant);
   a.kendall_tau_10pct = tau(concordant10, discordant10);
   a.median_relative_difference = quantile(relative, 0.5);
+  a.median_relative_difference_within = quantile(within, 0.5);
+  a.median_pipeline_shift = quantile(shifts, 0.5);
   return a;
 }
 
@@ -244,19 +255,23 @@ DatasetStats compute_stats(const std::vector<Shard>& shards) {
 }
 
 Json stats_to_json(const DatasetStats& st) {
+  const Agreement& a = st.repeatability;
+  const Json repeatability = {
+      {"pipelines", a.pipelines},
+      {"schedules", a.schedules},
+      {"kendall_tau", a.kendall_tau},
+      {"kendall_tau_10pct", a.kendall_tau_10pct},
+      {"median_relative_difference", a.median_relative_difference},
+      {"median_relative_difference_within", a.median_relative_difference_within},
+      {"median_pipeline_shift", a.median_pipeline_shift},
+      {"different_schedules", st.repeat_different_schedules}};
   return {{"shards", st.shards},
           {"format_version", st.format_version},
           {"spread",
            {{"median_slowest_over_fastest", st.median_slowest_over_fastest},
             {"pairs_within_5pct", st.pairs_within_5pct},
             {"labels_at_least_1ms", st.median_label_at_least_1ms}}},
-          {"repeatability",
-           {{"pipelines", st.repeatability.pipelines},
-            {"schedules", st.repeatability.schedules},
-            {"kendall_tau", st.repeatability.kendall_tau},
-            {"kendall_tau_10pct", st.repeatability.kendall_tau_10pct},
-            {"median_relative_difference", st.repeatability.median_relative_difference},
-            {"different_schedules", st.repeat_different_schedules}}},
+          {"repeatability", repeatability},
           {"timing_conditions",
            {{"timings_discarded_under_load", st.timings_discarded},
             {"median_other_busy", st.median_other_busy},
@@ -326,9 +341,11 @@ std::string stats_to_text(const DatasetStats& st) {
     const Agreement& a = st.repeatability;
     out += fmt::format(
         "repeatability     {} pipelines ({} schedules) timed twice: Kendall tau {:.3f}, {:.3f} "
-        "over pairs >= 10% apart, median relative difference {:.2f}%{}\n",
+        "over pairs >= 10% apart, median relative difference {:.2f}% ({:.2f}% within a pipeline, "
+        "once its common shift is taken out; pipelines shifted {:.1f}% in the median){}\n",
         a.pipelines, a.schedules, a.kendall_tau, a.kendall_tau_10pct,
-        a.median_relative_difference * 100,
+        a.median_relative_difference * 100, a.median_relative_difference_within * 100,
+        a.median_pipeline_shift * 100,
         st.repeat_different_schedules ? fmt::format(" ({} recompiled schedules differed, left out)",
                                                     st.repeat_different_schedules)
                                       : "");

@@ -17,6 +17,12 @@ struct Agreement {
   double kendall_tau = 0;                 // over all within-pipeline pairs (pooled; ties left out)
   double kendall_tau_10pct = 0;           // over pairs whose first labels are at least 10% apart
   double median_relative_difference = 0;  // |second - first| / first, median over schedules
+  // The same once each pipeline's common shift is taken out (its second labels divided by the
+  // median second/first ratio of its schedules): how well the labels repeat *within* a pipeline,
+  // which is what ranking its schedules needs. On this machine a whole pipeline moves by 5-30%
+  // between timings minutes to hours apart (docs/perf-dataset.md).
+  double median_relative_difference_within = 0;
+  double median_pipeline_shift = 0;  // median over pipelines of |median second/first - 1|
 };
 // `pipelines`: per pipeline, (first label, second label) of each schedule timed in both.
 Agreement compute_agreement(const std::vector<std::vector<std::pair<double, double>>>& pipelines);
