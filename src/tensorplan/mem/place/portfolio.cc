@@ -15,7 +15,7 @@ PortfolioResult place_rounded(const Problem& problem, const PortfolioOptions& op
                               const Deadline& deadline) {
   Stopwatch clock;
   PortfolioResult result;
-  result.lower_bound = max_live(problem);
+  result.max_live = result.lower_bound = max_live(problem);
   bool infeasible = false;
   auto offer = [&](const std::optional<Placement>& placement, const std::string& method) {
     if (!placement || placement->offsets.size() != problem.buffers.size()) return;

@@ -38,6 +38,7 @@ struct PortfolioResult {
   std::string method;  // the placer that found it: a heuristic's name, "search" or "ilp"
   SearchStatus status = SearchStatus::kUnknown;
   std::int64_t lower_bound = 0;  // proven: no placement is lower (bytes)
+  std::int64_t max_live = 0;     // the problem's max-live (sizes rounded), the first lower bound
   double seconds = 0;
 };
 

@@ -45,7 +45,7 @@ class OrderModelBuilder {
  public:
   OrderModelBuilder(const Graph& graph, const StepWindows& windows, const OrderIlpOptions& options,
                     std::int64_t unit, std::int64_t lower_bound_units,
-                    const std::vector<int>& start_order)
+                    const std::vector<int>& start_order, std::int64_t start_max_live)
       : graph_(graph),
         windows_(windows),
         options_(options),
@@ -57,7 +57,7 @@ class OrderModelBuilder {
       start_lives_ = lifetimes(graph, start_order);
       start_step_.assign(steps_, 0);
       for (int s = 0; s < steps_; ++s) start_step_[start_order[s]] = s;
-      start_peak_units_ = max_live(graph, start_order) / unit_;
+      start_peak_units_ = start_max_live / unit_;
     }
   }
 
@@ -452,7 +452,8 @@ OrderIlpResult solve_order_ilp(const Graph& graph, const OrderIlpOptions& option
   result.gcd = unit;
   // Every size is a multiple of `unit`, so the bound in units may be rounded up.
   OrderModelBuilder builder(graph, windows, options, unit, ceil_div(simple_bound, unit),
-                            options.mip_start ? result.order : std::vector<int>{});
+                            options.mip_start ? result.order : std::vector<int>{},
+                            result.start_max_live);
   builder.build();
   const ilp::Model& model = builder.model();
   result.columns = model.num_columns();
