@@ -6,8 +6,8 @@
 
 #include <cmath>
 #include <filesystem>
-#include <random>
 
+#include "support/synthetic_pipelines.h"
 #include "support/temp_path.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
@@ -20,47 +20,16 @@ namespace tensorplan::perf {
 namespace {
 
 std::vector<PipelineSamples> synthetic_pipelines(int count, int first_index, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
-  std::vector<PipelineSamples> out;
-  for (int i = 0; i < count; ++i) {
-    PipelineSamples p;
-    p.pipeline = first_index + i;
-    const int stages = 2 + static_cast<int>(rng() % 4);
-    p.graph.stages.resize(static_cast<std::size_t>(stages));
-    for (int s = 1; s < stages; ++s) p.graph.edges.push_back({s - 1, s, false, 1});
-    p.pipeline_features.resize(static_cast<std::size_t>(stages) * kPipelineFeatureCount);
-    for (std::size_t j = 0; j < p.pipeline_features.size(); ++j)
-      if (j % kPipelineFeatureCount < 4) p.pipeline_features[j] = 10 * unit(rng);
-    for (int k = 0; k < 12; ++k) {
-      ScheduleSample s;
-      s.sample = k;
-      s.schedule_features.resize(static_cast<std::size_t>(stages) * kScheduleFeatureCount);
-      for (std::size_t j = 0; j < s.schedule_features.size(); ++j)
-        if (j % kScheduleFeatureCount < 4) s.schedule_features[j] = 100 * unit(rng);
-      double producer_cost = 0;
-      for (int st = 0; st < stages; ++st) {
-        const double work =
-            1 + p.pipeline_features[static_cast<std::size_t>(st) * kPipelineFeatureCount];
-        const double speed = std::exp(
-            0.03 * s.schedule_features[static_cast<std::size_t>(st) * kScheduleFeatureCount]);
-        const double cost = 1e-4 * work * speed + 0.5 * producer_cost;
-        s.seconds += cost;
-        producer_cost = cost;
-      }
-      p.schedules.push_back(std::move(s));
-    }
-    out.push_back(std::move(p));
-  }
-  return out;
+  return tensorplan::testing::synthetic_pipelines({.chain = true,
+                                                   .pipeline_scale = 10,
+                                                   .schedule_scale = 100,
+                                                   .work_gain = 1,
+                                                   .speed_gain = 0.03,
+                                                   .time_unit = 1e-4,
+                                                   .producer_share = 0.5},
+                                                  count, first_index, seed);
 }
-
-std::vector<CostQuery> queries_of(const std::vector<PipelineSamples>& pipelines) {
-  std::vector<CostQuery> q;
-  for (const auto& p : pipelines)
-    for (const auto& s : p.schedules) q.push_back({&p, &s.schedule_features});
-  return q;
-}
+using tensorplan::testing::queries_of;
 
 TrainOptions quick_options(int epochs) {
   TrainOptions o;

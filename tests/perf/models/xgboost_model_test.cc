@@ -6,8 +6,8 @@
 
 #include <cmath>
 #include <filesystem>
-#include <random>
 
+#include "support/synthetic_pipelines.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/perf/halide/featurizer.h"
@@ -19,43 +19,10 @@ namespace tensorplan::perf {
 namespace {
 
 std::vector<PipelineSamples> synthetic_pipelines(int count, int first_index, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
-  std::vector<PipelineSamples> out;
-  for (int i = 0; i < count; ++i) {
-    PipelineSamples p;
-    p.pipeline = first_index + i;
-    const int stages = 2 + static_cast<int>(rng() % 4);
-    p.graph.stages.resize(static_cast<std::size_t>(stages));
-    p.pipeline_features.resize(static_cast<std::size_t>(stages) * kPipelineFeatureCount);
-    for (std::size_t j = 0; j < p.pipeline_features.size(); ++j)
-      if (j % kPipelineFeatureCount < 4) p.pipeline_features[j] = unit(rng);
-    for (int k = 0; k < 12; ++k) {
-      ScheduleSample s;
-      s.sample = k;
-      s.schedule_features.resize(static_cast<std::size_t>(stages) * kScheduleFeatureCount);
-      for (std::size_t j = 0; j < s.schedule_features.size(); ++j)
-        if (j % kScheduleFeatureCount < 4) s.schedule_features[j] = unit(rng);
-      for (int st = 0; st < stages; ++st) {
-        const double work =
-            1 + 4 * p.pipeline_features[static_cast<std::size_t>(st) * kPipelineFeatureCount];
-        const double speed =
-            std::exp(3 * s.schedule_features[static_cast<std::size_t>(st) * kScheduleFeatureCount]);
-        s.seconds += 1e-3 * work * speed;
-      }
-      p.schedules.push_back(std::move(s));
-    }
-    out.push_back(std::move(p));
-  }
-  return out;
+  return tensorplan::testing::synthetic_pipelines(
+      {.work_gain = 4, .speed_gain = 3, .time_unit = 1e-3}, count, first_index, seed);
 }
-
-std::vector<CostQuery> queries_of(const std::vector<PipelineSamples>& pipelines) {
-  std::vector<CostQuery> q;
-  for (const auto& p : pipelines)
-    for (const auto& s : p.schedules) q.push_back({&p, &s.schedule_features});
-  return q;
-}
+using tensorplan::testing::queries_of;
 
 TrainOptions quick_options() {
   TrainOptions o;
