@@ -87,6 +87,32 @@ TEST(InterleavedTimer, RecordsEveryRoundAndLabelsWithTheMedianOfRoundMinima) {
   EXPECT_EQ(median_of({}), 0);
 }
 
+TEST(DatasetV2, AScheduleThatCrashesTheTimingProcessCostsOnlyItself) {
+  // Pipeline 611 of the dataset lost all 32 labels to one schedule that crashed the timing
+  // process it shared with the others. Now each is timed alone to find it, and the rest again.
+  TestDir dir("v2-crash");
+  GenerateOptions o = tiny_v2(dir.str(), 1, 5);
+  o.crash_sample_in_timing = 2;
+  const GenerateSummary summary = generate_shard(o);
+  const Shard shard = read_shard(summary.shard_path);
+  ASSERT_EQ(shard.schedules.size(), 5u);
+  for (const auto& s : shard.schedules) {
+    if (s.sample == 2) {
+      EXPECT_EQ(s.status, "crashed:time");
+      EXPECT_NE(s.detail.find("SIGABRT"), std::string::npos) << s.detail;
+      EXPECT_NE(s.detail.find("timed alone"), std::string::npos) << s.detail;
+      EXPECT_FALSE(s.has_timing);
+    } else {
+      EXPECT_EQ(s.status, "ok") << s.sample << ": " << s.detail;
+      EXPECT_EQ(s.rounds.size(), 7u);
+      EXPECT_GT(s.label_seconds, 0);
+    }
+  }
+  ASSERT_EQ(shard.pipelines.size(), 1u);
+  EXPECT_EQ(shard.pipelines[0].timing.at("timed_schedules"), (Json{0, 1, 3, 4}));
+  EXPECT_EQ(summary.samples_ok, 4);
+}
+
 TEST(DatasetV2, TinyShardIsTimedInRoundsAndTimedAgain) {
   TestDir dir("v2");
   GenerateOptions o = tiny_v2(dir.str(), 2, 7);

@@ -46,6 +46,9 @@ struct GenerateOptions {
   double retime_fraction = 0.05;  // pipelines timed again at the end of the shard
   int max_pipelines = -1;         // stop after this many new pipelines (-1: run to the end)
   std::string work_dir;           // objects and libraries ("": a fresh directory under $TMPDIR)
+
+  // Tests only: this sample aborts the timing process (-1: none).
+  int crash_sample_in_timing = -1;
 };
 
 struct GenerateSummary {
