@@ -17,8 +17,6 @@
 //       --max-work 600000000 --shard 5/32 --retime-fraction 1 --max-pipelines 1
 //       --work-dir /tmp/noise/work --out /tmp/noise/data
 //   perf_timing_noise /tmp/noise/data 5 /tmp/noise/work/keep-p5.so --processes 30
-#include <sched.h>
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -81,13 +79,7 @@ struct ProcessLabels {
 // Times every schedule of the pipeline in this process; `probe` "" keeps perf gen's own timer.
 ProcessLabels time_in_this_process(const PipelineRecord& pipeline, const std::string& library_path,
                                    int rounds, const std::string& probe, std::uint64_t seed) {
-  const int cpu = timing_cpu();
-  if (cpu >= 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    ::sched_setaffinity(0, sizeof set, &set);
-  }
+  pin_to_cpu(timing_cpu());
   ScheduleLibrary library(library_path);
   PipelineBuffers buffers(pipeline.inputs, pipeline.output, pipeline.seed);
   const auto arguments = pipeline.timing.at("arguments").get<std::vector<std::string>>();

@@ -14,7 +14,6 @@
 //     any moment loses at most the pipeline in flight.
 // After the last pipeline, the repeatability pass compiles and times a fixed random few of the
 // shard's pipelines again and records the second labels beside the first.
-#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -279,12 +278,7 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
   const int cpu = timing_cpu();
   // Times `samples` interleaved in this (child) process and sends the figures.
   const auto time_samples = [&](const std::vector<int>& samples, const MessageSink& send) {
-    if (cpu >= 0) {
-      cpu_set_t set;
-      CPU_ZERO(&set);
-      CPU_SET(cpu, &set);
-      ::sched_setaffinity(0, sizeof set, &set);
-    }
+    pin_to_cpu(cpu);
     // Ahead of other work on the machine for the few seconds it takes, when allowed.
     ::setpriority(PRIO_PROCESS, 0, -5);
     ::setenv("HL_NUM_THREADS", std::to_string(options.threads).c_str(), 1);

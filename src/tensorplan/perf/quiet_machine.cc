@@ -162,4 +162,12 @@ int timing_cpu() {
   return -1;
 }
 
+void pin_to_cpu(int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  ::sched_setaffinity(0, sizeof set, &set);
+}
+
 }  // namespace tensorplan::perf

@@ -78,6 +78,8 @@ bool wait_until_quiet(const QuietOptions& options, int timing_cpu, MachineCondit
 
 // The CPU timing is pinned to: the last one the process may run on.
 int timing_cpu();
+// Keeps the calling process on `cpu` from now on (nothing when cpu < 0).
+void pin_to_cpu(int cpu);
 
 // How fast the machine runs a fixed piece of work right now, in seconds (lower is faster): the
 // minimum over `repeats` runs of arithmetic on a cache-resident buffer plus a pass over freshly
