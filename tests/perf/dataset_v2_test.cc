@@ -20,6 +20,7 @@
 #include "tensorplan/perf/dataset_stats.h"
 #include "tensorplan/perf/generate.h"
 #include "tensorplan/perf/halide/interleaved_timer.h"
+#include "tensorplan/perf/quiet_machine.h"
 
 namespace tensorplan::perf {
 namespace {
@@ -136,6 +137,7 @@ TEST(DatasetV2, TinyShardIsTimedInRoundsAndTimedAgain) {
     // The conditions of the timing are recorded.
     for (const char* key : {"load_before", "other_busy_during", "waited_seconds", "attempt"})
       EXPECT_TRUE(p.timing.contains(key)) << key;
+    EXPECT_EQ(p.timing.at("cpu").get<std::string>(), cpu_identity());  // which processor timed
     // And how fast the machine ran the reference work around it, against the baseline it was
     // held to: the first timing of a run only to itself.
     const double before = p.timing.at("reference_before").get<double>();
@@ -176,6 +178,8 @@ TEST(DatasetV2, TinyShardIsTimedInRoundsAndTimedAgain) {
   // Every timing (2 pipelines, 2 re-timings) was bracketed by the reference workload.
   EXPECT_EQ(stats.timings, 4);
   EXPECT_EQ(stats.timings_with_reference, 4);
+  EXPECT_EQ(stats.timings_by_cpu, (std::map<std::string, int>{{cpu_identity(), 4}}));
+  EXPECT_EQ(stats.repeat_on_another_cpu, 0);
   // How much slower than its baseline the reference ran (negative: faster), as recorded.
   std::vector<double> slowdowns;
   auto slowdown = [&](const Json& t) {

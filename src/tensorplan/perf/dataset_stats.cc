@@ -125,6 +125,11 @@ DatasetStats compute_stats(const std::vector<Shard>& shards) {
         st.failures[s.status]++;
       }
     }
+    // The processor a timing ran on, as recorded (older shards did not record it).
+    const auto cpu_of = [](const Json& t) {
+      const std::string cpu = t.is_object() ? t.value("cpu", std::string()) : std::string();
+      return cpu.empty() ? std::string("(not recorded)") : cpu;
+    };
     // The conditions of the timings that were kept (first pass and repeatability pass).
     const auto conditions = [&](const Json& t) {
       if (!t.is_object()) return;
@@ -133,6 +138,7 @@ DatasetStats compute_stats(const std::vector<Shard>& shards) {
       if (t.contains("waited_seconds")) waits.push_back(t.at("waited_seconds").get<double>());
       if (t.value("attempt", 1) > 1) st.timings_discarded += t.at("attempt").get<int>() - 1;
       st.timings++;
+      st.timings_by_cpu[cpu_of(t)]++;
       // The baseline the timing was held to: the recent median, or in shards written before it
       // the recent fastest figure.
       const double baseline = t.value("reference_baseline", t.value("reference_best", 0.0));
@@ -146,6 +152,10 @@ DatasetStats compute_stats(const std::vector<Shard>& shards) {
     for (const auto& p : shard.pipelines) conditions(p.timing);
     for (const auto& r : shard.retimes) {
       conditions(r.timing);
+      for (const auto& p : shard.pipelines) {
+        if (p.index == r.pipeline && cpu_of(p.timing) != cpu_of(r.timing))
+          st.repeat_on_another_cpu++;
+      }
       std::map<int, double> first;
       for (const auto& s : shard.schedules) {
         if (s.pipeline == r.pipeline && s.status == "ok" && s.has_timing)
@@ -264,7 +274,8 @@ Json stats_to_json(const DatasetStats& st) {
       {"median_relative_difference", a.median_relative_difference},
       {"median_relative_difference_within", a.median_relative_difference_within},
       {"median_pipeline_shift", a.median_pipeline_shift},
-      {"different_schedules", st.repeat_different_schedules}};
+      {"different_schedules", st.repeat_different_schedules},
+      {"timed_again_on_another_cpu", st.repeat_on_another_cpu}};
   return {{"shards", st.shards},
           {"format_version", st.format_version},
           {"spread",
@@ -279,6 +290,7 @@ Json stats_to_json(const DatasetStats& st) {
             {"median_wait_seconds", st.median_wait_seconds},
             {"timings", st.timings},
             {"timings_with_reference", st.timings_with_reference},
+            {"timings_by_cpu", st.timings_by_cpu},
             {"median_reference_slowdown", st.median_reference_slowdown},
             {"max_reference_slowdown", st.max_reference_slowdown}}},
           {"by_kind", st.by_kind},
@@ -359,6 +371,13 @@ std::string stats_to_text(const DatasetStats& st) {
         "{:.1f}% (max) slower than the baseline it was held to\n",
         st.timings_with_reference, st.timings, st.median_reference_slowdown * 100,
         st.max_reference_slowdown * 100);
+    for (const auto& [cpu, timings] : st.timings_by_cpu)
+      out += fmt::format("  processor       {} timings on {}\n", timings, cpu);
+    if (st.repeat_on_another_cpu > 0) {
+      out +=
+          fmt::format("  timed again     {} of {} repeatability pipelines on another processor\n",
+                      st.repeat_on_another_cpu, a.pipelines);
+    }
   }
   for (const auto& [kind, k] : st.by_kind.items()) {
     out += fmt::format(

@@ -56,6 +56,10 @@ struct DatasetStats {
   // Format 2: the repeatability pass, and the machine while timing.
   Agreement repeatability;
   int repeat_different_schedules = 0;  // recompiled schedules that differ (left out)
+  // Repeatability pipelines whose second timing ran on another processor than the first (or
+  // whose first timing did not record it): the dataset is made over runs on changing machines.
+  int repeat_on_another_cpu = 0;
+  std::map<std::string, int> timings_by_cpu;  // kept timings per processor (cpu_identity())
   int timings_discarded = 0;  // pipelines timed again because the machine was busy meanwhile
   double median_other_busy = 0, max_other_busy = 0;  // other CPUs while timing kept timings
   double median_wait_seconds = 0;                    // waiting for a quiet machine, per timing

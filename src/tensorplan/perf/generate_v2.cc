@@ -323,6 +323,7 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
     MachineConditions cond;
     cond.attempt = attempt;
     cond.timing_cpu = cpu;
+    cond.cpu = cpu_identity();
     const bool quiet_before = wait_until_quiet(options.quiet_machine, cpu, &cond, report);
     const CpuTimes before = read_cpu_times();
     const ChildOutcome outcome =
@@ -551,6 +552,9 @@ GenerateSummary generate_shard_v2(const GenerateOptions& options) {
       fail("{}: is a format {} shard; resume it with --format {}", summary.shard_path,
            shard.version, shard.version);
     for (const auto& [key, value] : config.items()) {
+      // The processor is a condition of each timing (recorded with it), not a setting: a shard
+      // begun on one machine may be finished on another.
+      if (key == "cpu") continue;
       if (!shard.config.contains(key) || shard.config.at(key) != value) {
         fail("{}: was generated with {} = {}, not {}; use another --out or the same settings",
              summary.shard_path, key,

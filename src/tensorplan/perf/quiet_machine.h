@@ -66,8 +66,15 @@ struct MachineConditions {
   // Shards written before the median baseline hold `reference_best` (the fastest recent figure).
   double reference_before = 0, reference_after = 0, reference_baseline = 0;
   bool reference_reset = false;  // the machine stayed slow: its present speed became the baseline
+  // The processor that timed (cpu_identity()). The dataset is made over many runs, and the machine
+  // under a run may change from one to the next; empty in shards written before it was recorded.
+  std::string cpu;
 };
 Json conditions_to_json(const MachineConditions& c);
+
+// The processor, as /proc/cpuinfo names it: "AMD EPYC (family 26, model 2, stepping 1)". The model
+// name alone may be the same for different processors. Empty if the file cannot be read.
+std::string cpu_identity(const std::string& cpuinfo_path = "/proc/cpuinfo");
 
 // Waits (sleeping, polling /proc every window) until the load average and the other CPUs' busy
 // fraction are under the limits, or max_wait_seconds pass. Fills load_before, other_busy_before,
