@@ -25,10 +25,11 @@ Placement run(GreedyOrder order, GreedyFit fit, const Problem& problem) {
 TEST(GreedyPlacer, NamesSayOrderAndFit) {
   std::vector<std::string> names;
   for (const auto& placer : heuristic_placers()) names.push_back(placer->name());
-  EXPECT_EQ(names, (std::vector<std::string>{"greedy-size-best-fit", "greedy-size-first-fit",
-                                             "greedy-duration-best-fit",
-                                             "greedy-duration-first-fit", "greedy-area-best-fit",
-                                             "greedy-area-first-fit", "sweep-best-fit"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{
+                "greedy-size-best-fit", "greedy-size-first-fit", "greedy-duration-best-fit",
+                "greedy-duration-first-fit", "greedy-area-best-fit", "greedy-area-first-fit",
+                "greedy-contention-best-fit", "greedy-contention-first-fit", "sweep-best-fit"}));
 }
 
 TEST(GreedyPlacer, EmptyProblem) {
@@ -104,17 +105,30 @@ std::vector<std::int64_t> reference_greedy(const Problem& problem, GreedyOrder o
   for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int>(i);
   auto size = [&](int i) { return aligned_size(problem, bs[i]); };
   auto dur = [&](int i) { return bs[i].upper - bs[i].lower; };
+  // The most bytes live at any moment of i's lifetime, moment by moment (small times in the tests).
+  auto contention = [&](int i) {
+    std::int64_t most = 0;
+    for (std::int64_t t = bs[i].lower; t < bs[i].upper; ++t) {
+      std::int64_t live = 0;
+      for (std::size_t j = 0; j < bs.size(); ++j)
+        if (bs[j].lower <= t && t < bs[j].upper) live += size(static_cast<int>(j));
+      most = std::max(most, live);
+    }
+    return most;
+  };
   auto key = [&](int i) {
     const std::int64_t area = size(i) * dur(i);  // small numbers in the tests
     switch (order) {
+      case GreedyOrder::kContention:
+        return std::tuple(-contention(i), -size(i), -dur(i), bs[i].lower, i);
       case GreedyOrder::kSize:
-        return std::tuple(-size(i), -dur(i), bs[i].lower, i);
+        return std::tuple(-size(i), -dur(i), std::int64_t{0}, bs[i].lower, i);
       case GreedyOrder::kDuration:
-        return std::tuple(-dur(i), -size(i), bs[i].lower, i);
+        return std::tuple(-dur(i), -size(i), std::int64_t{0}, bs[i].lower, i);
       case GreedyOrder::kArea:
-        return std::tuple(-area, -size(i), bs[i].lower, i);
+        return std::tuple(-area, -size(i), std::int64_t{0}, bs[i].lower, i);
     }
-    return std::tuple(std::int64_t{0}, std::int64_t{0}, std::int64_t{0}, i);
+    return std::tuple(std::int64_t{0}, std::int64_t{0}, std::int64_t{0}, std::int64_t{0}, i);
   };
   std::sort(idx.begin(), idx.end(), [&](int a, int b) { return key(a) < key(b); });
   std::vector<std::int64_t> offsets(bs.size(), -1);
@@ -151,7 +165,8 @@ TEST(GreedyPlacer, MatchesAPlainQuadraticGreedyIncludingTies) {
       const std::int64_t lower = rng.uniform(0, 9);
       problem.buffers.push_back({i, lower, lower + rng.uniform(1, 5), rng.uniform(1, 4) * 2});
     }
-    for (GreedyOrder order : {GreedyOrder::kSize, GreedyOrder::kDuration, GreedyOrder::kArea})
+    for (GreedyOrder order :
+         {GreedyOrder::kSize, GreedyOrder::kDuration, GreedyOrder::kArea, GreedyOrder::kContention})
       for (GreedyFit fit : {GreedyFit::kBestFit, GreedyFit::kFirstFit}) {
         const GreedyPlacer placer(order, fit);
         EXPECT_EQ(placer.place(problem, Deadline()).offsets, reference_greedy(problem, order, fit))
@@ -170,6 +185,24 @@ TEST(GreedyPlacer, OrdersDecideWhoGoesFirst) {
   // Areas 20 and 30: b first.
   EXPECT_EQ(run(GreedyOrder::kArea, GreedyFit::kFirstFit, problem).offsets,
             (std::vector<std::int64_t>{1, 0}));
+}
+
+TEST(GreedyPlacer, ContentionOrderStacksThePeakFirst) {
+  // a, b, c and e are live together at t=2 (22 bytes, the peak); d meets only c and e, at t=5.
+  // By size c goes first and d second, on c (they meet at t=5); e, live with both at t=5, sits on
+  // d at 14 and pushes a to the top: 24 (by duration or area too). By contention the four live at
+  // the peak stack first, and d fits on c and e at 14: 22, the max-live bound.
+  const Problem problem =
+      make({{0, 2, 3, 4}, {1, 0, 5, 4}, {2, 1, 6, 8}, {3, 5, 11, 6}, {4, 2, 6, 6}});
+  ASSERT_EQ(max_live(problem), 22);
+  for (GreedyFit fit : {GreedyFit::kBestFit, GreedyFit::kFirstFit}) {
+    const Placement p = run(GreedyOrder::kContention, fit, problem);
+    std::string why;
+    EXPECT_TRUE(is_valid(problem, p.offsets, &why)) << why;
+    EXPECT_EQ(p.height, 22);
+    for (GreedyOrder order : {GreedyOrder::kSize, GreedyOrder::kDuration, GreedyOrder::kArea})
+      EXPECT_EQ(run(order, fit, problem).height, 24);
+  }
 }
 
 TEST(GreedyPlacer, SizeOrderIsGreedyBySizeAndCanMissTheOptimum) {

@@ -12,6 +12,48 @@ namespace {
 
 __extension__ using Wide = unsigned __int128;  // size x duration can exceed 64 bits
 
+// Per buffer, the most bytes live (sizes as given) at any moment of its lifetime.
+std::vector<std::uint64_t> max_load_over_lifetimes(const Problem& problem,
+                                                   const std::vector<std::int64_t>& sizes) {
+  const auto& buffers = problem.buffers;
+  std::vector<std::int64_t> times;
+  for (const Buffer& b : buffers) {
+    times.push_back(b.lower);
+    times.push_back(b.upper);
+  }
+  std::sort(times.begin(), times.end());
+  times.erase(std::unique(times.begin(), times.end()), times.end());
+  auto slot = [&](std::int64_t t) {
+    return static_cast<std::size_t>(std::lower_bound(times.begin(), times.end(), t) -
+                                    times.begin());
+  };
+  // Load per slot (unsigned: sums of sizes up to 2^62 + 2^61 stay exact).
+  const std::size_t slots = times.empty() ? 0 : times.size() - 1;
+  std::vector<std::uint64_t> load(slots + 1, 0);
+  for (std::size_t i = 0; i < buffers.size(); ++i) {
+    load[slot(buffers[i].lower)] += static_cast<std::uint64_t>(sizes[i]);
+    load[slot(buffers[i].upper)] -= static_cast<std::uint64_t>(sizes[i]);
+  }
+  for (std::size_t s = 1; s <= slots; ++s) load[s] += load[s - 1];
+  // Range maxima by a sparse table: level k holds the max of 2^k slots from each slot.
+  std::vector<std::vector<std::uint64_t>> table{load};
+  for (std::size_t width = 2; width <= slots; width *= 2) {
+    const auto& prev = table.back();
+    std::vector<std::uint64_t> next(slots - width + 1);
+    for (std::size_t s = 0; s + width <= slots; ++s)
+      next[s] = std::max(prev[s], prev[s + width / 2]);
+    table.push_back(std::move(next));
+  }
+  std::vector<std::uint64_t> out(buffers.size(), 0);
+  for (std::size_t i = 0; i < buffers.size(); ++i) {
+    const std::size_t first = slot(buffers[i].lower), end = slot(buffers[i].upper);
+    if (first >= end) continue;
+    const std::size_t level = static_cast<std::size_t>(63 - __builtin_clzll(end - first));
+    out[i] = std::max(table[level][first], table[level][end - (std::size_t{1} << level)]);
+  }
+  return out;
+}
+
 // Buffer indices in the order of `order`, each key descending.
 std::vector<int> placement_order(const Problem& problem, const std::vector<std::int64_t>& sizes,
                                  GreedyOrder order) {
@@ -42,6 +84,16 @@ std::vector<int> placement_order(const Problem& problem, const std::vector<std::
         return tie_break(a, b);
       });
       break;
+    case GreedyOrder::kContention: {
+      const std::vector<std::uint64_t> contention = max_load_over_lifetimes(problem, sizes);
+      std::sort(indices.begin(), indices.end(), [&](int a, int b) {
+        if (contention[a] != contention[b]) return contention[a] > contention[b];
+        if (sizes[a] != sizes[b]) return sizes[a] > sizes[b];
+        if (duration(a) != duration(b)) return duration(a) > duration(b);
+        return tie_break(a, b);
+      });
+      break;
+    }
     case GreedyOrder::kArea:
       std::sort(indices.begin(), indices.end(), [&](int a, int b) {
         if (area(a) != area(b)) return area(a) > area(b);
@@ -73,9 +125,10 @@ std::int64_t choose_offset(const std::vector<AddressRange>& taken, std::int64_t 
 }
 
 std::string GreedyPlacer::name() const {
-  const char* order = order_ == GreedyOrder::kSize       ? "size"
-                      : order_ == GreedyOrder::kDuration ? "duration"
-                                                         : "area";
+  const char* order = order_ == GreedyOrder::kSize         ? "size"
+                      : order_ == GreedyOrder::kDuration   ? "duration"
+                      : order_ == GreedyOrder::kContention ? "contention"
+                                                           : "area";
   return fmt::format("greedy-{}-{}", order, fit_ == GreedyFit::kBestFit ? "best-fit" : "first-fit");
 }
 

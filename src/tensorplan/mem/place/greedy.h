@@ -18,6 +18,10 @@ enum class GreedyOrder {
   kSize,      // largest aligned size first (TFLite's greedy-by-size, XLA's spatial order)
   kDuration,  // longest lifetime first (XLA's temporal order)
   kArea,      // largest size x lifetime first
+  // Most contended first: the highest load (bytes live) at any moment of the buffer's lifetime,
+  // then the largest. The buffers live at the peak go first and stack without holes there (they
+  // all share that moment); those with slack under the bound come later, into the gaps.
+  kContention,
 };
 
 // Where a buffer goes among the gaps that fit it.

@@ -9,7 +9,8 @@ namespace tensorplan::mem::place {
 std::vector<std::unique_ptr<Placer>> heuristic_placers() {
   std::vector<std::unique_ptr<Placer>> placers;
   // TFLite's rule first: on ties in height the portfolio keeps the earlier placer.
-  for (GreedyOrder order : {GreedyOrder::kSize, GreedyOrder::kDuration, GreedyOrder::kArea})
+  for (GreedyOrder order :
+       {GreedyOrder::kSize, GreedyOrder::kDuration, GreedyOrder::kArea, GreedyOrder::kContention})
     for (GreedyFit fit : {GreedyFit::kBestFit, GreedyFit::kFirstFit})
       placers.push_back(std::make_unique<GreedyPlacer>(order, fit));
   placers.push_back(std::make_unique<OnlineBestFitPlacer>());
