@@ -5,6 +5,7 @@
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/mem/place/occupancy.h"
+#include "tensorplan/mem/place/range_max.h"
 
 namespace tensorplan::mem::place {
 
@@ -35,21 +36,12 @@ std::vector<std::uint64_t> max_load_over_lifetimes(const Problem& problem,
     load[slot(buffers[i].upper)] -= static_cast<std::uint64_t>(sizes[i]);
   }
   for (std::size_t s = 1; s <= slots; ++s) load[s] += load[s - 1];
-  // Range maxima by a sparse table: level k holds the max of 2^k slots from each slot.
-  std::vector<std::vector<std::uint64_t>> table{load};
-  for (std::size_t width = 2; width <= slots; width *= 2) {
-    const auto& prev = table.back();
-    std::vector<std::uint64_t> next(slots - width + 1);
-    for (std::size_t s = 0; s + width <= slots; ++s)
-      next[s] = std::max(prev[s], prev[s + width / 2]);
-    table.push_back(std::move(next));
-  }
+  load.pop_back();  // the end of the last slot
+  const RangeMax<std::uint64_t> load_max(std::move(load));
   std::vector<std::uint64_t> out(buffers.size(), 0);
   for (std::size_t i = 0; i < buffers.size(); ++i) {
     const std::size_t first = slot(buffers[i].lower), end = slot(buffers[i].upper);
-    if (first >= end) continue;
-    const std::size_t level = static_cast<std::size_t>(63 - __builtin_clzll(end - first));
-    out[i] = std::max(table[level][first], table[level][end - (std::size_t{1} << level)]);
+    if (first < end) out[i] = load_max.max(first, end);
   }
   return out;
 }

@@ -1,13 +1,14 @@
 #include "tensorplan/mem/place/search/part.h"
 
 #include <algorithm>
-#include <bit>
 #include <functional>
 #include <limits>
 #include <numeric>
 #include <queue>
 #include <tuple>
 #include <vector>
+
+#include "tensorplan/mem/place/range_max.h"
 
 namespace tensorplan::mem::place::exact {
 
@@ -19,19 +20,8 @@ std::vector<std::vector<int>> priority_orders(const Part& part) {
   const int n = static_cast<int>(part.members.size());
   const std::vector<std::int64_t> load = section_loads(part);
   std::vector<std::int64_t> peak(n, 0);
-  // Peak load over each buffer's sections from a sparse table: O(1) a buffer, however long-lived.
-  std::vector<std::vector<std::int64_t>> table{load};
-  for (int w = 1; 2 * w <= part.sections; w *= 2) {
-    const auto& prev = table.back();
-    std::vector<std::int64_t> next(part.sections - 2 * w + 1);
-    for (std::size_t s = 0; s < next.size(); ++s) next[s] = std::max(prev[s], prev[s + w]);
-    table.push_back(std::move(next));
-  }
-  for (int b = 0; b < n; ++b) {
-    const int len = part.last[b] - part.first[b];
-    const int k = std::bit_width(static_cast<unsigned>(len)) - 1;
-    peak[b] = std::max(table[k][part.first[b]], table[k][part.last[b] - (1 << k)]);
-  }
+  const RangeMax<std::int64_t> load_max(load);
+  for (int b = 0; b < n; ++b) peak[b] = load_max.max(part.first[b], part.last[b]);
   std::vector<std::vector<int>> orders;
   for (int o = 0; o < kOrderCount; ++o) {
     std::vector<PriorityKey> key(n);
