@@ -13,6 +13,8 @@
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/file_io.h"
 #include "tensorplan/common/json.h"
+#include "tensorplan/perf/dataset.h"
+#include "tensorplan/perf/dataset_stats.h"
 #include "tensorplan/perf/models/cost_model.h"
 #include "tensorplan/perf/models/evaluate.h"
 #include "tensorplan/perf/models/scatter_svg.h"
@@ -116,8 +118,35 @@ std::string text_table(const std::vector<perf::ModelEvaluation>& evaluations) {
   return out;
 }
 
+// The labels' own repeatability: Kendall tau between the two timings of the pipelines the
+// dataset timed twice (its repeatability pass), over all of them whatever the split. A model's tau
+// is read against it: no model can rank the labels better than they repeat.
+struct LabelRepeatability {
+  int pipelines = 0;  // timed twice (0: a format-1 dataset, or none re-timed yet)
+  double kendall_tau = NAN;
+};
+
+LabelRepeatability label_repeatability(const std::string& data) {
+  std::vector<perf::Shard> shards;
+  for (const std::string& file : perf::list_shards(data)) shards.push_back(perf::read_shard(file));
+  const perf::Agreement a = perf::compute_stats(shards).repeatability;
+  LabelRepeatability r;
+  r.pipelines = a.pipelines;
+  if (a.pipelines > 0) r.kendall_tau = a.kendall_tau;
+  return r;
+}
+
+std::string repeatability_line(const LabelRepeatability& r) {
+  if (r.pipelines == 0)
+    return "labels' repeatability: not measured (no pipeline of this dataset was timed twice)\n";
+  return fmt::format(
+      "labels' repeatability: Kendall tau {:.3f} between two timings of {} pipeline{} (a model's "
+      "tau is read against it)\n",
+      r.kendall_tau, r.pipelines, r.pipelines == 1 ? "" : "s");
+}
+
 Json to_json(const std::vector<perf::ModelEvaluation>& evaluations, const std::string& split,
-             int pipelines) {
+             int pipelines, const LabelRepeatability& repeatability) {
   Json models = Json::array();
   for (const auto& e : evaluations) {
     const perf::Metrics& m = e.metrics;
@@ -134,7 +163,12 @@ Json to_json(const std::vector<perf::ModelEvaluation>& evaluations, const std::s
                       {"schedules", e.schedules},
                       {"predict_seconds", e.predict_seconds}});
   }
-  return {{"split", split}, {"pipelines", pipelines}, {"models", models}};
+  return {{"split", split},
+          {"pipelines", pipelines},
+          {"repeatability_tau",
+           std::isnan(repeatability.kendall_tau) ? Json(nullptr) : Json(repeatability.kendall_tau)},
+          {"repeatability_pipelines", repeatability.pipelines},
+          {"models", models}};
 }
 
 void run(const EvalArgs& args) {
@@ -154,6 +188,7 @@ void run(const EvalArgs& args) {
       perf::select_split(perf::load_samples(data), split);
   if (pipelines.empty())
     fail("{}: no {} pipelines with two or more timed schedules", data, args.split);
+  const LabelRepeatability repeatability = label_repeatability(data);
 
   std::vector<perf::ModelEvaluation> evaluations;
   for (auto& model : models) evaluations.push_back(perf::evaluate_model(*model, pipelines));
@@ -171,13 +206,17 @@ void run(const EvalArgs& args) {
                           evaluations, fmt::format("Predicted vs measured run time, {} "
                                                    "split: {} pipelines, {} schedules",
                                                    args.split, pipelines.size(), schedules)));
-  if (!args.markdown.empty()) write_file_atomic(args.markdown, markdown_table(evaluations));
+  if (!args.markdown.empty())
+    write_file_atomic(args.markdown,
+                      markdown_table(evaluations) + "\n" + repeatability_line(repeatability));
   if (args.json) {
-    std::printf(
-        "%s\n",
-        to_json(evaluations, args.split, static_cast<int>(pipelines.size())).dump().c_str());
+    std::printf("%s\n",
+                to_json(evaluations, args.split, static_cast<int>(pipelines.size()), repeatability)
+                    .dump()
+                    .c_str());
   } else {
-    std::printf("%s\n%s", title.c_str(), text_table(evaluations).c_str());
+    std::printf("%s\n%s%s", title.c_str(), text_table(evaluations).c_str(),
+                repeatability_line(repeatability).c_str());
   }
 }
 
@@ -194,13 +233,16 @@ void add_eval_command(CLI::App& perf) {
       "  tensorplan perf eval data/perf       the shipped models on the shipped dataset\n"
       "Metrics are computed per pipeline, then averaged: MAPE of run time, RMSE of ln run time,\n"
       "Kendall's tau, pairwise accuracy, Halide's correct-ordering rate, and the top-1 / top-5\n"
-      "slowdown (how much slower the model's favourite schedules are than the fastest).");
+      "slowdown (how much slower the model's favourite schedules are than the fastest).\n"
+      "Beside them, the labels' own repeatability: Kendall's tau between the two timings of the\n"
+      "pipelines the dataset timed twice (format 2), the ceiling a model's tau is read against.");
   eval->add_option("PATH", args->paths, "MODEL... DATA (DATA: a shard file or directory)")
       ->required();
   eval->add_option("--split", args->split, "which pipelines (default: test)")
       ->check(CLI::IsMember({"test", "validation", "train"}));
   eval->add_flag("--json", args->json,
-                 "print one JSON object {\"models\": [{\"model\", \"mape\", ...}]} on stdout");
+                 "print one JSON object {\"repeatability_tau\", \"models\": [{\"model\", "
+                 "\"mape\", ...}]} on stdout");
   eval->add_option("--plot", args->plot, "write the predicted-vs-measured picture (SVG) here");
   eval->add_option("--md", args->markdown, "write the table as Markdown here");
   eval->callback([args] { run(*args); });

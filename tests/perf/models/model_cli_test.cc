@@ -1,6 +1,7 @@
 // `tensorplan perf train` and `perf predict` end to end, through the tensorplan program (which
 // runs tensorplan-models): bad input is one clear error line and exit code 2; a quick training
 // run on the first committed shard writes a model that predict then reads.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -129,6 +130,36 @@ TEST(ModelCli, EvalOfTheShippedModelsPrintsOneObjectWithEveryKind) {
                                              "xgboost-rank"}));
   EXPECT_TRUE(j.at("models")[4].at("mape").is_null());  // a ranker has no error in seconds
   EXPECT_GT(j.at("pipelines").get<int>(), 0);
+  // Format 1 has no repeatability pass: the labels' ceiling is not known, and it says so.
+  EXPECT_TRUE(j.at("repeatability_tau").is_null());
+  EXPECT_EQ(j.at("repeatability_pipelines").get<int>(), 0);
+  const CliRun text = run("perf eval " + data, false);
+  EXPECT_NE(text.out.find("labels' repeatability: not measured"), std::string::npos) << text.out;
+}
+
+TEST(ModelCli, EvalPrintsTheLabelsOwnRepeatabilityBesideTheModels) {
+  // The committed v2 shards carry a repeatability pass: eval states its tau, the same figure as
+  // `perf stats`, over every pipeline timed twice (whatever the split evaluated).
+  const std::string data = std::string(TENSORPLAN_SOURCE_DIR) + "/data/perf";
+  const std::string v2 =
+      std::string(TENSORPLAN_SOURCE_DIR) + "/data/perf-v2/shard-00001-of-00032.tpshard";
+  const CliRun stats = run("perf stats --json " + v2, false);
+  ASSERT_EQ(stats.code, 0) << stats.out;
+  const Json repeatability = Json::parse(stats.out).at("repeatability");
+  ASSERT_GT(repeatability.at("pipelines").get<int>(), 0);
+  const CliRun r = run("perf eval --json --split train " + data + "/gcn.tpmodel " + v2, false);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const Json j = Json::parse(r.out);
+  EXPECT_DOUBLE_EQ(j.at("repeatability_tau").get<double>(),
+                   repeatability.at("kendall_tau").get<double>());
+  EXPECT_EQ(j.at("repeatability_pipelines").get<int>(), repeatability.at("pipelines").get<int>());
+  const CliRun text = run("perf eval --split train " + data + "/gcn.tpmodel " + v2, false);
+  EXPECT_NE(text.out.find(fmt::format("labels' repeatability: Kendall tau {:.3f} between two "
+                                      "timings of {} pipeline",
+                                      repeatability.at("kendall_tau").get<double>(),
+                                      repeatability.at("pipelines").get<int>())),
+            std::string::npos)
+      << text.out;
 }
 
 TEST(ModelCli, EvalAndTuneRejectBadInput) {
