@@ -203,17 +203,15 @@ void add_mem_place(CLI::App& mem) {
   command->footer(
       "\nGive every buffer of a placement instance a byte offset so that buffers live at the same\n"
       "time never overlap, keeping the arena (the highest offset + size) small. Runs the greedy\n"
-      "heuristics (TFLite's greedy-by-size best-fit, XLA's variants, an allocator-like sweep),\n"
-      "then an exact branch-and-bound search (in the spirit of MiniMalloc) from the best of\n"
-      "them for the lowest height, until it is proven optimal or --time-limit runs out; with\n"
-      "--ilp the address ILP after it. Parts of more than " +
+      "heuristics (TFLite's greedy-by-size best-fit, XLA's variants, most contended first, an\n"
+      "allocator-like sweep), then an exact branch-and-bound search (in the spirit of\n"
+      "MiniMalloc) from the best of them for the lowest height, until it is proven optimal or\n"
+      "--time-limit runs out; with --ilp the address ILP after it. Parts of more than\n" +
       std::to_string(mem::place::kMaxSearchedBuffers) +
-      " buffers overlapping in time (real\n"
-      "training traces are one such part) are searched in pieces: the most loaded window, then "
-      "the\n"
-      "top of the layout. With --capacity it looks for a placement under it; if there is none it\n"
-      "says whether that is proven impossible or just not found, writes nothing, and exits with\n"
-      "status 1.\n"
+      " buffers overlapping in time (real training traces are one such part) are searched\n"
+      "in pieces: the most loaded window, then the top of the layout. With --capacity it looks\n"
+      "for a placement under it; if there is none it says whether that is proven impossible or\n"
+      "just not found, writes nothing, and exits with status 1.\n"
       "\n"
       "INSTANCE is MiniMalloc's CSV: a header `id,lower,upper,size[,offset]`, then one buffer a\n"
       "row, live on the half-open time interval [lower, upper), `size` bytes. Ids are any text\n"

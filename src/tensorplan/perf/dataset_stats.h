@@ -56,8 +56,9 @@ struct DatasetStats {
   // Format 2: the repeatability pass, and the machine while timing.
   Agreement repeatability;
   int repeat_different_schedules = 0;  // recompiled schedules that differ (left out)
-  // Repeatability pipelines whose second timing ran on another processor than the first (or
-  // whose first timing did not record it): the dataset is made over runs on changing machines.
+  // Repeatability pipelines whose two timings name different processors (one that names none
+  // counts as different; older shards named none): the dataset is made over runs on changing
+  // machines.
   int repeat_on_another_cpu = 0;
   std::map<std::string, int> timings_by_cpu;  // kept timings per processor (cpu_identity())
   int timings_discarded = 0;  // pipelines timed again because the machine was busy meanwhile

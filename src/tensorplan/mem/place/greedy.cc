@@ -13,7 +13,8 @@ namespace {
 
 __extension__ using Wide = unsigned __int128;  // size x duration can exceed 64 bits
 
-// Per buffer, the most bytes live (sizes as given) at any moment of its lifetime.
+// Per buffer, the most bytes live (`sizes`: rounded up to the alignment) at any moment of its
+// lifetime.
 std::vector<std::uint64_t> max_load_over_lifetimes(const Problem& problem,
                                                    const std::vector<std::int64_t>& sizes) {
   const auto& buffers = problem.buffers;

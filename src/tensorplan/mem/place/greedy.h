@@ -1,6 +1,7 @@
 // The greedy placement heuristics of TFLite and XLA: take the buffers one at a time in a fixed
-// order (largest first, longest-lived first, or largest size x lifetime first) and put each in a
-// gap left by the buffers already placed that share time with it, or on top of them.
+// order (largest first, longest-lived first, largest size x lifetime first, or most contended
+// first) and put each in a gap left by the buffers already placed that share time with it, or on
+// top of them.
 #pragma once
 
 #include <cstdint>
