@@ -209,9 +209,10 @@ void add_mem_place(CLI::App& mem) {
       "--time-limit runs out; with --ilp the address ILP after it. Parts of more than\n" +
       std::to_string(mem::place::kMaxSearchedBuffers) +
       " buffers overlapping in time (real training traces are one such part) are searched\n"
-      "in pieces: the most loaded window, then the top of the layout. With --capacity it looks\n"
-      "for a placement under it; if there is none it says whether that is proven impossible or\n"
-      "just not found, writes nothing, and exits with status 1.\n"
+      "in pieces: the most loaded window, then the top of the layout (parts of more than 1000\n"
+      "buffers in pieces first, then whole). With --capacity it looks for a placement under\n"
+      "it; if there is none it says whether that is proven impossible or just not found, writes\n"
+      "nothing, and exits with status 1.\n"
       "\n"
       "INSTANCE is MiniMalloc's CSV: a header `id,lower,upper,size[,offset]`, then one buffer a\n"
       "row, live on the half-open time interval [lower, upper), `size` bytes. Ids are any text\n"

@@ -252,20 +252,33 @@ void improve_big_part(const Part& part, std::vector<std::int64_t> layout, std::i
   // A window's layout is filled in full once started, so none is started in less time than the
   // last one took (a fill of 40k buffers takes ~0.4 s).
   double last_window = 0;
-  for (const double share : {0.99, 0.98, 0.97, 0.95, 0.9}) {
+  // From the 99% window outwards while the windows can be searched. Where even the 99% window
+  // cannot (a part loaded near its peak for long: swin_v2_b at batch 1, whose sections above 99%
+  // lie 2,470 sections apart), narrower windows instead, up to the first that can.
+  std::vector<double> shares = {0.99, 0.98, 0.97, 0.95, 0.9};
+  bool narrowing = false;
+  for (std::size_t i = 0; i < shares.size(); ++i) {
     if (height <= target || options.deadline.remaining() <= last_window) break;
     const Stopwatch window_clock;
     std::vector<std::int64_t> hot = hot_window_layout(
-        part, layout, static_cast<std::int64_t>(share * static_cast<double>(bound)), target,
+        part, layout, static_cast<std::int64_t>(shares[i] * static_cast<double>(bound)), target,
         options, search_piece);
     last_window = window_clock.seconds();
-    if (hot.empty()) break;  // too big to search: the wider windows are bigger still
+    if (hot.empty()) {  // too big to search: the wider windows are bigger still
+      if (i == 0) {
+        shares = {0.99, 0.995, 0.999, 0.9999};
+        narrowing = true;
+      }
+      if (narrowing) continue;
+      break;
+    }
     SearchOptions repair_options = options;  // a third of the time: the next window may do better
     repair_options.deadline = slice_of(options.deadline, 1.0 / 3, 0.5, kForever);
     repair_top(part, hot, target, repair_options, search_piece);
     offer(hot);
     const std::int64_t h = part_height(part, hot);
     if (h < height) height = h, layout = std::move(hot);
+    if (narrowing) break;  // the widest window that can be searched
   }
   repair_top(part, layout, target, options, search_piece);
   offer(layout);

@@ -1,9 +1,11 @@
 // The exact search on parts too big to search whole (more than 10,000 buffers, or search nodes
 // of more than max_work_per_node steps: real training traces of 20k-60k buffers are one part):
-// searched in pieces instead, each small enough to search whole. Its hot window (the sections from
-// the first to the last loaded above 99%, 98%, ... of its bound) alone, the lifetimes cut to it,
-// the other buffers then put around it in the lowest gap that fits; and its top: the buffers above
-// a level, placed again on the skyline of the others. Internal to the exact search (search.h).
+// searched in pieces instead, each small enough to search whole. (Big parts that can be searched
+// whole are searched in pieces first, for a share of the time: search.cc.) Its hot window (the
+// sections from the first to the last loaded above 99%, 98%, ... of its bound) alone, the lifetimes
+// cut to it, the other buffers then put around it in the lowest gap that fits; and its top: the
+// buffers above a level, placed again on the skyline of the others. Internal to the exact search
+// (search.h).
 #pragma once
 
 #include <cstddef>
