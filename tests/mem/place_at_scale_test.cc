@@ -76,6 +76,20 @@ Problem packing_with_a_peak(std::uint64_t seed, std::int64_t height, std::int64_
   return problem;
 }
 
+// The search, minimising, for at most `seconds`; its placement is there and valid.
+SearchResult lowest_placement(const Problem& problem, double seconds) {
+  SearchOptions options;
+  options.minimize = true;
+  options.deadline = Deadline(seconds);
+  SearchResult result = search_placement(problem, options);
+  EXPECT_TRUE(result.placement);
+  std::string why;
+  if (result.placement) {
+    EXPECT_TRUE(is_valid(problem, result.placement->offsets, &why)) << why;
+  }
+  return result;
+}
+
 // A real trace (MindSpore, a PanGu-alpha 2.6B training step; idealloc's benchmark, MIT): one part
 // of 18,692 buffers, which the greedy heuristics place 3.3% above the bound.
 TEST(PlaceSearchAtScale, ARealTraceTooBigToSearchWholeIsPlacedAtTheBound) {
@@ -89,13 +103,9 @@ TEST(PlaceSearchAtScale, ARealTraceTooBigToSearchWholeIsPlacedAtTheBound) {
           std::min(best_greedy, GreedyPlacer(order, fit).place(problem, Deadline()).height);
   ASSERT_GT(best_greedy, bound);  // the search must do better than any heuristic start
 
-  SearchOptions options;
-  options.minimize = true;
-  options.deadline = Deadline(300);  // generous: sanitizer builds are slow; it stops at the bound
-  const SearchResult result = search_placement(problem, options);
+  // Generous: sanitizer builds are slow; it stops at the bound.
+  const SearchResult result = lowest_placement(problem, 300);
   ASSERT_TRUE(result.placement);
-  std::string why;
-  EXPECT_TRUE(is_valid(problem, result.placement->offsets, &why)) << why;
   EXPECT_EQ(result.placement->height, bound);
   EXPECT_EQ(result.status, SearchStatus::kOptimal);
   EXPECT_EQ(result.parts, 1);
@@ -108,13 +118,8 @@ TEST(PlaceSearchAtScale, ARealTraceTooBigToSearchWholeIsPlacedAtTheBound) {
 TEST(PlaceSearchAtScale, ABigPartThatCanBeSearchedWholeIsSearchedInPiecesFirst) {
   const Problem problem =
       read_csv(TENSORPLAN_SOURCE_DIR "/tests/data/torchvision-placement/swin_s-b1.csv.gz").problem;
-  SearchOptions options;
-  options.minimize = true;
-  options.deadline = Deadline(10);
-  const SearchResult result = search_placement(problem, options);
+  const SearchResult result = lowest_placement(problem, 10);
   ASSERT_TRUE(result.placement);
-  std::string why;
-  EXPECT_TRUE(is_valid(problem, result.placement->offsets, &why)) << why;
   EXPECT_EQ(result.placement->height, max_live(problem));
   EXPECT_EQ(result.status, SearchStatus::kOptimal);
 }
@@ -129,13 +134,8 @@ TEST(PlaceSearchAtScale, WhereThe99PercentWindowIsTooBigANarrowerOneIsSearched) 
   std::int64_t best_greedy = std::numeric_limits<std::int64_t>::max();
   for (const auto& placer : heuristic_placers())
     best_greedy = std::min(best_greedy, placer->place(problem, Deadline()).height);
-  SearchOptions options;
-  options.minimize = true;
-  options.deadline = Deadline(10);
-  const SearchResult result = search_placement(problem, options);
+  const SearchResult result = lowest_placement(problem, 10);
   ASSERT_TRUE(result.placement);
-  std::string why;
-  EXPECT_TRUE(is_valid(problem, result.placement->offsets, &why)) << why;
   EXPECT_LT(result.placement->height, best_greedy);
   EXPECT_LT(static_cast<double>(result.placement->height),
             1.01 * static_cast<double>(max_live(problem)));
