@@ -3,7 +3,8 @@ the meta device without computing anything.
 
 PyTorch 1.13 has no meta kernel for ``aten::convolution_backward`` (nor for the adaptive-pool
 backwards and several losses: 2-d NLL (segmentation cross entropy), smooth L1 / Huber and
-multi-margin backward, and ``masked_select``, which label smoothing uses): on meta tensors it falls
+multi-margin backward, ``masked_select``, which label smoothing uses, and 3-d max pooling with its
+backward, which torchvision's S3D uses): on meta tensors it falls
 through to ``convolution_backward_overrideable`` and fails. Without a meta kernel, an exporter
 would have to run every convolution's backward for real, and export time would grow with the
 batch size. The kernel only has to produce outputs of the right shape, dtype and strides.
@@ -61,8 +62,32 @@ def _masked_select(self, mask):
     return torch.empty((numel,), dtype=self.dtype, device=self.device)
 
 
+def _max_pool3d_with_indices(self, kernel_size, stride=(), padding=0, dilation=1,
+                             ceil_mode=False):
+    # The pooled shape (and int64 indices of the same shape), as PyTorch's pooling_output_shape
+    # computes it; torchvision's S3D pools in 3-d.
+    def three(v):
+        v = list(v) if isinstance(v, (list, tuple)) else [v]
+        return v * 3 if len(v) == 1 else v
+
+    kernel = three(kernel_size)
+    stride = three(stride) if stride else kernel
+    padding, dilation = three(padding), three(dilation)
+    shape = list(self.shape[:-3])
+    for size, k, s, p, d in zip(self.shape[-3:], kernel, stride, padding, dilation):
+        span = size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
+        out = span // s + 1
+        if ceil_mode and (out - 1) * s >= size + p:  # the last window must start inside
+            out -= 1
+        shape.append(out)
+    return (torch.empty(shape, dtype=self.dtype, device=self.device),
+            torch.empty(shape, dtype=torch.int64, device=self.device))
+
+
 # Operators whose meta kernel returns a gradient shaped like the argument `self`.
 _LIKE_SELF = ("_adaptive_avg_pool2d_backward", "_adaptive_avg_pool3d_backward")
+# Pooling backwards (grad_output, self, ...) -> like self.
+_POOL_BACKWARD_LIKE_SELF = ("max_pool3d_with_indices_backward",)
 # Loss backwards (grad_output, self, ...) -> like self.
 _LIKE_INPUT = ("smooth_l1_loss_backward", "huber_loss_backward", "multi_margin_loss_backward",
                "soft_margin_loss_backward")
@@ -88,12 +113,13 @@ def install():
     for name in _LIKE_SELF:
         if not _has_meta_kernel(name):
             lib.impl(name, _like_self)
-    for name in _LIKE_INPUT:
+    for name in _LIKE_INPUT + _POOL_BACKWARD_LIKE_SELF:
         if not _has_meta_kernel(name):
             lib.impl(name, _like_input)
     for name, kernel in (("nll_loss2d_forward", _nll_loss2d_forward),
                          ("multi_margin_loss", _multi_margin_loss),
-                         ("masked_select", _masked_select)):
+                         ("masked_select", _masked_select),
+                         ("max_pool3d_with_indices", _max_pool3d_with_indices)):
         if not _has_meta_kernel(name):
             lib.impl(name, kernel)
     _LIBRARY = lib

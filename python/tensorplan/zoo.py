@@ -194,12 +194,14 @@ def _segmentation_inputs(size, classes=21):
 
 def _torchvision_any(name):
     """A Spec for any builder of torchvision.models that trains on a fixed-shape batch:
-    classification (224x224, 1000 classes), video (16 frames of 112x112) and segmentation
-    (224x224, 21 classes, per-pixel cross entropy). None if torchvision has no such builder."""
+    classification (224x224, 1000 classes), video (16 frames of 112x112, or of 224x224 for the
+    models trained on that crop: S3D and MViT, whose shapes need it) and segmentation (224x224, 21
+    classes, per-pixel cross entropy). None if torchvision has no such builder."""
     from torchvision import models
     if name in models.list_models(module=models.video):
-        return _torchvision(name, size=112, frames=16,
-                            note="video: 16 frames of 112x112")
+        size = 224 if name in ("s3d", "mvit_v1_b", "mvit_v2_s") else 112
+        return _torchvision(name, size=size, frames=16,
+                            note=f"video: 16 frames of {size}x{size}")
     if name in models.list_models(module=models.segmentation):
         return _torchvision(name, loss=_segmentation_loss, inputs=_segmentation_inputs(224),
                             note="segmentation: 224x224, 21 classes, per-pixel cross entropy",

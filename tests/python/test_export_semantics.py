@@ -253,6 +253,25 @@ def test_meta_tracing_equals_real_tracing():
         assert meta["tensors"] == real["tensors"], name
 
 
+@pytest.mark.parametrize("pool", [dict(kernel_size=3, stride=2, padding=1),
+                                  dict(kernel_size=(1, 3, 3), stride=(1, 2, 2), ceil_mode=True)])
+def test_max_pool_3d_traces_on_meta_as_for_real(pool):
+    # PyTorch 1.13 has no meta kernel for 3-d max pooling (torchvision's S3D uses it): ours must
+    # give the shapes the real kernels give, in the forward and the backward.
+    def make():
+        return nn.Sequential(nn.Conv3d(3, 4, 3, padding=1), nn.MaxPool3d(**pool),
+                             nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(4, 5))
+
+    x, y = torch.randn(2, 3, 5, 9, 8), torch.tensor([1, 3])
+    torch.manual_seed(0)
+    model = make()
+    real = export.training_graph(model, x, F.cross_entropy, helpers.sgd, targets=y, device=None)
+    meta = export.training_graph(model, x, F.cross_entropy, helpers.sgd, targets=y)
+    assert any(n["op"].startswith("aten.max_pool3d_with_indices") for n in meta["nodes"])
+    assert meta["nodes"] == real["nodes"]
+    assert meta["tensors"] == real["tensors"]
+
+
 def test_save_is_deterministic(tmp_path):
     graphs = [trace(helpers.TransformerLayer(), *helpers.small_models()["transformer_layer"][1:3],
                     loss_fn=helpers.token_loss) for _ in range(2)]
