@@ -126,9 +126,7 @@ struct LabelRepeatability {
   double kendall_tau = NAN;
 };
 
-LabelRepeatability label_repeatability(const std::string& data) {
-  std::vector<perf::Shard> shards;
-  for (const std::string& file : perf::list_shards(data)) shards.push_back(perf::read_shard(file));
+LabelRepeatability label_repeatability(const std::vector<perf::Shard>& shards) {
   const perf::Agreement a = perf::compute_stats(shards).repeatability;
   LabelRepeatability r;
   r.pipelines = a.pipelines;
@@ -184,11 +182,14 @@ void run(const EvalArgs& args) {
   std::vector<std::unique_ptr<perf::CostModel>> models;
   for (const std::string& file : files) models.push_back(perf::load_cost_model(file));
 
+  // The dataset is read once: its repeatability from the shards, then the samples.
+  std::vector<perf::Shard> shards;
+  for (const std::string& file : perf::list_shards(data)) shards.push_back(perf::read_shard(file));
+  const LabelRepeatability repeatability = label_repeatability(shards);
   const std::vector<perf::PipelineSamples> pipelines =
-      perf::select_split(perf::load_samples(data), split);
+      perf::select_split(perf::samples_from_shards(std::move(shards)), split);
   if (pipelines.empty())
     fail("{}: no {} pipelines with two or more timed schedules", data, args.split);
-  const LabelRepeatability repeatability = label_repeatability(data);
 
   std::vector<perf::ModelEvaluation> evaluations;
   for (auto& model : models) evaluations.push_back(perf::evaluate_model(*model, pipelines));

@@ -28,9 +28,14 @@ const char* split_name(Split split) {
 }
 
 std::vector<PipelineSamples> load_samples(const std::string& path) {
+  std::vector<Shard> shards;
+  for (const auto& file : list_shards(path)) shards.push_back(read_shard(file));
+  return samples_from_shards(std::move(shards));
+}
+
+std::vector<PipelineSamples> samples_from_shards(std::vector<Shard> shards) {
   std::map<int, PipelineSamples> by_index;
-  for (const auto& file : list_shards(path)) {
-    Shard shard = read_shard(file);
+  for (Shard& shard : shards) {
     for (auto& p : shard.pipelines) {
       PipelineSamples& out = by_index[p.index];
       out.pipeline = p.index;

@@ -11,6 +11,8 @@
 
 namespace tensorplan::perf {
 
+struct Shard;
+
 struct ScheduleSample {
   int sample = 0;                        // 0 = Adams2019 beam search, 1.. = randomised
   std::vector<float> schedule_features;  // stages x 39 (kScheduleFeatureCount), row s = stage s
@@ -36,6 +38,8 @@ const char* split_name(Split split);
 // Reads every shard under `path` (a directory or one shard file). Pipelines with fewer than two
 // timed schedules are dropped (nothing to rank). Sorted by pipeline index.
 std::vector<PipelineSamples> load_samples(const std::string& path);
+// The same from shards already read (perf eval also computes the dataset's statistics from them).
+std::vector<PipelineSamples> samples_from_shards(std::vector<Shard> shards);
 
 // The pipelines of one split.
 std::vector<PipelineSamples> select_split(const std::vector<PipelineSamples>& all, Split split);
