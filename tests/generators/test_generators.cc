@@ -55,7 +55,26 @@ class TinyGradient : public Generator<TinyGradient> {
   }
 };
 
+// Estimated as Halide's apps/conv_layer and apps/harris are: the output's estimate (20 wide)
+// disagrees with its bounds (24, set_bounds), and the input's estimate covers the output's region
+// but not the stencil's reach (x - 1, y + 2). Sized by its estimates it cannot run; sized by a
+// bounds query, as Halide's RunGen sizes buffers, it does.
+class TinyMisestimated : public Generator<TinyMisestimated> {
+ public:
+  Input<Buffer<float, 2>> input{"input"};
+  Output<Buffer<float, 2>> output{"output"};
+
+  void generate() {
+    Var x("x"), y("y");
+    output(x, y) = input(x - 1, y) + input(x + 1, y + 2);
+    output.dim(0).set_bounds(0, 24);
+    input.set_estimates({{0, 20}, {0, 16}});
+    output.set_estimates({{0, 20}, {0, 16}});
+  }
+};
+
 }  // namespace
 
 HALIDE_REGISTER_GENERATOR(TinyBlur, tiny_blur)
 HALIDE_REGISTER_GENERATOR(TinyGradient, tiny_gradient)
+HALIDE_REGISTER_GENERATOR(TinyMisestimated, tiny_misestimated)

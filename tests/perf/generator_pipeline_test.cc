@@ -33,7 +33,7 @@ std::string error_of(const GeneratorSpec& s) {
 }
 
 TEST(GeneratorPipeline, LoadsTheLibraryAndListsItsGenerators) {
-  const std::vector<std::string> expected = {"tiny_blur", "tiny_gradient"};
+  const std::vector<std::string> expected = {"tiny_blur", "tiny_gradient", "tiny_misestimated"};
   EXPECT_EQ(load_generator_library(kLibrary), expected);
   EXPECT_EQ(load_generator_library(kLibrary), expected);  // loaded once, remembered
 }
@@ -127,6 +127,20 @@ TEST(GeneratorPipeline, SamplesAndTimesInAChild) {
       EXPECT_EQ(r.output_shape, (std::vector<int>{32, 32}));
     }
   }
+}
+
+// A generator whose estimates do not size its buffers (the output's bounds are wider, the stencil
+// reads outside the input's estimate) runs on buffers sized by a bounds query, as RunGen's.
+TEST(GeneratorPipeline, SizesBuffersByABoundsQuery) {
+  SampleSpec s;
+  s.generator = spec("tiny_misestimated");
+  s.timing.budget_seconds = 0.02;
+  const SampleResult r = run_sample(s, SampleLimits{});
+  ASSERT_EQ(r.status, "ok") << r.detail;
+  EXPECT_GT(r.timing.min_seconds, 0.0);
+  // What the schedule was made for: the estimates.
+  EXPECT_EQ(r.input_shapes, (std::vector<std::vector<int>>{{20, 16}}));
+  EXPECT_EQ(r.output_shape, (std::vector<int>{20, 16}));
 }
 
 }  // namespace

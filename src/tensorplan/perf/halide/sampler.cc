@@ -181,6 +181,57 @@ SamplePipeline sample_pipeline(const SampleSpec& spec, const Halide::Target& tar
   return p;
 }
 
+// The buffers a sample is timed on: its inputs (bound to their parameters, in argument order) and
+// its output.
+struct TimedBuffers {
+  std::vector<Halide::Buffer<>> inputs;
+  Halide::Buffer<> output;
+};
+
+// A random pipeline's buffers are exactly its estimates (its inputs are clamped at their edges).
+TimedBuffers buffers_by_estimates(const SamplePipeline& sampled) {
+  TimedBuffers out;
+  for (const PipelineArgument& a : sampled.inputs) {
+    if (!a.is_buffer) continue;
+    Halide::Buffer<> buffer = sized_buffer(a);
+    Halide::Internal::Parameter parameter = a.parameter;  // a handle: binds the pipeline's own
+    parameter.set_buffer(buffer);
+    out.inputs.push_back(buffer);
+  }
+  out.output = sized_buffer(sampled.output);
+  return out;
+}
+
+// A generator's buffers come from a bounds query, as Halide's RunGen sizes them: the output starts
+// at its estimate and takes the region the schedule writes (a split that rounds up writes past
+// the estimate) within the generator's constraints (set_bounds, set_stride); each input is
+// allocated for the region the schedule reads (a stencil reads past the input's estimate). Sized
+// by the estimates alone, harris, camera_pipe and conv_layer of Halide's apps fail to run.
+TimedBuffers buffers_by_bounds_query(Halide::Pipeline& pipeline, const SamplePipeline& sampled,
+                                     const Halide::Target& target) {
+  const PipelineArgument& o = sampled.output;
+  Halide::Buffer<> shape(o.type, nullptr, o.extents);  // no memory: a bounds query
+  shape.set_min(o.mins);
+  bool any_input = false;
+  for (const PipelineArgument& a : sampled.inputs) {
+    if (!a.is_buffer) continue;
+    Halide::Internal::Parameter parameter = a.parameter;
+    parameter.set_buffer(Halide::Buffer<>());  // unbound: the query sizes it
+    any_input = true;
+  }
+  // The query writes the output's shape into it. With no input buffer Halide makes no call, and
+  // the output keeps its estimate.
+  if (any_input) pipeline.infer_input_bounds(shape, target);
+  TimedBuffers out;
+  for (const PipelineArgument& a : sampled.inputs) {
+    if (a.is_buffer) out.inputs.push_back(a.parameter.buffer());
+  }
+  Halide::Runtime::Buffer<> allocated(*shape.raw_buffer());
+  allocated.allocate();  // with the queried strides
+  out.output = Halide::Buffer<>(std::move(allocated));
+  return out;
+}
+
 // Writes random cost-model weights as the files Adams2019's Weights::load_from_dir reads (Halide
 // 14), uniform in [-0.5, 0.5) as its own Weights::randomize draws them. The loader reads as many
 // floats as each buffer holds and fails (then falls back to weights seeded by the clock, which
@@ -279,19 +330,16 @@ void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send)
   pipeline.compile_jit(target);
   send({{"type", "compiled"}, {"compile_seconds", compile_clock.seconds()}});
 
-  std::vector<Halide::Buffer<>> input_buffers;
-  for (std::size_t i = 0; i < sampled.inputs.size(); ++i) {
-    PipelineArgument& a = sampled.inputs[i];
-    if (!a.is_buffer) {
-      a.parameter.set_scalar(a.type, scalar_value(a.type, a.scalar));
-      continue;
-    }
-    Halide::Buffer<> buffer = sized_buffer(a);
-    fill_input(buffer, derive_seed(spec.pipeline_seed, 1000 + i));
-    a.parameter.set_buffer(buffer);
-    input_buffers.push_back(buffer);
+  for (PipelineArgument& a : sampled.inputs) {
+    if (!a.is_buffer) a.parameter.set_scalar(a.type, scalar_value(a.type, a.scalar));
   }
-  Halide::Buffer<> output = sized_buffer(sampled.output);
+  const TimedBuffers buffers = spec.generator ? buffers_by_bounds_query(pipeline, sampled, target)
+                                              : buffers_by_estimates(sampled);
+  for (std::size_t i = 0; i < buffers.inputs.size(); ++i) {
+    Halide::Buffer<> buffer = buffers.inputs[i];
+    fill_input(buffer, derive_seed(spec.pipeline_seed, 1000 + i));
+  }
+  Halide::Buffer<> output = buffers.output;
   const Timing timing = time_runs([&] { pipeline.realize(output); }, spec.timing);
   send({{"type", "timing"},
         {"min_seconds", timing.min_seconds},
