@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 
+#include "tensorplan/common/rng.h"
 #include "tensorplan/perf/halide/benchmark.h"
 #include "tensorplan/perf/halide/interleaved_timer.h"
 #include "tensorplan/perf/halide/random_pipeline.h"
@@ -82,6 +83,10 @@ SampleSpec sample_spec(const GenerateOptions& options, int pipeline, int sample)
 // weights ("random-weights"). `kind` gets "beam", "beam-machine" or those.
 SampleSpec sample_spec_v2(const GenerateOptions& options, int pipeline, int sample,
                           std::string* kind);
+
+// Draws Adams2019's MachineParams (parallelism, cache size, balance) for a sample, from `rng` in
+// that order (format 2's "machine" samples; perf tune's extra draws).
+void draw_machine_params(Rng& rng, SampleSpec& spec);
 
 // Whether pipeline p is one the repeatability pass times again (a fixed draw from the seed).
 bool retimed_pipeline(const GenerateOptions& options, int pipeline);

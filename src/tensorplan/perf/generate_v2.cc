@@ -446,6 +446,15 @@ void log_line(const GenerateOptions& options, const std::string& line) {
 
 }  // namespace
 
+void draw_machine_params(Rng& rng, SampleSpec& spec) {
+  // Parallelism changes how outer loops are split, cache size how deep tiles go, balance how much
+  // recomputation is traded for locality: each moves Adams2019 to other schedules. Drawn far
+  // beyond real machines on purpose (1 KiB .. 1 GiB, balance 0.5 .. 2000) to spread them.
+  spec.machine_parallelism = 1 << rng.uniform(0, 7);                  // 1 .. 128
+  spec.machine_cache_bytes = std::int64_t{1} << rng.uniform(10, 30);  // 1 KiB .. 1 GiB
+  spec.machine_balance = 0.5 * std::pow(4000.0, rng.unit());          // 0.5 .. 2000, log-uniform
+}
+
 SampleSpec sample_spec_v2(const GenerateOptions& options, int pipeline, int sample,
                           std::string* kind) {
   SampleSpec spec;
@@ -455,14 +464,7 @@ SampleSpec sample_spec_v2(const GenerateOptions& options, int pipeline, int samp
   spec.target = options.target;
   spec.time_it = false;
   Rng rng(derive_seed(spec.pipeline_seed ^ 0x5a3b1e2ULL, static_cast<std::uint64_t>(sample)));
-  const auto draw_machine = [&] {
-    // Parallelism changes how outer loops are split, cache size how deep tiles go, balance how
-    // much recomputation is traded for locality: each moves Adams2019 to other schedules. Drawn
-    // far beyond real machines on purpose (1 KiB .. 1 GiB, balance 0.5 .. 2000) to spread them.
-    spec.machine_parallelism = 1 << rng.uniform(0, 7);                  // 1 .. 128
-    spec.machine_cache_bytes = std::int64_t{1} << rng.uniform(10, 30);  // 1 KiB .. 1 GiB
-    spec.machine_balance = 0.5 * std::pow(4000.0, rng.unit());          // 0.5 .. 2000, log-uniform
-  };
+  const auto draw_machine = [&] { draw_machine_params(rng, spec); };
   // After the beam searches: a quarter beam-1 dropout samples, a quarter the same under drawn
   // machines, and half under random weights. On the first trial pipelines the dropout samples
   // ran within a few percent of the greedy schedule (Adams2019 drops a state only in favour of
