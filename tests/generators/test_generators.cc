@@ -73,8 +73,24 @@ class TinyMisestimated : public Generator<TinyMisestimated> {
   }
 };
 
+// A pipeline that is cheap to schedule but whose output (8 GiB of floats) cannot be allocated
+// under a sample's memory cap: every schedule fails to run.
+class TinyTooBig : public Generator<TinyTooBig> {
+ public:
+  Input<Buffer<float, 2>> input{"input"};
+  Output<Buffer<float, 2>> output{"output"};
+
+  void generate() {
+    Var x("x"), y("y");
+    output(x, y) = input(x % 16, y % 16) * 2;
+    input.set_estimates({{0, 16}, {0, 16}});
+    output.set_estimates({{0, 1 << 16}, {0, 1 << 15}});
+  }
+};
+
 }  // namespace
 
 HALIDE_REGISTER_GENERATOR(TinyBlur, tiny_blur)
 HALIDE_REGISTER_GENERATOR(TinyGradient, tiny_gradient)
 HALIDE_REGISTER_GENERATOR(TinyMisestimated, tiny_misestimated)
+HALIDE_REGISTER_GENERATOR(TinyTooBig, tiny_too_big)

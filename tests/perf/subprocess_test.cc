@@ -5,7 +5,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <stdexcept>
+#include <vector>
 
 namespace tensorplan::perf {
 namespace {
@@ -49,6 +51,47 @@ TEST(Subprocess, ReportsCrashesErrorsAndTimeouts) {
   EXPECT_EQ(hang.status, "timeout");
   EXPECT_EQ(hang.phase, "compiled");
   EXPECT_LT(hang.wall_seconds, 10);
+}
+
+// A child that needs more memory than its cap is told apart from one that failed otherwise.
+TEST(Subprocess, SaysWhenTheChildRanOutOfMemoryUnderItsCap) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "no memory cap under AddressSanitizer";
+#endif
+  const ChildOutcome out = run_in_child(
+      [](const MessageSink& send) {
+        send({{"type", "compiled"}});
+        std::vector<char> big(kChildMemoryCapBytes + (1ULL << 30));
+        std::memset(big.data(), 1, 4096);
+      },
+      {}, 30);
+  EXPECT_EQ(out.status, "error");
+  EXPECT_NE(out.detail.find("ran out of memory under the child's cap of 8 GiB"), std::string::npos)
+      << out.detail;
+  // Other failures do not claim it.
+  const ChildOutcome error =
+      run_in_child([](const MessageSink&) { throw std::runtime_error("no schedule"); }, {}, 30);
+  EXPECT_EQ(error.detail.find("memory"), std::string::npos) << error.detail;
+}
+
+// An interrupt (Ctrl-C reaches the whole process group) ends the child even when the parent
+// catches it to report what it has so far.
+TEST(Subprocess, AnInterruptEndsTheChild) {
+  struct sigaction ignore = {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction before = {};
+  ::sigaction(SIGINT, &ignore, &before);
+  const ChildOutcome out = run_in_child(
+      [](const MessageSink& send) {
+        send({{"type", "compiled"}});
+        ::raise(SIGINT);
+        for (;;) ::pause();
+      },
+      {}, 30);
+  ::sigaction(SIGINT, &before, nullptr);
+  EXPECT_EQ(out.status, "crashed");
+  EXPECT_EQ(out.detail, "SIGINT");
+  EXPECT_LT(out.wall_seconds, 10);
 }
 
 }  // namespace

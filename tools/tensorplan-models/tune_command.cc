@@ -1,9 +1,12 @@
 // tensorplan perf tune: autotune one random pipeline, or a user's Halide generator, with a cost
 // model — sample schedules, rank them with the model, time the favourites, and print the fastest
 // with its speed-up over Adams2019's default beam-search schedule.
+#include <signal.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +33,20 @@ struct TuneArgs {
 };
 
 std::string ms(double seconds) { return fmt::format("{:.4f} ms", seconds * 1e3); }
+
+// Ctrl-C (or SIGTERM) stops the tuning between steps; what was timed so far is still reported.
+volatile std::sig_atomic_t interrupt_received = 0;
+
+void on_interrupt(int) { interrupt_received = 1; }
+
+void catch_interrupts() {
+  struct sigaction action = {};
+  action.sa_handler = on_interrupt;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // no SA_RESTART: a wait for a sample's child returns at once
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+}
 
 // The model's prediction in the unit of the measured times, or as what it is for a ranker.
 std::string predicted_text(const perf::CostModel& model, double predicted) {
@@ -68,6 +85,125 @@ void set_generator(TuneArgs& args) {
   args.options.generator = args.generator;
 }
 
+// The pick timed fastest, if any.
+const perf::TunedSchedule* best_pick(const perf::TuneResult& r) {
+  return r.best >= 0 ? &r.timed[static_cast<std::size_t>(r.best)] : nullptr;
+}
+
+void print_json(const TuneArgs& args, const perf::CostModel& model, const perf::TuneResult& r,
+                bool tuned_wins) {
+  Json timed = Json::array();
+  for (const auto& s : r.timed) timed.push_back(schedule_json(s));
+  const perf::TunedSchedule* best = best_pick(r);
+  const Json j = {
+      {"model", model.name()},
+      {"pipeline", args.options.generator ? Json(nullptr) : Json(args.options.pipeline)},
+      {"generator", args.options.generator ? Json(args.generator.name) : Json(nullptr)},
+      {"generator_library", args.options.generator ? Json(args.generator.library) : Json(nullptr)},
+      {"generator_params", args.generator.params},
+      {"run_seed", args.options.run_seed},
+      {"predicted_unit", model.predicts_seconds() ? "seconds" : "score"},
+      {"beam_status", r.beam.status},
+      {"beam_detail", r.beam.detail},
+      {"beam_seconds", r.beam.seconds},
+      {"beam_noise", r.beam.noise()},
+      {"draws", r.draws},
+      {"sampled", r.sampled},
+      {"duplicates", r.duplicates},
+      {"ranked", r.ranked.size()},
+      {"timed", timed},
+      {"best_sample", best ? Json(best->sample) : Json(nullptr)},
+      {"best_seconds", best ? Json(best->seconds) : Json(nullptr)},
+      {"best_noise", best ? Json(best->noise()) : Json(nullptr)},
+      {"speedup", r.speedup()},
+      {"faster_beyond_noise", r.faster_beyond_noise()},
+      {"tuned_schedule_chosen", tuned_wins},
+      {"interrupted", r.interrupted},
+      {"seconds", r.seconds}};
+  std::printf("%s\n", j.dump().c_str());
+}
+
+// What the tuning found, for a person: the beam search, the sampling, each pick, the verdict.
+void print_text(const TuneArgs& args, const perf::CostModel& model, const perf::TuneResult& r,
+                const perf::TunedSchedule* winner) {
+  if (args.options.generator) {
+    std::printf("generator %s from %s\n", perf::generator_label(args.generator).c_str(),
+                args.generator.library.c_str());
+  } else {
+    std::printf("pipeline %d of run seed %llu\n", args.options.pipeline,
+                static_cast<unsigned long long>(args.options.run_seed));
+  }
+  if (r.beam.status == "ok") {
+    std::printf("Adams2019 beam search (default): measured %s (timing noise %.1f%%)\n",
+                ms(r.beam.seconds).c_str(), 100 * r.beam.noise());
+  } else if (!r.beam.status.empty()) {
+    std::printf("Adams2019 beam search (default): its schedule %s\n", failure_text(r.beam).c_str());
+  }
+  if (r.draws > 0) {
+    std::printf(
+        "sampled %d distinct schedules (%d searches: %d gave a schedule, %d of them repeats of "
+        "an earlier one), ranked with %s; its favourites:\n",
+        static_cast<int>(r.ranked.size()), r.draws, r.sampled, r.duplicates, model.name().c_str());
+  }
+  for (std::size_t i = 0; i < r.timed.size(); ++i) {
+    const auto& s = r.timed[i];
+    const std::string measured = s.status == "ok" ? fmt::format("measured {} (noise {:.1f}%)",
+                                                                ms(s.seconds), 100 * s.noise())
+                                                  : failure_text(s);
+    std::printf("  #%zu sample %-4d predicted %-16s %s\n", i + 1, s.sample,
+                predicted_text(model, s.predicted).c_str(), measured.c_str());
+  }
+  const perf::TunedSchedule* best = best_pick(r);
+  if (r.interrupted)
+    std::printf("interrupted: %zu of %d picks timed before it stopped\n", r.timed.size(),
+                args.options.top);
+  if (best == nullptr) {
+    std::printf("%s\n", r.beam.status != "ok" ? "no schedule could be timed"
+                        : r.interrupted       ? "no pick was timed; Adams2019's schedule stands"
+                                        : "none of the picks could be timed; Adams2019's schedule "
+                                          "stands");
+  } else if (r.beam.status != "ok") {
+    std::printf("fastest pick: sample %d, %s (no beam-search time to compare with)\n", best->sample,
+                ms(best->seconds).c_str());
+  } else if (r.faster_beyond_noise()) {
+    std::printf(
+        "fastest: sample %d, %s: %.2fx faster than Adams2019's beam search (beyond the "
+        "timing noise of both)\n",
+        best->sample, ms(best->seconds).c_str(), r.speedup());
+  } else if (r.speedup() > 1) {
+    std::printf(
+        "fastest pick %s is %.2fx faster than the beam search's, within the timing noise "
+        "(%.1f%% + %.1f%%): no measurable gain; Adams2019's schedule stands\n",
+        ms(best->seconds).c_str(), r.speedup(), 100 * r.beam.noise(), 100 * best->noise());
+  } else {
+    std::printf("fastest pick %s is %.2fx the beam search's time: Adams2019's schedule stands\n",
+                ms(best->seconds).c_str(), 1 / r.speedup());
+  }
+  std::printf("tuning took %.1f s (%zu of %zu ranked schedules compiled, plus the beam search)\n",
+              r.seconds, r.timed.size(), r.ranked.size());
+  if (winner == nullptr) return;
+  if (args.out.empty())
+    std::printf("\n%s", winner->schedule_source.c_str());
+  else
+    std::printf("schedule written to %s\n", args.out.c_str());
+}
+
+// Returns whether a schedule was handed out (written with -o, printed without).
+bool report(const TuneArgs& args, const perf::CostModel& model, const perf::TuneResult& r) {
+  // The schedule to hand out: the fastest timed pick when it beats the beam search's by more than
+  // the timing noise (or when the beam search's failed to run), else the beam search's; none
+  // when neither was timed.
+  const bool beam_ran = r.beam.status == "ok";
+  const bool tuned_wins = r.faster_beyond_noise() || (!beam_ran && r.best >= 0);
+  const perf::TunedSchedule* winner = tuned_wins ? best_pick(r) : beam_ran ? &r.beam : nullptr;
+  if (!args.out.empty() && winner != nullptr) write_file_atomic(args.out, winner->schedule_source);
+  if (args.json)
+    print_json(args, model, r, tuned_wins);
+  else
+    print_text(args, model, r, winner);
+  return winner != nullptr;
+}
+
 void run(TuneArgs& args) {
   set_generator(args);
   std::unique_ptr<perf::CostModel> model = perf::load_cost_model(args.model);
@@ -81,88 +217,13 @@ void run(TuneArgs& args) {
       [[maybe_unused]] const auto n = ::write(STDERR_FILENO, line.data(), line.size());
     };
   }
+  catch_interrupts();
+  args.options.interrupted = [] { return interrupt_received != 0; };
   const perf::TuneResult r = perf::autotune(*model, args.options);
   if (show_progress) std::fprintf(stderr, "\r%-72s\r", "");
-
-  // The schedule to hand out: the fastest timed pick when it beats the beam search's by more than
-  // the timing noise, else the beam search's.
-  const bool tuned_wins = r.faster_beyond_noise();
-  const perf::TunedSchedule& winner =
-      tuned_wins ? r.timed[static_cast<std::size_t>(r.best)] : r.beam;
-  if (!args.out.empty()) write_file_atomic(args.out, winner.schedule_source);
-
-  if (args.json) {
-    Json timed = Json::array();
-    for (const auto& s : r.timed) timed.push_back(schedule_json(s));
-    const Json j = {
-        {"model", model->name()},
-        {"pipeline", args.options.generator ? Json(nullptr) : Json(args.options.pipeline)},
-        {"generator", args.options.generator ? Json(args.generator.name) : Json(nullptr)},
-        {"generator_library",
-         args.options.generator ? Json(args.generator.library) : Json(nullptr)},
-        {"generator_params", args.generator.params},
-        {"run_seed", args.options.run_seed},
-        {"predicted_unit", model->predicts_seconds() ? "seconds" : "score"},
-        {"beam_seconds", r.beam.seconds},
-        {"beam_noise", r.beam.noise()},
-        {"sampled", r.sampled},
-        {"duplicates", r.duplicates},
-        {"ranked", r.ranked.size()},
-        {"timed", timed},
-        {"best_sample",
-         r.best >= 0 ? Json(r.timed[static_cast<std::size_t>(r.best)].sample) : Json(nullptr)},
-        {"best_seconds",
-         r.best >= 0 ? Json(r.timed[static_cast<std::size_t>(r.best)].seconds) : Json(nullptr)},
-        {"speedup", r.speedup()},
-        {"faster_beyond_noise", tuned_wins},
-        {"seconds", r.seconds}};
-    std::printf("%s\n", j.dump().c_str());
-    return;
-  }
-  if (args.options.generator) {
-    std::printf("generator %s from %s\n", perf::generator_label(args.generator).c_str(),
-                args.generator.library.c_str());
-  } else {
-    std::printf("pipeline %d of run seed %llu\n", args.options.pipeline,
-                static_cast<unsigned long long>(args.options.run_seed));
-  }
-  std::printf("Adams2019 beam search (default): measured %s (timing noise %.1f%%)\n",
-              ms(r.beam.seconds).c_str(), 100 * r.beam.noise());
-  std::printf(
-      "sampled %d schedules: %d duplicates of earlier ones, %zu distinct, ranked with %s; its "
-      "favourites:\n",
-      r.sampled, r.duplicates, r.ranked.size(), model->name().c_str());
-  for (std::size_t i = 0; i < r.timed.size(); ++i) {
-    const auto& s = r.timed[i];
-    const std::string measured = s.status == "ok" ? fmt::format("measured {} (noise {:.1f}%)",
-                                                                ms(s.seconds), 100 * s.noise())
-                                                  : failure_text(s);
-    std::printf("  #%zu sample %-4d predicted %-16s %s\n", i + 1, s.sample,
-                predicted_text(*model, s.predicted).c_str(), measured.c_str());
-  }
-  if (r.best < 0) {
-    std::printf("none of the picks could be timed; Adams2019's schedule stands\n");
-  } else if (tuned_wins) {
-    std::printf(
-        "fastest: sample %d, %s: %.2fx faster than Adams2019's beam search (beyond the "
-        "timing noise of both)\n",
-        winner.sample, ms(winner.seconds).c_str(), r.speedup());
-  } else if (r.speedup() > 1) {
-    std::printf(
-        "fastest pick %s is %.2fx faster than the beam search's, within the timing noise "
-        "(%.1f%% + %.1f%%): no measurable gain; Adams2019's schedule stands\n",
-        ms(r.timed[static_cast<std::size_t>(r.best)].seconds).c_str(), r.speedup(),
-        100 * r.beam.noise(), 100 * r.timed[static_cast<std::size_t>(r.best)].noise());
-  } else {
-    std::printf("fastest pick %s is %.2fx the beam search's time: Adams2019's schedule stands\n",
-                ms(r.timed[static_cast<std::size_t>(r.best)].seconds).c_str(), 1 / r.speedup());
-  }
-  std::printf("tuning took %.1f s (%zu of %zu ranked schedules compiled, plus the beam search)\n",
-              r.seconds, r.timed.size(), r.ranked.size());
-  if (args.out.empty())
-    std::printf("\n%s", winner.schedule_source.c_str());
-  else
-    std::printf("schedule written to %s\n", args.out.c_str());
+  const bool handed_out = report(args, *model, r);
+  if (r.interrupted) std::exit(130);  // as a shell reports a command ended by Ctrl-C
+  if (!handed_out) std::exit(1);      // no schedule ran: nothing to hand out
 }
 
 }  // namespace
@@ -181,7 +242,10 @@ void add_tune_command(CLI::App& perf) {
       "HALIDE_REGISTER_GENERATOR (built against Debian's Halide 14), --generator one of them,\n"
       "-p sets its GeneratorParams. It is created for the host target with auto_schedule=true;\n"
       "it must have one single-valued output, and estimates on every input (set_estimates;\n"
-      "set_estimate for scalar inputs) and on its output: they size the data it is timed on.\n"
+      "set_estimate for scalar inputs) and on its output: the schedules are made for them, and a\n"
+      "bounds query (as Halide's RunGen) sizes the data they are timed on from them.\n"
+      "Ctrl-C stops the tuning and reports what was timed so far (exit code 130); when no\n"
+      "schedule, not even the beam search's, could be timed, the exit code is 1.\n"
       "\nExample (the generators of examples/generators; see docs/perf-models.md):\n"
       "  tensorplan perf tune data/perf/gcn.tpmodel --generator-library\n"
       "    build/release/examples/libexample_generators.so --generator conv_relu -p size=32");
@@ -203,7 +267,10 @@ void add_tune_command(CLI::App& perf) {
                    "A GeneratorParam of the generator, key=value (repeatable)")
       ->needs(library);
   pipeline->excludes(library);
-  tune->add_option("--samples", args->options.samples, "schedules to sample and rank")
+  tune->add_option("--samples", args->options.samples,
+                   fmt::format("distinct schedules to sample and rank (the randomised search runs "
+                               "up to {}x as often to find them)",
+                               perf::kDrawsPerSample))
       ->capture_default_str()
       ->check(cli::integer_in(1, cli::kMaxInt));
   tune->add_option("--top", args->options.top, "schedules to compile and time")

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <new>
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/timer.h"
@@ -50,18 +51,22 @@ void send_message(int fd, const Json& message) {
   // A fault in JIT code is a crash of the sample, whatever handlers the parent installed (ASan's
   // SEGV handler would turn it into an exit code): restore the default actions.
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) ::signal(sig, SIG_DFL);
+  // An interrupt ends the child at once, whatever the parent does with it (perf tune catches it
+  // to report what it has timed so far).
+  for (int sig : {SIGINT, SIGTERM}) ::signal(sig, SIG_DFL);
   ::dup2(err_fd, STDERR_FILENO);
   const int null_fd = ::open("/dev/null", O_WRONLY);
   if (null_fd >= 0) ::dup2(null_fd, STDOUT_FILENO);
 #if !defined(__SANITIZE_ADDRESS__)
-  // A runaway schedule must not take the machine's memory: 8 GiB of address space is plenty
-  // (ASan reserves terabytes of shadow, so no limit under it).
-  struct rlimit limit = {8ULL << 30, 8ULL << 30};
+  struct rlimit limit = {kChildMemoryCapBytes, kChildMemoryCapBytes};
   ::setrlimit(RLIMIT_AS, &limit);
 #endif
   int code = 0;
   try {
     body([fd](const Json& message) { send_message(fd, message); });
+  } catch (const std::bad_alloc&) {
+    send_message(fd, Json{{"type", "error"}, {"message", "out of memory (std::bad_alloc)"}});
+    code = 3;
   } catch (const std::exception& e) {
     send_message(fd, Json{{"type", "error"}, {"message", e.what()}});
     code = 3;
@@ -71,6 +76,17 @@ void send_message(int fd, const Json& message) {
   }
   std::fflush(stderr);
   _exit(code);  // skip the parent's atexit handlers and static destructors
+}
+
+// Running out of memory under the cap shows as an allocation failure, in one of the ways the
+// child's libraries report it (C++, Halide's runtime, LLVM, the C library).
+[[maybe_unused]] bool ran_out_of_memory(const std::string& detail, const std::string& stderr_tail) {
+  for (const std::string* text : {&detail, &stderr_tail}) {
+    for (const char* sign :
+         {"bad_alloc", "Out of memory", "out of memory", "Cannot allocate memory"})
+      if (text->find(sign) != std::string::npos) return true;
+  }
+  return false;
 }
 
 std::string read_tail(int fd, std::size_t max_bytes) {
@@ -180,6 +196,13 @@ ChildOutcome run_in_child(const std::function<void(const MessageSink&)>& body,
       if (m.value("type", "") == "error") outcome.detail = m.value("message", outcome.detail);
     }
   }
+#if !defined(__SANITIZE_ADDRESS__)
+  if (outcome.status != "ok" && outcome.status != "timeout" &&
+      ran_out_of_memory(outcome.detail, outcome.stderr_tail)) {
+    outcome.detail = fmt::format("ran out of memory under the child's cap of {} GiB: {}",
+                                 kChildMemoryCapBytes >> 30, outcome.detail);
+  }
+#endif
   return outcome;
 }
 

@@ -19,13 +19,20 @@ namespace tensorplan::perf {
 
 using MessageSink = std::function<void(const Json&)>;
 
+// A child's address space is capped (RLIMIT_AS), so that a runaway schedule cannot take the
+// machine's memory: 8 GiB is plenty for one sample. Not applied under AddressSanitizer, which
+// reserves terabytes of shadow memory.
+constexpr unsigned long long kChildMemoryCapBytes = 8ULL << 30;
+
 struct ChildOutcome {
   std::vector<Json> messages;  // in the order the child sent them
   // "ok": exited 0; "error": threw (message in `detail`) or exited non-zero; "crashed": killed by
   // a signal (name in `detail`); "timeout": ran past the limit of phase `phase`.
   std::string status;
-  std::string phase;        // type of the last message received ("start" before any)
-  std::string detail;       // error message, signal name or time limit
+  std::string phase;  // type of the last message received ("start" before any)
+  // Error message, signal name or time limit; where the child ran out of memory under its cap,
+  // it says so.
+  std::string detail;
   std::string stderr_tail;  // the last lines the child wrote to stderr
   double wall_seconds = 0;
 };

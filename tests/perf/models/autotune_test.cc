@@ -42,7 +42,10 @@ TEST(Autotune, RanksDistinctSamplesAndTimesTheFavourites) {
   const TuneResult r = autotune(model, tiny(6, 2));
   EXPECT_GT(r.beam.seconds, 0.0);
   EXPECT_FALSE(r.beam.schedule_source.empty());
-  EXPECT_EQ(r.sampled, 6);
+  // Six distinct schedules, drawing more where the search repeated itself (up to 4x).
+  EXPECT_EQ(r.ranked.size(), 6u);
+  EXPECT_LE(r.draws, 6 * kDrawsPerSample);
+  EXPECT_LE(r.sampled, r.draws);
   EXPECT_EQ(static_cast<int>(r.ranked.size()) + r.duplicates, r.sampled);
   std::set<std::string> sources = {r.beam.schedule_source};
   for (std::size_t i = 0; i < r.ranked.size(); ++i) {
@@ -80,6 +83,7 @@ TEST(Autotune, RanksDistinctSamplesAndTimesTheFavourites) {
 // "Faster" is claimed only when the gain exceeds the timing noise of both schedules.
 TEST(Autotune, FasterOnlyBeyondTheTimingNoise) {
   TuneResult r;
+  r.beam.status = "ok";
   r.beam.seconds = 1.0;
   r.beam.median_seconds = 1.05;  // 5% noise
   TunedSchedule pick;
@@ -94,6 +98,11 @@ TEST(Autotune, FasterOnlyBeyondTheTimingNoise) {
   r.timed[0].seconds = 0.8;
   r.timed[0].median_seconds = 0.81;
   EXPECT_TRUE(r.faster_beyond_noise()) << "25% faster is beyond 5% + 1.3%";
+  r.best = 0;
+  r.beam.status = "error:run";  // a beam schedule that failed to run: nothing to compare with
+  EXPECT_EQ(r.speedup(), 0.0);
+  EXPECT_FALSE(r.faster_beyond_noise());
+  r.beam.status = "ok";
   r.best = -1;
   EXPECT_FALSE(r.faster_beyond_noise());
   EXPECT_EQ(TunedSchedule{}.noise(), 0.0);  // not timed: no noise figure
@@ -106,7 +115,7 @@ TEST(Autotune, TunesAGeneratorFromASharedLibrary) {
   o.generator = GeneratorSpec{TENSORPLAN_TEST_GENERATORS, "tiny_blur", {{"size", "48"}}};
   const TuneResult r = autotune(model, o);
   EXPECT_GT(r.beam.seconds, 0.0);
-  EXPECT_EQ(r.sampled, 3);
+  EXPECT_EQ(r.ranked.size(), 3u);
   EXPECT_EQ(static_cast<int>(r.ranked.size()) + r.duplicates, r.sampled);
   ASSERT_FALSE(r.timed.empty());
   EXPECT_EQ(r.timed[0].sample, r.ranked[0].sample);
@@ -128,6 +137,41 @@ TEST(Autotune, ReportsAGeneratorItCannotBuild) {
   }
   o.generator = GeneratorSpec{TENSORPLAN_TEST_GENERATORS, "tiny_blur", {{"estimate_input", "0"}}};
   EXPECT_THROW(autotune(model, o), Error);
+}
+
+// A beam-search schedule that cannot run (here: its output exceeds the memory cap) is reported
+// as a failed run, and the tuning goes on without a speed-up to claim.
+TEST(Autotune, ABeamScheduleThatFailsToRunIsReportedAsSuchAndTheTuningGoesOn) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "no memory cap under AddressSanitizer";
+#endif
+  FeatureSumModel model;
+  TuneOptions o = tiny(1, 1);
+  o.generator = GeneratorSpec{TENSORPLAN_TEST_GENERATORS, "tiny_too_big", {}};
+  const TuneResult r = autotune(model, o);
+  EXPECT_EQ(r.beam.status, "error:run");
+  EXPECT_NE(r.beam.detail.find("ran out of memory under the child's cap"), std::string::npos)
+      << r.beam.detail;
+  EXPECT_FALSE(r.beam.schedule_source.empty());
+  EXPECT_EQ(r.ranked.size(), 1u);
+  ASSERT_FALSE(r.timed.empty());
+  EXPECT_EQ(r.timed[0].status, "error:run");
+  EXPECT_LT(r.best, 0);
+  EXPECT_EQ(r.speedup(), 0.0);
+}
+
+// An interrupt stops the tuning between steps; what was done so far is returned, not thrown away.
+TEST(Autotune, AnInterruptedTuningReturnsWhatItHas) {
+  FeatureSumModel model;
+  TuneOptions o = tiny(6, 2);
+  int polls = 0;
+  o.interrupted = [&] { return ++polls > 2; };  // after the beam search and one draw
+  const TuneResult r = autotune(model, o);
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_EQ(r.beam.status, "ok");
+  EXPECT_GT(r.beam.seconds, 0.0);
+  EXPECT_EQ(r.draws, 1);
+  EXPECT_TRUE(r.timed.empty());
 }
 
 TEST(Autotune, RejectsEmptySettings) {

@@ -196,13 +196,43 @@ TEST(ModelCli, TuneShowsItsPhasesOnATerminalOnly) {
   std::ifstream in(terminal);
   const std::string seen((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(seen.find("perf tune: beam search (Adams2019 default)"), std::string::npos) << seen;
-  EXPECT_NE(seen.find("perf tune: sampling 2/2"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("perf tune: sampling: 0/2 distinct (draw 1)"), std::string::npos) << seen;
   EXPECT_NE(seen.find("perf tune: timing pick 1/1"), std::string::npos) << seen;
   std::filesystem::remove(terminal);
 
   const CliRun plain = run(tune.substr(std::string(TENSORPLAN_CLI).size() + 1) + " -o /dev/null");
   ASSERT_EQ(plain.code, 0) << plain.out;
   EXPECT_EQ(plain.out.find("perf tune:"), std::string::npos) << plain.out;
+}
+
+// Ctrl-C (here SIGINT from timeout(1)) stops the tuning; it still reports, and exits with 130.
+TEST(ModelCli, AnInterruptedTuneReportsWhatItHas) {
+  const testing::CliResult r = testing::run_command(
+      "timeout --preserve-status -s INT 5 " + std::string(TENSORPLAN_CLI) + " perf tune " +
+      TENSORPLAN_SOURCE_DIR + "/data/perf/halide.tpmodel --generator-library " +
+      TENSORPLAN_TEST_GENERATORS + " --generator tiny_blur --samples 100000 --top 1 --json -q");
+  EXPECT_EQ(r.status, 130) << r.out << r.err;
+  const Json j = Json::parse(r.out.substr(0, r.out.find('\n')));
+  EXPECT_EQ(j.at("interrupted"), true);
+  EXPECT_LT(j.at("draws").get<int>(), 100000);
+}
+
+// A tune in which no schedule could be timed hands nothing out, and says so with exit code 1.
+TEST(ModelCli, ATuneWithNothingTimedExitsWithOne) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "no memory cap under AddressSanitizer";
+#endif
+  const std::string out = temp_path("tune-none.cc");
+  const CliRun r =
+      run("perf tune " + std::string(TENSORPLAN_SOURCE_DIR) +
+          "/data/perf/halide.tpmodel --generator-library " + TENSORPLAN_TEST_GENERATORS +
+          " --generator tiny_too_big --samples 1 --top 1 -q -o " + out);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("its schedule failed: error:run (ran out of memory under the child's cap"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("no schedule could be timed"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(out));
 }
 
 // A generator that cannot be tuned: one error line naming what is wrong, exit code 2.

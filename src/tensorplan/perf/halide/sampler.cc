@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <new>
 #include <type_traits>
 
 #include "tensorplan/common/error.h"
@@ -134,9 +135,20 @@ halide_scalar_value_t scalar_value(const Halide::Type& t, double v) {
   return out;
 }
 
+// Halide's buffers use malloc and do not check it: a buffer bigger than the child's memory cap
+// would crash it with no reason given. This allocator says so instead.
+void* checked_malloc(std::size_t bytes) {
+  void* p = std::malloc(bytes);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+
+void allocate(Halide::Buffer<>& buffer) { buffer.allocate(checked_malloc, std::free); }
+
 Halide::Buffer<> sized_buffer(const PipelineArgument& a) {
-  Halide::Buffer<> buffer(a.type, a.extents);
+  Halide::Buffer<> buffer(a.type, nullptr, a.extents);
   buffer.set_min(a.mins);
+  allocate(buffer);
   return buffer;
 }
 
@@ -226,9 +238,8 @@ TimedBuffers buffers_by_bounds_query(Halide::Pipeline& pipeline, const SamplePip
   for (const PipelineArgument& a : sampled.inputs) {
     if (a.is_buffer) out.inputs.push_back(a.parameter.buffer());
   }
-  Halide::Runtime::Buffer<> allocated(*shape.raw_buffer());
-  allocated.allocate();  // with the queried strides
-  out.output = Halide::Buffer<>(std::move(allocated));
+  out.output = Halide::Buffer<>(*shape.raw_buffer());
+  allocate(out.output);  // with the queried strides
   return out;
 }
 
@@ -431,8 +442,9 @@ SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits) {
                           ? "exited without reporting its result"
                           : fmt::format("{} after '{}'", outcome.status, outcome.phase);
     }
-    if (outcome.status != "timeout" && !outcome.stderr_tail.empty()) {
-      // The last line of stderr usually names the failed assertion.
+    if (outcome.status == "crashed" && !outcome.stderr_tail.empty()) {
+      // A crash sends no message; the last line of stderr usually names the failed assertion.
+      // (An error has its message: the stderr before it is the autoscheduler's chatter.)
       std::string tail = outcome.stderr_tail;
       while (!tail.empty() && (tail.back() == '\n' || tail.back() == ' ')) tail.pop_back();
       const auto nl = tail.rfind('\n', tail.size() > 400 ? tail.size() - 400 : 0);

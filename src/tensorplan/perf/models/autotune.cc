@@ -11,13 +11,14 @@
 
 #include "tensorplan/common/error.h"
 #include "tensorplan/common/progress.h"
+#include "tensorplan/common/rng.h"
 #include "tensorplan/common/timer.h"
 #include "tensorplan/perf/halide/target.h"
 
 namespace tensorplan::perf {
 
 double TuneResult::speedup() const {
-  if (best < 0 || !(beam.seconds > 0)) return 0;
+  if (best < 0 || beam.status != "ok" || !(beam.seconds > 0)) return 0;
   const double tuned = timed[static_cast<std::size_t>(best)].seconds;
   return tuned > 0 ? beam.seconds / tuned : 0;
 }
@@ -36,7 +37,7 @@ namespace {
 
 // The dataset's recipe for sample k of the pipeline (0: beam search 32; k >= 1: beam 1 with a
 // dropout level and search seed drawn from the pipeline's seed and k), so that the model ranks
-// the kind of schedules it learnt from.
+// the kind of schedules it learnt from; draws beyond `samples` also under drawn MachineParams.
 SampleSpec spec_of(const TuneOptions& options, int k) {
   GenerateOptions run;
   run.seed = options.run_seed;
@@ -46,6 +47,12 @@ SampleSpec spec_of(const TuneOptions& options, int k) {
   run.timing = options.timing;
   SampleSpec spec = sample_spec(run, options.pipeline, k);
   spec.generator = options.generator;
+  if (k > options.samples) {
+    // Past the first `samples` draws the search has repeated itself: draw its MachineParams too
+    // (as format 2's "random-machine" samples), which moves it to other tilings.
+    Rng rng(derive_seed(spec.search_seed ^ 0x6d616368ULL, static_cast<std::uint64_t>(k)));
+    draw_machine_params(rng, spec);
+  }
   return spec;
 }
 
@@ -57,6 +64,10 @@ std::string pipeline_label(const TuneOptions& options) {
 
 void report(const TuneOptions& options, const std::string& status) {
   if (options.progress) options.progress(status);
+}
+
+bool interrupted(const TuneOptions& options) {
+  return options.interrupted && options.interrupted();
 }
 
 // run_sample with the status reported every second, with the time so far, so that a search of a
@@ -114,25 +125,47 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
   // Adams2019's default: beam search 32, no dropout, timed.
   const SampleResult beam =
       run_sample_reporting(options, "beam search (Adams2019 default)", spec_of(options, 0));
-  if (beam.status != "ok" || !beam.has_timing)
-    fail("Adams2019's beam search failed on {}: {} {}", pipeline_label(options), beam.status,
-         beam.detail);
-  result.beam.seconds = beam.timing.min_seconds;
-  result.beam.median_seconds = beam.timing.median_seconds;
-  result.beam.status = "ok";
+  if (interrupted(options)) {
+    result.interrupted = true;
+    result.seconds = clock.seconds();
+    return result;
+  }
+  if (!beam.has_schedule || beam.features.schedule.empty())
+    fail("Adams2019's beam search found no schedule for {}: {} {}", pipeline_label(options),
+         beam.status, beam.detail);
   result.beam.schedule_source = beam.schedule_source;
+  result.beam.status = beam.status;
+  result.beam.detail = beam.detail;
+  if (beam.status == "ok" && beam.has_timing) {
+    result.beam.seconds = beam.timing.min_seconds;
+    result.beam.median_seconds = beam.timing.median_seconds;
+  } else if (beam.status == "ok") {
+    result.beam.status = "error:run";
+    result.beam.detail = "no timing reported";
+  }
+  // A beam schedule that fails to compile or run (e.g. one that needs more memory than the cap)
+  // leaves nothing to compare with, but the sampled schedules may still run: go on.
 
-  // Sample and featurize without timing: this is the cheap part the model makes affordable.
+  // Sample and featurize without timing: this is the cheap part the model makes affordable. The
+  // search often finds a schedule again; draw more until `samples` distinct ones are in.
   PipelineSamples pipeline;
   pipeline.graph = beam.graph;
   pipeline.pipeline_features = beam.features.pipeline;
   std::vector<ScheduleSample> candidates;
   std::set<std::string> seen = {beam.schedule_source};
-  for (int k = 1; k <= options.samples; ++k) {
+  const long long max_draws = static_cast<long long>(options.samples) * kDrawsPerSample;
+  for (int k = 1; static_cast<int>(candidates.size()) < options.samples && k <= max_draws; ++k) {
+    if (interrupted(options)) {
+      result.interrupted = true;
+      break;
+    }
     SampleSpec spec = spec_of(options, k);
     spec.time_it = false;
-    const SampleResult r =
-        run_sample_reporting(options, fmt::format("sampling {}/{}", k, options.samples), spec);
+    const SampleResult r = run_sample_reporting(
+        options,
+        fmt::format("sampling: {}/{} distinct (draw {})", candidates.size(), options.samples, k),
+        spec);
+    ++result.draws;
     if (!r.has_schedule || r.features.schedule.empty()) continue;
     ++result.sampled;
     if (!seen.insert(r.schedule_source).second) {
@@ -145,8 +178,14 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
     s.schedule_source = r.schedule_source;
     candidates.push_back(std::move(s));
   }
-  if (candidates.empty())
-    fail("no sampled schedule differs from the beam search's ({} sampled)", result.sampled);
+  if (candidates.empty()) {
+    if (result.interrupted) {
+      result.seconds = clock.seconds();
+      return result;
+    }
+    fail("no sampled schedule differs from the beam search's ({} drawn, {} with a schedule)",
+         result.draws, result.sampled);
+  }
 
   report(options, fmt::format("ranking {} schedules", candidates.size()));
   std::vector<CostQuery> batch;
@@ -170,10 +209,18 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
   // ranked; a mismatch is recorded, not trusted.
   int ran = 0;
   for (std::size_t t = 0; t < result.ranked.size() && ran < options.top; ++t) {
+    if (interrupted(options)) {
+      result.interrupted = true;
+      break;
+    }
     TunedSchedule pick = result.ranked[t];
     const SampleResult r = run_sample_reporting(
         options, fmt::format("timing pick {}/{} (sample {})", ran + 1, options.top, pick.sample),
         spec_of(options, pick.sample));
+    if (interrupted(options)) {  // the child was likely interrupted too: not a failed pick
+      result.interrupted = true;
+      break;
+    }
     if (r.status != "ok" || !r.has_timing) {
       pick.status = r.status;
       pick.detail = r.detail;

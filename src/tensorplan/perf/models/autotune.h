@@ -24,7 +24,9 @@ struct TuneOptions {
   // Set: tune this generator's pipeline instead (run_seed and pipeline then only seed the
   // randomised searches and the input data, as they would for the random pipeline).
   std::optional<GeneratorSpec> generator;
-  int samples = 64;    // randomised schedules to sample and rank
+  // Distinct randomised schedules to rank: the search often repeats itself (the beam's schedule,
+  // or one drawn before), so up to kDrawsPerSample times as many are drawn to find them.
+  int samples = 64;
   int top = 5;         // of those, how many to compile and time
   int threads = 1;     // HL_NUM_THREADS and autoscheduler parallelism
   std::string target;  // "" = host_target()
@@ -32,7 +34,12 @@ struct TuneOptions {
   SampleLimits limits;
   // Called after each step with a short status (for a progress line); may be empty.
   std::function<void(const std::string&)> progress;
+  // Polled between steps; when it returns true the tuning stops and returns what it has timed
+  // (TuneResult::interrupted). May be empty.
+  std::function<bool()> interrupted;
 };
+
+constexpr int kDrawsPerSample = 4;
 
 struct TunedSchedule {
   int sample = 0;             // 0 = the beam search, k >= 1 = randomised sample k
@@ -48,12 +55,16 @@ struct TunedSchedule {
 };
 
 struct TuneResult {
-  TunedSchedule beam;                 // Adams2019's default schedule, timed
+  // Adams2019's default schedule, timed; status is not "ok" when it failed to run (the tuning goes
+  // on without a speed-up to report).
+  TunedSchedule beam;
   std::vector<TunedSchedule> ranked;  // every sampled schedule, best predicted first (unique)
   std::vector<TunedSchedule> timed;   // the model's top picks, as timed
   int best = -1;                      // index into `timed` of the fastest, -1 if none ran
-  int sampled = 0;                    // randomised samples that produced a schedule
+  int draws = 0;                      // randomised searches run
+  int sampled = 0;                    // of those, searches that produced a schedule
   int duplicates = 0;                 // of those, schedules identical to an earlier one
+  bool interrupted = false;           // stopped early by TuneOptions::interrupted
   double seconds = 0;                 // wall time of the whole tuning
   // beam time / best time (> 1: the tuned schedule is faster); 0 when either is missing.
   double speedup() const;
@@ -63,9 +74,9 @@ struct TuneResult {
 };
 
 // Throws Error if the pipeline cannot be generated (for a generator: checked in this process
-// first, so a bad library, name, param or missing estimate is reported as such) or the beam
-// search fails, or no sample yields a schedule. Sampling runs in child processes (one per schedule,
-// as Adams2019 requires).
+// first, so a bad library, name, param or missing estimate is reported as such), the beam search
+// finds no schedule, or no sample yields one that differs from it (unless interrupted). Sampling
+// runs in child processes (one per schedule, as Adams2019 requires).
 TuneResult autotune(CostModel& model, const TuneOptions& options);
 
 }  // namespace tensorplan::perf
