@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+
 #include "tensorplan/common/error.h"
+#include "tensorplan/perf/dataset.h"
 #include "tensorplan/perf/halide/featurizer.h"
 #include "tensorplan/perf/models/cost_model.h"
 
@@ -37,6 +41,31 @@ TEST(Samples, LoadsTheCommittedShardWithConsistentShapes) {
       EXPECT_GT(s.seconds, 0);
     }
   }
+}
+
+// A format-2 sample's label is the median over its timing rounds (the fastest round is kept in
+// the shard, but it is not the label).
+TEST(Samples, AVersion2ShardIsLabelledByTheMedianOverRounds) {
+  const std::string path =
+      std::string(TENSORPLAN_SOURCE_DIR) + "/data/perf-v2/shard-00000-of-00032.tpshard";
+  const Shard shard = read_shard(path);
+  std::map<std::pair<int, int>, const ScheduleRecord*> records;
+  for (const ScheduleRecord& s : shard.schedules) records[{s.pipeline, s.sample}] = &s;
+  const auto all = load_samples(path);
+  ASSERT_GT(all.size(), 10u);
+  int labels = 0, median_above_fastest = 0;
+  for (const auto& p : all) {
+    for (const auto& s : p.schedules) {
+      const ScheduleRecord& r = *records.at({p.pipeline, s.sample});
+      ASSERT_GE(r.rounds.size(), 7u);
+      EXPECT_EQ(s.seconds, r.label_seconds);
+      ++labels;
+      if (r.label_seconds > *std::min_element(r.rounds.begin(), r.rounds.end()))
+        ++median_above_fastest;
+    }
+  }
+  EXPECT_GT(labels, 300);
+  EXPECT_GT(median_above_fastest, labels / 2);  // so the two are told apart here
 }
 
 TEST(CostModelFactory, RejectsUnknownKindsAndNonModelFiles) {

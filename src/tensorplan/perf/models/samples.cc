@@ -49,7 +49,7 @@ std::vector<PipelineSamples> samples_from_shards(std::vector<Shard> shards) {
       ScheduleSample sample;
       sample.sample = s.sample;
       sample.schedule_features = std::move(s.schedule_features);
-      sample.seconds = s.timing.min_seconds;
+      sample.seconds = s.label_seconds;  // v2: the median over rounds; v1: the fastest batch
       sample.schedule_source = std::move(s.schedule_source);
       it->second.schedules.push_back(std::move(sample));
     }
