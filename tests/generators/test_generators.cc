@@ -73,6 +73,24 @@ class TinyMisestimated : public Generator<TinyMisestimated> {
   }
 };
 
+// An algorithm that depends on its input's size, as Halide's apps/iir_blur scans over
+// input.height(): each output row is the sum of its input row. Sized by a bounds query that
+// starts from empty inputs, the input would come out one column wide.
+class TinyRowSum : public Generator<TinyRowSum> {
+ public:
+  Input<Buffer<float, 2>> input{"input"};
+  Output<Buffer<float, 1>> output{"output"};
+
+  void generate() {
+    Var y("y");
+    Halide::RDom r(0, input.width());
+    output(y) = 0.0f;
+    output(y) += input(r, y);
+    input.set_estimates({{0, 40}, {0, 12}});
+    output.set_estimates({{0, 12}});
+  }
+};
+
 // A pipeline that is cheap to schedule but whose output (8 GiB of floats) cannot be allocated
 // under a sample's memory cap: every schedule fails to run.
 class TinyTooBig : public Generator<TinyTooBig> {
@@ -94,3 +112,4 @@ HALIDE_REGISTER_GENERATOR(TinyBlur, tiny_blur)
 HALIDE_REGISTER_GENERATOR(TinyGradient, tiny_gradient)
 HALIDE_REGISTER_GENERATOR(TinyMisestimated, tiny_misestimated)
 HALIDE_REGISTER_GENERATOR(TinyTooBig, tiny_too_big)
+HALIDE_REGISTER_GENERATOR(TinyRowSum, tiny_row_sum)

@@ -34,7 +34,7 @@ std::string error_of(const GeneratorSpec& s) {
 
 TEST(GeneratorPipeline, LoadsTheLibraryAndListsItsGenerators) {
   const std::vector<std::string> expected = {"tiny_blur", "tiny_gradient", "tiny_misestimated",
-                                             "tiny_too_big"};
+                                             "tiny_row_sum", "tiny_too_big"};
   EXPECT_EQ(load_generator_library(kLibrary), expected);
   EXPECT_EQ(load_generator_library(kLibrary), expected);  // loaded once, remembered
 }
@@ -123,6 +123,8 @@ TEST(GeneratorPipeline, SamplesAndTimesInAChild) {
       EXPECT_EQ(r.input_shapes, (std::vector<std::vector<int>>{{25, 16, 3}}));
       EXPECT_EQ(r.input_types, (std::vector<std::string>{"uint8"}));
       EXPECT_EQ(r.output_shape, (std::vector<int>{24, 16, 3}));
+      EXPECT_EQ(r.timed_input_shapes, (std::vector<std::vector<int>>{{25, 16, 3}}));
+      EXPECT_EQ(r.timed_output_shape, (std::vector<int>{24, 16, 3}));
     } else {
       EXPECT_EQ(r.input_shapes, (std::vector<std::vector<int>>{{34, 34}, {}}));
       EXPECT_EQ(r.output_shape, (std::vector<int>{32, 32}));
@@ -142,6 +144,17 @@ TEST(GeneratorPipeline, SizesBuffersByABoundsQuery) {
   // What the schedule was made for: the estimates.
   EXPECT_EQ(r.input_shapes, (std::vector<std::vector<int>>{{20, 16}}));
   EXPECT_EQ(r.output_shape, (std::vector<int>{20, 16}));
+  // What it ran on: the output at its bounds (24 wide), the input over what that reads
+  // (x - 1 .. x + 1 of 0..23, y .. y + 2 of 0..15).
+  EXPECT_EQ(r.timed_input_shapes, (std::vector<std::vector<int>>{{26, 18}}));
+  EXPECT_EQ(r.timed_output_shape, (std::vector<int>{24, 16}));
+
+  // An algorithm that depends on its input's size runs on the estimated size.
+  s.generator = spec("tiny_row_sum");
+  const SampleResult sum = run_sample(s, SampleLimits{});
+  ASSERT_EQ(sum.status, "ok") << sum.detail;
+  EXPECT_EQ(sum.timed_input_shapes, (std::vector<std::vector<int>>{{40, 12}}));
+  EXPECT_EQ(sum.timed_output_shape, (std::vector<int>{12}));
 }
 
 }  // namespace

@@ -53,6 +53,19 @@ std::string predicted_text(const perf::CostModel& model, double predicted) {
   return model.predicts_seconds() ? ms(predicted) : fmt::format("score {:.4g}", predicted);
 }
 
+// "1536x2560x3".
+std::string extents_text(const std::vector<int>& extents) {
+  std::string out;
+  for (int e : extents) out += (out.empty() ? "" : "x") + std::to_string(e);
+  return out.empty() ? "(scalar)" : out;
+}
+
+std::string join_extents(const std::vector<std::vector<int>>& shapes) {
+  std::string out;
+  for (const auto& s : shapes) out += (out.empty() ? "" : ", ") + extents_text(s);
+  return out.empty() ? "(none)" : out;
+}
+
 // A failed pick: what failed and why, on one line (the recorded detail, shortened).
 std::string failure_text(const perf::TunedSchedule& s) {
   std::string detail = s.detail;
@@ -107,6 +120,8 @@ void print_json(const TuneArgs& args, const perf::CostModel& model, const perf::
       {"beam_detail", r.beam.detail},
       {"beam_seconds", r.beam.seconds},
       {"beam_noise", r.beam.noise()},
+      {"timed_input_shapes", r.timed_input_shapes},
+      {"timed_output_shape", r.timed_output_shape},
       {"draws", r.draws},
       {"sampled", r.sampled},
       {"duplicates", r.duplicates},
@@ -134,6 +149,9 @@ void print_text(const TuneArgs& args, const perf::CostModel& model, const perf::
                 static_cast<unsigned long long>(args.options.run_seed));
   }
   if (r.beam.status == "ok") {
+    std::printf("timed on: output %s, input%s %s\n", extents_text(r.timed_output_shape).c_str(),
+                r.timed_input_shapes.size() == 1 ? "" : "s",
+                join_extents(r.timed_input_shapes).c_str());
     std::printf("Adams2019 beam search (default): measured %s (timing noise %.1f%%)\n",
                 ms(r.beam.seconds).c_str(), 100 * r.beam.noise());
   } else if (!r.beam.status.empty()) {

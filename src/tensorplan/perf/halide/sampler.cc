@@ -214,32 +214,96 @@ TimedBuffers buffers_by_estimates(const SamplePipeline& sampled) {
   return out;
 }
 
-// A generator's buffers come from a bounds query, as Halide's RunGen sizes them: the output starts
-// at its estimate and takes the region the schedule writes (a split that rounds up writes past
-// the estimate) within the generator's constraints (set_bounds, set_stride); each input is
-// allocated for the region the schedule reads (a stencil reads past the input's estimate). Sized
-// by the estimates alone, harris, camera_pipe and conv_layer of Halide's apps fail to run.
+using Shape = std::vector<halide_dimension_t>;
+
+// A dense shape (the first dimension innermost) over the estimated region.
+Shape estimated_shape(const PipelineArgument& a) {
+  Shape shape;
+  std::int32_t stride = 1;
+  for (std::size_t d = 0; d < a.extents.size(); ++d) {
+    shape.push_back({a.mins[d], a.extents[d], stride, 0});
+    stride *= a.extents[d];
+  }
+  return shape;
+}
+
+// The union of `shape` and what a bounds query wrote into `queried`: the query's own strides
+// where its region covers the union (the generator's stride constraints, e.g. an interleaved
+// layout), dense strides otherwise. Sets `grew` when the union is bigger than `shape`.
+Shape united(const Shape& shape, const halide_buffer_t& queried, bool* grew) {
+  Shape out = shape;
+  bool covers = true;
+  for (std::size_t d = 0; d < out.size(); ++d) {
+    const halide_dimension_t& q = queried.dim[d];
+    const std::int64_t lo = std::min<std::int64_t>(shape[d].min, q.min);
+    const std::int64_t hi = std::max<std::int64_t>(std::int64_t{shape[d].min} + shape[d].extent,
+                                                   std::int64_t{q.min} + q.extent);
+    if (hi - lo > (1LL << 30))
+      fail("the bounds query asks for a region of {} in dimension {}", hi - lo, d);
+    if (lo != shape[d].min || hi - lo != shape[d].extent) *grew = true;
+    if (lo != q.min || hi - lo != q.extent) covers = false;
+    out[d].min = static_cast<std::int32_t>(lo);
+    out[d].extent = static_cast<std::int32_t>(hi - lo);
+  }
+  std::int32_t stride = 1;
+  for (std::size_t d = 0; d < out.size(); ++d) {
+    out[d].stride = covers ? queried.dim[d].stride : stride;
+    stride *= out[d].extent;
+  }
+  return out;
+}
+
+Halide::Buffer<> unallocated(const Halide::Type& type, const Shape& shape) {
+  return Halide::Buffer<>(type, nullptr, static_cast<int>(shape.size()), shape.data());
+}
+
+// A generator's buffers are sized as Halide's RunGen sizes them: each input and the output start
+// at their estimates, and a bounds query (the pipeline called with buffers that have a shape but
+// no memory) says what the schedule reads and writes; every buffer grows to the union of the two,
+// and the query runs again on the grown shapes until nothing grows. So a stencil that reads past
+// its input's estimate (Halide's harris, camera_pipe) gets its border, an output whose bounds
+// (set_bounds) disagree with its estimate (conv_layer) gets its bounds, and a pipeline whose
+// algorithm depends on its input's size (iir_blur's scan over input.height()) still runs on the
+// estimated size (a query from empty inputs sizes those from nothing).
 TimedBuffers buffers_by_bounds_query(Halide::Pipeline& pipeline, const SamplePipeline& sampled,
                                      const Halide::Target& target) {
-  const PipelineArgument& o = sampled.output;
-  Halide::Buffer<> shape(o.type, nullptr, o.extents);  // no memory: a bounds query
-  shape.set_min(o.mins);
-  bool any_input = false;
+  std::vector<const PipelineArgument*> inputs;
+  std::vector<Shape> shapes;
   for (const PipelineArgument& a : sampled.inputs) {
     if (!a.is_buffer) continue;
-    Halide::Internal::Parameter parameter = a.parameter;
-    parameter.set_buffer(Halide::Buffer<>());  // unbound: the query sizes it
-    any_input = true;
+    inputs.push_back(&a);
+    shapes.push_back(estimated_shape(a));
   }
-  // The query writes the output's shape into it. With no input buffer Halide makes no call, and
-  // the output keeps its estimate.
-  if (any_input) pipeline.infer_input_bounds(shape, target);
+  Shape output_shape = estimated_shape(sampled.output);
+  constexpr int kMaxQueries = 16;  // as Halide's own infer_input_bounds
+  for (int query = 0;; ++query) {
+    if (query == kMaxQueries)
+      fail("the bounds query did not settle after {} rounds (the buffers kept growing)",
+           kMaxQueries);
+    std::vector<Halide::Buffer<>> queried;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      queried.push_back(unallocated(inputs[i]->type, shapes[i]));
+      Halide::Internal::Parameter parameter = inputs[i]->parameter;
+      parameter.set_buffer(queried.back());
+    }
+    Halide::Buffer<> output = unallocated(sampled.output.type, output_shape);
+    pipeline.realize(output, target);  // a bounds query: no buffer has memory
+    bool grew = false;
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+      shapes[i] = united(shapes[i], *queried[i].raw_buffer(), &grew);
+    output_shape = united(output_shape, *output.raw_buffer(), &grew);
+    if (!grew) break;
+  }
   TimedBuffers out;
-  for (const PipelineArgument& a : sampled.inputs) {
-    if (a.is_buffer) out.inputs.push_back(a.parameter.buffer());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    Halide::Buffer<> buffer = unallocated(inputs[i]->type, shapes[i]);
+    allocate(buffer);
+    Halide::Internal::Parameter parameter = inputs[i]->parameter;
+    parameter.set_buffer(buffer);
+    out.inputs.push_back(buffer);
   }
-  out.output = Halide::Buffer<>(*shape.raw_buffer());
-  allocate(out.output);  // with the queried strides
+  out.output = unallocated(sampled.output.type, output_shape);
+  allocate(out.output);
   return out;
 }
 
@@ -352,7 +416,16 @@ void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send)
   }
   Halide::Buffer<> output = buffers.output;
   const Timing timing = time_runs([&] { pipeline.realize(output); }, spec.timing);
+  const auto extents = [](const Halide::Buffer<>& b) {
+    std::vector<int> e;
+    for (int d = 0; d < b.dimensions(); ++d) e.push_back(b.dim(d).extent());
+    return e;
+  };
+  Json timed_inputs = Json::array();
+  for (const Halide::Buffer<>& b : buffers.inputs) timed_inputs.push_back(extents(b));
   send({{"type", "timing"},
+        {"timed_inputs", timed_inputs},
+        {"timed_output", extents(output)},
         {"min_seconds", timing.min_seconds},
         {"median_seconds", timing.median_seconds},
         {"max_seconds", timing.max_seconds},
@@ -405,6 +478,8 @@ SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits) {
         result.timing.first_seconds = m.at("first_seconds").get<double>();
         result.timing.batches = m.at("batches").get<int>();
         result.timing.runs_per_batch = m.at("runs_per_batch").get<int>();
+        result.timed_input_shapes = m.at("timed_inputs").get<std::vector<std::vector<int>>>();
+        result.timed_output_shape = m.at("timed_output").get<std::vector<int>>();
         result.has_timing = true;
       }
     }

@@ -78,6 +78,10 @@ struct SampleResult {
   std::vector<std::string> argument_names;  // the object's function arguments, output last
   bool has_timing = false;
   Timing timing;
+  // The extents of the buffers it was timed on (buffer inputs, then the output): the estimates
+  // for a random pipeline, what the bounds query settled on for a generator.
+  std::vector<std::vector<int>> timed_input_shapes;
+  std::vector<int> timed_output_shape;
   double wall_seconds = 0;
 };
 

@@ -139,6 +139,8 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
   if (beam.status == "ok" && beam.has_timing) {
     result.beam.seconds = beam.timing.min_seconds;
     result.beam.median_seconds = beam.timing.median_seconds;
+    result.timed_input_shapes = beam.timed_input_shapes;
+    result.timed_output_shape = beam.timed_output_shape;
   } else if (beam.status == "ok") {
     result.beam.status = "error:run";
     result.beam.detail = "no timing reported";

@@ -65,7 +65,11 @@ struct TuneResult {
   int sampled = 0;                    // of those, searches that produced a schedule
   int duplicates = 0;                 // of those, schedules identical to an earlier one
   bool interrupted = false;           // stopped early by TuneOptions::interrupted
-  double seconds = 0;                 // wall time of the whole tuning
+  // The extents of the buffers the schedules were timed on (buffer inputs, output), as the beam
+  // search's run sized them (a generator's by a bounds query); empty if it did not run.
+  std::vector<std::vector<int>> timed_input_shapes;
+  std::vector<int> timed_output_shape;
+  double seconds = 0;  // wall time of the whole tuning
   // beam time / best time (> 1: the tuned schedule is faster); 0 when either is missing.
   double speedup() const;
   // True when the best pick is faster than the beam search by more than the two timings' noise
