@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,10 +76,24 @@ std::string times(double error, double gcn_error) {
   return fmt::format("{:.2f}x", error / gcn_error);
 }
 
+// The first GCN (the reference of the "/ GCN's" columns), also when it is labelled by its file.
 const perf::ModelEvaluation* find_gcn(const std::vector<perf::ModelEvaluation>& evaluations) {
   for (const auto& e : evaluations)
-    if (e.model == "gcn") return &e;
+    if (e.model == "gcn" || e.model.rfind("gcn (", 0) == 0) return &e;
   return nullptr;
+}
+
+// Models of the same kind (a GCN and its ablations, say) are told apart by their file names:
+// "gcn (no-messages.tpmodel)".
+void label_by_file_where_kinds_repeat(std::vector<perf::ModelEvaluation>& evaluations,
+                                      const std::vector<std::string>& files) {
+  std::map<std::string, int> count;
+  for (const auto& e : evaluations) ++count[e.model];
+  for (std::size_t i = 0; i < evaluations.size(); ++i) {
+    if (count[evaluations[i].model] > 1)
+      evaluations[i].model +=
+          fmt::format(" ({})", std::filesystem::path(files[i]).filename().string());
+  }
 }
 
 std::string markdown_table(const std::vector<perf::ModelEvaluation>& evaluations) {
@@ -193,8 +208,10 @@ void run(const EvalArgs& args) {
 
   std::vector<perf::ModelEvaluation> evaluations;
   for (auto& model : models) evaluations.push_back(perf::evaluate_model(*model, pipelines));
+  label_by_file_where_kinds_repeat(evaluations, files);
   std::stable_sort(evaluations.begin(), evaluations.end(), [](const auto& a, const auto& b) {
-    return kind_rank(a.model) < kind_rank(b.model);
+    return kind_rank(a.model.substr(0, a.model.find(' '))) <
+           kind_rank(b.model.substr(0, b.model.find(' ')));
   });
 
   int schedules = 0;

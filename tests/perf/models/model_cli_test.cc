@@ -67,7 +67,7 @@ TEST(ModelCli, BadInputGetsOneClearError) {
             " -o /tmp/x.tpmodel -q --model-options '{\"layer\": 2}'");
     EXPECT_EQ(r.code, 2);
     EXPECT_NE(r.out.find("tensorplan: error: --model-options: unknown GCN option 'layer' (known: "
-                         "batch_pipelines, center_weight, epochs, hidden, layers"),
+                         "batch_pipelines, center_weight, edges, epochs, hidden, layers"),
               std::string::npos)
         << r.out;
     r = run("perf train --model gcn " + kShard + " -o /tmp/x.tpmodel -q --model-options '[1'");
@@ -180,6 +180,27 @@ TEST(ModelCli, EvalAndTuneRejectBadInput) {
   r = run("perf tune /nonexistent/model.tpmodel --pipeline 8");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("/nonexistent/model.tpmodel"), std::string::npos) << r.out;
+}
+
+// Two models of one kind (a GCN and its ablation, say) are told apart by their file names.
+TEST(ModelCli, EvalLabelsModelsOfOneKindByTheirFiles) {
+  const std::string a = temp_path("full.tpmodel"), b = temp_path("ablated.tpmodel");
+  std::filesystem::copy_file(std::string(TENSORPLAN_SOURCE_DIR) + "/data/perf/gcn.tpmodel", a,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(std::string(TENSORPLAN_SOURCE_DIR) + "/data/perf/gcn.tpmodel", b,
+                             std::filesystem::copy_options::overwrite_existing);
+  const CliRun r = run("perf eval " + a + " " + b + " " + std::string(TENSORPLAN_SOURCE_DIR) +
+                           "/data/perf/xgboost.tpmodel " + kShard + " --split train --json",
+                       false);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const Json j = Json::parse(r.out);
+  ASSERT_EQ(j.at("models").size(), 3u);
+  const std::string first = j.at("models")[0].at("model"), second = j.at("models")[1].at("model");
+  EXPECT_EQ(first, "gcn (" + std::filesystem::path(a).filename().string() + ")");
+  EXPECT_EQ(second, "gcn (" + std::filesystem::path(b).filename().string() + ")");
+  EXPECT_EQ(j.at("models")[2].at("model"), "xgboost");  // a kind of its own keeps its name
+  std::filesystem::remove(a);
+  std::filesystem::remove(b);
 }
 
 // perf tune shows each phase on a terminal (a pseudo-terminal from script(1) here) and prints

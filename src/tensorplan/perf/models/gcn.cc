@@ -70,6 +70,11 @@ struct GcnHyper {
   double select_rmse_weight = 0.1;  // early stopping keeps the epoch of the best validation
                                     // tau - this x rmse-log
   int patience = 30;                // epochs without validation improvement before stopping
+  // The graph the convolutions run on: "recovered" (the producer-consumer edges recovered from
+  // the pipeline, stage_graph.h), or, for ablations, "chain" (each stage to the next in the
+  // featurization's order: a graph with no knowledge of the pipeline) or "none" (no edges: each
+  // stage sees only itself).
+  std::string edges = "recovered";
 
   Json to_json() const {
     return Json{{"hidden", hidden},
@@ -83,7 +88,8 @@ struct GcnHyper {
                 {"select_rmse_weight", select_rmse_weight},
                 {"batch_pipelines", batch_pipelines},
                 {"epochs", epochs},
-                {"patience", patience}};
+                {"patience", patience},
+                {"edges", edges}};
   }
   // Reads the keys `j` has; throws Error (with `where`) on a wrong type or value.
   void update_from(const Json& j, const std::string& where) {
@@ -108,11 +114,13 @@ struct GcnHyper {
       batch_pipelines = j.value("batch_pipelines", batch_pipelines);
       epochs = j.value("epochs", epochs);
       patience = j.value("patience", patience);
+      edges = j.value("edges", edges);
     } catch (const std::exception& e) {
       fail("{}: bad GCN option ({})", where, e.what());
     }
     if (hidden < 1 || hidden > 4096 || layers < 0 || layers > 64 || batch_pipelines < 1 ||
-        (readout != "stage-softplus" && readout != "stage-exp" && readout != "pooled"))
+        (readout != "stage-softplus" && readout != "stage-exp" && readout != "pooled") ||
+        (edges != "recovered" && edges != "chain" && edges != "none"))
       fail("{}: bad GCN options {}", where, to_json().dump());
   }
 };
@@ -195,7 +203,7 @@ struct GraphBatch {
 
 class GraphBuilder {
  public:
-  explicit GraphBuilder(const Normaliser& norm) : norm_(norm) {}
+  GraphBuilder(const Normaliser& norm, const std::string& edges) : norm_(norm), edges_(edges) {}
 
   // Appends one schedule of `p`; throws Error if the features do not match the graph.
   void add(const PipelineSamples& p, const std::vector<float>& schedule_features) {
@@ -227,15 +235,20 @@ class GraphBuilder {
     }
     in_degree_.resize(node_schedule_.size(), 0);
     out_degree_.resize(node_schedule_.size(), 0);
+    const auto add_edge = [&](int producer, int consumer) {
+      src_.push_back(first + producer);
+      dst_.push_back(first + consumer);
+      ++out_degree_[static_cast<std::size_t>(first + producer)];
+      ++in_degree_[static_cast<std::size_t>(first + consumer)];
+    };
     for (const StageEdge& e : p.graph.edges) {
       if (e.producer < 0 || e.producer >= stages || e.consumer < 0 || e.consumer >= stages)
         fail("gcn: pipeline {} has an edge {} -> {} outside its {} stages", p.pipeline, e.producer,
              e.consumer, stages);
-      src_.push_back(first + e.producer);
-      dst_.push_back(first + e.consumer);
-      ++out_degree_[static_cast<std::size_t>(first + e.producer)];
-      ++in_degree_[static_cast<std::size_t>(first + e.consumer)];
+      if (edges_ == "recovered") add_edge(e.producer, e.consumer);
     }
+    if (edges_ == "chain")
+      for (int s = 0; s + 1 < stages; ++s) add_edge(s, s + 1);
     inv_stages_.push_back(1.0f / static_cast<float>(stages));
     ++schedules_;
   }
@@ -277,6 +290,7 @@ class GraphBuilder {
 
  private:
   const Normaliser& norm_;
+  const std::string edges_;
   std::map<const PipelineSamples*, int64_t> pipeline_base_;  // row of the pipeline's stage 0
   std::vector<float> pipeline_rows_, schedule_rows_;
   std::vector<int64_t> src_, dst_, node_schedule_, node_stage_row_;
@@ -353,8 +367,9 @@ struct PipelineBlock {
   std::vector<double> seconds;
 };
 
-PipelineBlock make_block(const PipelineSamples& p, const Normaliser& norm, double rank_tie_log) {
-  GraphBuilder builder(norm);
+PipelineBlock make_block(const PipelineSamples& p, const Normaliser& norm, const GcnHyper& hyper) {
+  const double rank_tie_log = hyper.rank_tie_log;
+  GraphBuilder builder(norm, hyper.edges);
   PipelineBlock block;
   std::vector<float> log_seconds;
   for (const ScheduleSample& s : p.schedules) {
@@ -462,10 +477,9 @@ class GcnModel final : public CostModel {
     log_unit_ = std::log(median(per_stage));
 
     std::vector<PipelineBlock> train_blocks, validation_blocks;
-    for (const PipelineSamples& p : train)
-      train_blocks.push_back(make_block(p, norm_, hyper_.rank_tie_log));
+    for (const PipelineSamples& p : train) train_blocks.push_back(make_block(p, norm_, hyper_));
     for (const PipelineSamples& p : validation)
-      validation_blocks.push_back(make_block(p, norm_, hyper_.rank_tie_log));
+      validation_blocks.push_back(make_block(p, norm_, hyper_));
 
     net_ = std::make_shared<GcnNet>(hyper_);
     torch::optim::Adam adam(
@@ -550,7 +564,7 @@ class GcnModel final : public CostModel {
     if (!net_) fail("gcn: model is not trained");
     std::vector<double> out(batch.size());
     if (batch.empty()) return out;
-    GraphBuilder builder(norm_);
+    GraphBuilder builder(norm_, hyper_.edges);
     for (const CostQuery& q : batch) {
       if (!q.pipeline || !q.schedule_features) fail("gcn: empty query");
       builder.add(*q.pipeline, *q.schedule_features);
