@@ -55,10 +55,10 @@ class TinyGradient : public Generator<TinyGradient> {
   }
 };
 
-// Estimated as Halide's apps/conv_layer and apps/harris are: the output's estimate (20 wide)
-// disagrees with its bounds (24, set_bounds), and the input's estimate covers the output's region
-// but not the stencil's reach (x - 1, y + 2). Sized by its estimates it cannot run; sized by a
-// bounds query, as Halide's RunGen sizes buffers, it does.
+// Estimated as Halide's apps/conv_layer and apps/harris are: the output's estimate (20 x 20)
+// disagrees with its bounds (24 x 16, set_bounds: wider in x, narrower in y), and the input's
+// estimate covers the output's region but not the stencil's reach (x - 1, y + 2). Sized by its
+// estimates it cannot run; sized by a bounds query, as Halide's RunGen sizes buffers, it does.
 class TinyMisestimated : public Generator<TinyMisestimated> {
  public:
   Input<Buffer<float, 2>> input{"input"};
@@ -68,8 +68,9 @@ class TinyMisestimated : public Generator<TinyMisestimated> {
     Var x("x"), y("y");
     output(x, y) = input(x - 1, y) + input(x + 1, y + 2);
     output.dim(0).set_bounds(0, 24);
+    output.dim(1).set_bounds(0, 16);
     input.set_estimates({{0, 20}, {0, 16}});
-    output.set_estimates({{0, 20}, {0, 16}});
+    output.set_estimates({{0, 20}, {0, 20}});
   }
 };
 

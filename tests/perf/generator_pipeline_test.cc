@@ -143,8 +143,8 @@ TEST(GeneratorPipeline, SizesBuffersByABoundsQuery) {
   EXPECT_GT(r.timing.min_seconds, 0.0);
   // What the schedule was made for: the estimates.
   EXPECT_EQ(r.input_shapes, (std::vector<std::vector<int>>{{20, 16}}));
-  EXPECT_EQ(r.output_shape, (std::vector<int>{20, 16}));
-  // What it ran on: the output at its bounds (24 wide), the input over what that reads
+  EXPECT_EQ(r.output_shape, (std::vector<int>{20, 20}));
+  // What it ran on: the output at its bounds (24 x 16), the input over what that reads
   // (x - 1 .. x + 1 of 0..23, y .. y + 2 of 0..15).
   EXPECT_EQ(r.timed_input_shapes, (std::vector<std::vector<int>>{{26, 18}}));
   EXPECT_EQ(r.timed_output_shape, (std::vector<int>{24, 16}));

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <new>
 #include <type_traits>
@@ -227,27 +228,36 @@ Shape estimated_shape(const PipelineArgument& a) {
   return shape;
 }
 
-// The union of `shape` and what a bounds query wrote into `queried`: the query's own strides
-// where its region covers the union (the generator's stride constraints, e.g. an interleaved
-// layout), dense strides otherwise. Sets `grew` when the union is bigger than `shape`.
-Shape united(const Shape& shape, const halide_buffer_t& queried, bool* grew) {
+// What a bounds query wrote into `queried`, taken as RunGen takes it: an input keeps its present
+// region in each dimension where the query's lies within it, and takes the query's elsewhere (a
+// stencil's border; a region the generator's set_bounds fixes); an output (`exact`) takes the
+// query's region (its bounds, a split that rounds up). The query's strides (the generator's
+// stride constraints, e.g. an interleaved layout) where the region is the query's, dense strides
+// otherwise. Sets `changed` when the region moved.
+Shape adapted(const Shape& shape, const halide_buffer_t& queried, bool exact, bool* changed) {
   Shape out = shape;
-  bool covers = true;
+  bool queried_region = true;
   for (std::size_t d = 0; d < out.size(); ++d) {
     const halide_dimension_t& q = queried.dim[d];
-    const std::int64_t lo = std::min<std::int64_t>(shape[d].min, q.min);
-    const std::int64_t hi = std::max<std::int64_t>(std::int64_t{shape[d].min} + shape[d].extent,
-                                                   std::int64_t{q.min} + q.extent);
-    if (hi - lo > (1LL << 30))
-      fail("the bounds query asks for a region of {} in dimension {}", hi - lo, d);
-    if (lo != shape[d].min || hi - lo != shape[d].extent) *grew = true;
-    if (lo != q.min || hi - lo != q.extent) covers = false;
-    out[d].min = static_cast<std::int32_t>(lo);
-    out[d].extent = static_cast<std::int32_t>(hi - lo);
+    const bool inside =
+        std::int64_t{q.min} >= shape[d].min &&
+        std::int64_t{q.min} + q.extent <= std::int64_t{shape[d].min} + shape[d].extent;
+    if (exact || !inside) {
+      if (q.extent < 1 || q.extent > (1 << 30))
+        fail("the bounds query asks for an extent of {} in dimension {}", q.extent, d);
+      if (q.min != shape[d].min || q.extent != shape[d].extent) *changed = true;
+      out[d].min = q.min;
+      out[d].extent = q.extent;
+    }
+    if (out[d].min != q.min || out[d].extent != q.extent) queried_region = false;
   }
-  std::int32_t stride = 1;
+  std::int64_t stride = 1;
   for (std::size_t d = 0; d < out.size(); ++d) {
-    out[d].stride = covers ? queried.dim[d].stride : stride;
+    if (stride > std::numeric_limits<std::int32_t>::max())
+      fail("the bounds query asks for a buffer too big for Halide's 32-bit strides");
+    out[d].stride = queried_region && queried.dim[d].stride != 0
+                        ? queried.dim[d].stride
+                        : static_cast<std::int32_t>(stride);
     stride *= out[d].extent;
   }
   return out;
@@ -259,11 +269,11 @@ Halide::Buffer<> unallocated(const Halide::Type& type, const Shape& shape) {
 
 // A generator's buffers are sized as Halide's RunGen sizes them: each input and the output start
 // at their estimates, and a bounds query (the pipeline called with buffers that have a shape but
-// no memory) says what the schedule reads and writes; every buffer grows to the union of the two,
-// and the query runs again on the grown shapes until nothing grows. So a stencil that reads past
+// no memory) says what the schedule reads and writes; each buffer is adapted to it (adapted()),
+// and the query runs again on the new shapes until nothing changes. So a stencil that reads past
 // its input's estimate (Halide's harris, camera_pipe) gets its border, an output whose bounds
 // (set_bounds) disagree with its estimate (conv_layer) gets its bounds, and a pipeline whose
-// algorithm depends on its input's size (iir_blur's scan over input.height()) still runs on the
+// algorithm depends on its input's size (iir_blur's scan over input.height()) runs on the
 // estimated size (a query from empty inputs sizes those from nothing).
 TimedBuffers buffers_by_bounds_query(Halide::Pipeline& pipeline, const SamplePipeline& sampled,
                                      const Halide::Target& target) {
@@ -278,7 +288,7 @@ TimedBuffers buffers_by_bounds_query(Halide::Pipeline& pipeline, const SamplePip
   constexpr int kMaxQueries = 16;  // as Halide's own infer_input_bounds
   for (int query = 0;; ++query) {
     if (query == kMaxQueries)
-      fail("the bounds query did not settle after {} rounds (the buffers kept growing)",
+      fail("the bounds query did not settle after {} rounds (the buffers kept changing)",
            kMaxQueries);
     std::vector<Halide::Buffer<>> queried;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -288,11 +298,11 @@ TimedBuffers buffers_by_bounds_query(Halide::Pipeline& pipeline, const SamplePip
     }
     Halide::Buffer<> output = unallocated(sampled.output.type, output_shape);
     pipeline.realize(output, target);  // a bounds query: no buffer has memory
-    bool grew = false;
+    bool changed = false;
     for (std::size_t i = 0; i < inputs.size(); ++i)
-      shapes[i] = united(shapes[i], *queried[i].raw_buffer(), &grew);
-    output_shape = united(output_shape, *output.raw_buffer(), &grew);
-    if (!grew) break;
+      shapes[i] = adapted(shapes[i], *queried[i].raw_buffer(), false, &changed);
+    output_shape = adapted(output_shape, *output.raw_buffer(), true, &changed);
+    if (!changed) break;
   }
   TimedBuffers out;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
