@@ -77,10 +77,10 @@ Json generation_config(const GenerateOptions& options);
 SampleSpec sample_spec(const GenerateOptions& options, int pipeline, int sample);
 
 // Format 2's sample plan: sample 0 the beam search with default MachineParams; samples 1-3 the
-// beam search under drawn MachineParams; of the rest, a third beam-1 samples with dropout drawn
-// log-uniformly over the whole range 1..100 ("random"), a third the same under drawn
-// MachineParams ("random-machine"), the rest the greedy search under a cost model of random
-// weights ("random-weights"). `kind` gets "beam", "beam-machine" or those.
+// beam search under drawn MachineParams; of the rest, a quarter beam-1 samples with dropout drawn
+// log-uniformly over the whole range 1..100 ("random"), a quarter the same under drawn
+// MachineParams ("random-machine"), the rest (half) the greedy search under a cost model of
+// random weights ("random-weights"). `kind` gets "beam", "beam-machine" or those.
 SampleSpec sample_spec_v2(const GenerateOptions& options, int pipeline, int sample,
                           std::string* kind);
 
