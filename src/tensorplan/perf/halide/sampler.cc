@@ -220,9 +220,11 @@ using Shape = std::vector<halide_dimension_t>;
 // A dense shape (the first dimension innermost) over the estimated region.
 Shape estimated_shape(const PipelineArgument& a) {
   Shape shape;
-  std::int32_t stride = 1;
+  std::int64_t stride = 1;
   for (std::size_t d = 0; d < a.extents.size(); ++d) {
-    shape.push_back({a.mins[d], a.extents[d], stride, 0});
+    if (stride > std::numeric_limits<std::int32_t>::max())
+      fail("'{}' is estimated too big for Halide's 32-bit strides", a.name);
+    shape.push_back({a.mins[d], a.extents[d], static_cast<std::int32_t>(stride), 0});
     stride *= a.extents[d];
   }
   return shape;
