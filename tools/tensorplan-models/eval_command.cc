@@ -76,10 +76,14 @@ std::string times(double error, double gcn_error) {
   return fmt::format("{:.2f}x", error / gcn_error);
 }
 
+// A model's kind from its label: "gcn" of "gcn (no-messages.tpmodel)" (see
+// label_by_file_where_kinds_repeat).
+std::string kind_of(const std::string& label) { return label.substr(0, label.find(' ')); }
+
 // The first GCN (the reference of the "/ GCN's" columns), also when it is labelled by its file.
 const perf::ModelEvaluation* find_gcn(const std::vector<perf::ModelEvaluation>& evaluations) {
   for (const auto& e : evaluations)
-    if (e.model == "gcn" || e.model.rfind("gcn (", 0) == 0) return &e;
+    if (kind_of(e.model) == "gcn") return &e;
   return nullptr;
 }
 
@@ -210,8 +214,7 @@ void run(const EvalArgs& args) {
   for (auto& model : models) evaluations.push_back(perf::evaluate_model(*model, pipelines));
   label_by_file_where_kinds_repeat(evaluations, files);
   std::stable_sort(evaluations.begin(), evaluations.end(), [](const auto& a, const auto& b) {
-    return kind_rank(a.model.substr(0, a.model.find(' '))) <
-           kind_rank(b.model.substr(0, b.model.find(' ')));
+    return kind_rank(kind_of(a.model)) < kind_rank(kind_of(b.model));
   });
 
   int schedules = 0;
