@@ -10,9 +10,14 @@ would have to run every convolution's backward for real, and export time would g
 batch size. The kernel only has to produce outputs of the right shape, dtype and strides.
 
 ``install()`` is idempotent; kernels stay registered for the life of the process.
+
+``StaticOutputSizes`` is the other half: a call whose output size PyTorch computes from a tensor's
+values even though the caller gave it as a number (``repeat_interleave`` with an int count, as
+torchvision's MViT uses) is given that size up front, so that it can run on meta tensors.
 """
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 _LIBRARY = None
 
@@ -93,6 +98,31 @@ _LIKE_INPUT = ("smooth_l1_loss_backward", "huber_loss_backward", "multi_margin_l
                "soft_margin_loss_backward")
 # Operators whose output size depends on data: planned at their bound, never replayed.
 DATA_DEPENDENT = frozenset({"masked_select"})
+
+
+def _repeat_interleave_output_size(args, kwargs):
+    # repeat_interleave(self, repeats: int, dim=None): PyTorch 1.13 turns the int into a tensor
+    # of counts and sizes the result from its values, which meta tensors do not have; the size
+    # is self.size(dim) * repeats (every element of self when dim is None).
+    names = ("input", "repeats", "dim")
+    given = dict(zip(names, args))
+    given.update({k: v for k, v in kwargs.items() if k in names})
+    self, repeats, dim = given.get("input"), given.get("repeats"), given.get("dim")
+    if (kwargs.get("output_size") is not None or not isinstance(self, torch.Tensor)
+            or not isinstance(repeats, int) or isinstance(repeats, bool)):
+        return kwargs
+    length = self.numel() if dim is None else self.size(dim)
+    return dict(kwargs, output_size=length * repeats)
+
+
+class StaticOutputSizes(TorchFunctionMode):
+    """Fills in output sizes that the caller's arguments determine, while tracing on meta."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is torch.repeat_interleave or func is torch.Tensor.repeat_interleave:
+            kwargs = _repeat_interleave_output_size(args, kwargs)
+        return func(*args, **kwargs)
 
 
 def _has_meta_kernel(name):

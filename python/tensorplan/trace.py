@@ -29,6 +29,7 @@ Kinds of produced tensors: ``activation`` (forward and loss), ``gradient`` (back
 ``.grad``), ``temporary`` (optimizer step, version/order tensors).
 """
 
+import contextlib
 import copy
 
 import torch
@@ -546,6 +547,7 @@ def training_graph(model, example_inputs, loss_fn=None, optimizer_factory=None, 
     on_meta = (torch.device(device) == _META if device is not None
                else any(p.is_meta for p in model.parameters()))
     recorder = _Recorder(builder, meta=on_meta)
+    sizes = meta_kernels.StaticOutputSizes() if on_meta else contextlib.nullcontext()
     param_names = {}
     for pname, p in model.named_parameters():
         param_names.setdefault(id(p), pname)
@@ -625,7 +627,7 @@ def training_graph(model, example_inputs, loss_fn=None, optimizer_factory=None, 
     try:
         if warmup:
             builder.recording = False
-            with recorder:
+            with sizes, recorder:
                 step()
             optimizer.zero_grad(set_to_none=True)
             builder.recording = True
@@ -647,7 +649,7 @@ def training_graph(model, example_inputs, loss_fn=None, optimizer_factory=None, 
         for i, y in enumerate(targets):
             builder.add_persistent(y, f"target{i}" if len(targets) > 1 else "target", "input")
         builder.module_stack = []
-        with recorder:
+        with sizes, recorder:
             loss = step()
     except ExportError:
         raise

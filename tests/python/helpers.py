@@ -217,6 +217,21 @@ class SmallCNN(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+class RepeatedPositions(nn.Module):
+    # MViT's positional encoding: a parameter repeated by an int count (PyTorch sizes the result
+    # from a tensor of counts, which meta tensors do not have).
+    def __init__(self):
+        super().__init__()
+        self.temporal = nn.Parameter(torch.randn(2, 6))
+        self.scale = nn.Parameter(torch.randn(3))
+        self.fc = nn.Linear(6, 5)
+
+    def forward(self, x):
+        pos = torch.repeat_interleave(self.temporal, 4, dim=0)           # (8, 6)
+        scale = self.scale.repeat_interleave(2)                           # dim None: (6,)
+        return self.fc((x + pos) * scale).mean(dim=1)
+
+
 class TransformerLayer(nn.Module):
     def __init__(self):
         super().__init__()

@@ -272,6 +272,17 @@ def test_max_pool_3d_traces_on_meta_as_for_real(pool):
     assert meta["tensors"] == real["tensors"]
 
 
+def test_repeat_interleave_by_a_number_traces_on_meta_as_for_real():
+    x, y = torch.randn(2, 8, 6), torch.tensor([1, 3])
+    torch.manual_seed(0)
+    model = helpers.RepeatedPositions()
+    real = export.training_graph(model, x, F.cross_entropy, helpers.sgd, targets=y, device=None)
+    meta = export.training_graph(model, x, F.cross_entropy, helpers.sgd, targets=y)
+    assert any(n["op"].startswith("aten.repeat_interleave") for n in meta["nodes"])
+    assert meta["nodes"] == real["nodes"]
+    assert meta["tensors"] == real["tensors"]
+
+
 def test_save_is_deterministic(tmp_path):
     graphs = [trace(helpers.TransformerLayer(), *helpers.small_models()["transformer_layer"][1:3],
                     loss_fn=helpers.token_loss) for _ in range(2)]

@@ -39,6 +39,7 @@ def _models(batch=2):
     labels = (torch.randint(0, 10, (batch,), generator=g),)
     tokens = (torch.randint(0, 100, (batch, 16), generator=g),)
     next_tokens = (torch.randint(0, 100, (batch, 16), generator=g),)
+    sequences = (torch.randn(batch, 8, 6, generator=g),)
     return {
         "resnet18": (lambda: torchvision.models.resnet18(num_classes=10), images, labels,
                      F.cross_entropy),
@@ -47,6 +48,9 @@ def _models(batch=2):
         "vgg11": (_small_vgg11, images, labels, F.cross_entropy),
         "transformer_layer": (helpers.TransformerLayer, tokens, next_tokens, helpers.token_loss),
         "gpt2_like": (_gpt2_like, tokens, next_tokens, helpers.token_loss),
+        # Traced with an output size filled in (meta_kernels.StaticOutputSizes), run without.
+        "repeated_positions": (helpers.RepeatedPositions, sequences,
+                               (torch.randint(0, 5, (batch,), generator=g),), F.cross_entropy),
     }
 
 
