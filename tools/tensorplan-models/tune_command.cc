@@ -89,12 +89,7 @@ void set_generator(TuneArgs& args) {
       fail("--generator and -p need --generator-library");
     return;
   }
-  for (const std::string& p : args.params) {
-    const auto eq = p.find('=');
-    if (eq == std::string::npos || eq == 0)
-      fail("-p {}: expected key=value (a generator param)", p);
-    args.generator.params[p.substr(0, eq)] = p.substr(eq + 1);
-  }
+  args.generator.params = perf::parse_generator_params(args.params);
   args.options.generator = args.generator;
 }
 

@@ -239,6 +239,17 @@ std::vector<std::string> load_generator_library(const std::string& path) {
   return names;
 }
 
+std::map<std::string, std::string> parse_generator_params(const std::vector<std::string>& args) {
+  std::map<std::string, std::string> params;
+  for (const std::string& arg : args) {
+    const auto eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0)
+      fail("-p {}: expected key=value (a generator param)", arg);
+    params[arg.substr(0, eq)] = arg.substr(eq + 1);
+  }
+  return params;
+}
+
 GeneratorPipeline build_generator_pipeline(const GeneratorSpec& spec,
                                            const Halide::Target& target) {
   try {

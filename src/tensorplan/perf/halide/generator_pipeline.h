@@ -42,6 +42,11 @@ struct GeneratorPipeline {
   std::shared_ptr<Halide::Internal::GeneratorBase> generator;
 };
 
+// The generator params of `-p key=value` arguments (split at the first '='; the value may be
+// empty or hold more '='; a later value of a key wins). Throws Error for an argument without a key
+// or '='.
+std::map<std::string, std::string> parse_generator_params(const std::vector<std::string>& args);
+
 // dlopens the library (once per path and process) and returns the generator names it registered,
 // sorted. Throws Error if it cannot be loaded or registers no generator.
 std::vector<std::string> load_generator_library(const std::string& path);
