@@ -272,6 +272,8 @@ TEST(ModelCli, TuneRejectsABadGenerator) {
   one_error_line(run(tune + lib + " --generator tiny_sharpen"),
                  "no generator named 'tiny_sharpen'; it registers: tiny_blur, tiny_gradient");
   one_error_line(run(tune + lib + " --generator tiny_blur -p size"), "-p size: expected key=value");
+  one_error_line(run(tune + lib + " --generator tiny_blur -p size=8 -p size=16"),
+                 "-p size=16: the generator param size is given twice");
   one_error_line(run(tune + lib + " --generator tiny_blur -p estimate_output=false"),
                  "output 'output' has no estimate for dimension 0");
 }

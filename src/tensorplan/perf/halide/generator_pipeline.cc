@@ -9,6 +9,7 @@
 #include <set>
 
 #include "tensorplan/common/error.h"
+#include "tensorplan/common/text.h"
 
 namespace tensorplan::perf {
 
@@ -244,8 +245,11 @@ std::map<std::string, std::string> parse_generator_params(const std::vector<std:
   for (const std::string& arg : args) {
     const auto eq = arg.find('=');
     if (eq == std::string::npos || eq == 0)
-      fail("-p {}: expected key=value (a generator param)", arg);
-    params[arg.substr(0, eq)] = arg.substr(eq + 1);
+      fail("-p {}: expected key=value (a generator param)", quote_name(arg));
+    const std::string key = arg.substr(0, eq), value = arg.substr(eq + 1);
+    if (!params.emplace(key, value).second)
+      fail("-p {}={}: the generator param {} is given twice", quote_name(key), quote_name(value),
+           quote_name(key));
   }
   return params;
 }

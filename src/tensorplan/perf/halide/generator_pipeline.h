@@ -43,8 +43,8 @@ struct GeneratorPipeline {
 };
 
 // The generator params of `-p key=value` arguments (split at the first '='; the value may be
-// empty or hold more '='; a later value of a key wins). Throws Error for an argument without a key
-// or '='.
+// empty or hold more '='). Throws Error for an argument without a key or '=' and for a key given
+// twice (a later value would silently win).
 std::map<std::string, std::string> parse_generator_params(const std::vector<std::string>& args);
 
 // dlopens the library (once per path and process) and returns the generator names it registered,
