@@ -54,7 +54,7 @@ struct PartOutcome {
 
 // A part of more buffers than this that can be searched whole is searched in pieces first.
 constexpr std::size_t kPiecesFirstBuffers = 1000;
-constexpr double kPiecesFirstShare = 0.4;  // of the time left
+constexpr double kPiecesFirstShare = 0.5;  // of the time left
 
 // Solves one part. `capacity` in units (kInf: none). In minimise mode the search stops once the
 // part is at or below `good_enough` (lower is of no use to the whole). `piece`: the part is a piece
