@@ -3,6 +3,8 @@
 // them when the tests dlopen it. Small on purpose: scheduling and timing them takes milliseconds.
 #include <Halide.h>
 
+#include <string>
+
 namespace {
 
 using Halide::Buffer;
@@ -16,7 +18,7 @@ using Halide::Var;
 // params leave out one estimate each, for the tests of the error messages.
 class TinyBlur : public Generator<TinyBlur> {
  public:
-  GeneratorParam<int> size{"size", 32};  // output width and height
+  GeneratorParam<int> size{"size", 32};  // output width and height, at most 65536
   GeneratorParam<bool> estimate_input{"estimate_input", true};
   GeneratorParam<bool> estimate_gain{"estimate_gain", true};
   GeneratorParam<bool> estimate_output{"estimate_output", true};
@@ -33,6 +35,9 @@ class TinyBlur : public Generator<TinyBlur> {
     output(x, y) = down(x, y) * gain;
 
     const int n = size;
+    // Refused before n + 2 can overflow an int (the fuzzer's size=2147483647 did, under UBSan).
+    if (n > (1 << 16))
+      throw Halide::CompileError("tiny_blur: size " + std::to_string(n) + " is above 65536");
     if (estimate_input) input.set_estimates({{0, n + 2}, {0, n + 2}});
     if (estimate_gain) gain.set_estimate(1.5f);
     if (estimate_output) output.set_estimates({{1, n}, {1, n}});
