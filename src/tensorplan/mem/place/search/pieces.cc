@@ -104,14 +104,6 @@ HotLayout hot_window_layout(const Part& part, const std::vector<std::int64_t>& l
   for (int s = 0; s < part.sections; ++s)
     if (load[s] > threshold) begin = std::min(begin, s), end = s + 1;
   if (begin >= end) return {};
-  // Ranking by age: `life` holds the time a buffer has lived when the window starts (negative for
-  // those born in it); only the priorities read it.
-  const std::vector<double> age = [&] {
-    std::vector<double> out(n, 0);
-    if (ranking == WindowRanking::kAge)
-      for (int b = 0; b < n; ++b) out[b] = static_cast<double>(begin - part.first[b]);
-    return out;
-  }();
   Part hot;  // its members: the part's indices of the buffers that cross the window
   hot.sections = end - begin;
   std::vector<std::int64_t> start;
@@ -122,7 +114,10 @@ HotLayout hot_window_layout(const Part& part, const std::vector<std::int64_t>& l
     hot.first.push_back(first - begin);
     hot.last.push_back(last - begin);
     hot.size.push_back(part.size[b]);
-    hot.life.push_back(ranking == WindowRanking::kAge ? age[b] : part.life[b]);
+    // Ranked by age, `life` holds the time a buffer has lived when the window starts (negative for
+    // those born in it); only the priorities read it.
+    hot.life.push_back(ranking == WindowRanking::kAge ? static_cast<double>(begin - part.first[b])
+                                                      : part.life[b]);
     start.push_back(layout[b]);
   }
   hot.orders = priority_orders(hot);
