@@ -16,6 +16,7 @@
 
 #include "support/temp_path.h"
 #include "tensorplan/common/error.h"
+#include "tensorplan/perf/cpuinfo.h"
 #include "tensorplan/perf/dataset.h"
 #include "tensorplan/perf/dataset_stats.h"
 #include "tensorplan/perf/generate.h"

@@ -4,14 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
-
-#include "support/temp_path.h"
 
 namespace tensorplan::perf {
 namespace {
-
-using testing::TestDir;
 
 TEST(ReferenceHistory, BaselineIsTheRecentMedianElseTheMedianSinceTheReset) {
   ReferenceHistory h;
@@ -32,17 +27,6 @@ TEST(ReferenceHistory, BaselineIsTheRecentMedianElseTheMedianSinceTheReset) {
   EXPECT_DOUBLE_EQ(h.baseline(20000, 1800), 0.0141);
   h.add(5060, 0.0);  // unmeasured figures are ignored
   EXPECT_DOUBLE_EQ(h.baseline(5200, 1800), 0.0141);
-}
-
-TEST(CpuIdentity, NamesTheProcessorBeyondItsModelName) {
-  TestDir dir("cpuinfo");
-  const std::string path = dir.str() + "/cpuinfo";
-  std::ofstream(path) << "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\n"
-                         "model\t\t: 2\nmodel name\t: AMD EPYC\nstepping\t: 1\n"
-                         "flags\t\t: fpu avx2 avx512f\n\nprocessor\t: 1\ncpu family\t: 25\n";
-  EXPECT_EQ(cpu_identity(path), "AMD EPYC (family 26, model 2, stepping 1)");
-  EXPECT_EQ(cpu_identity(dir.str() + "/missing"), "");
-  EXPECT_NE(cpu_identity(), "");  // this machine's
 }
 
 TEST(ReferenceWork, IsTimedAndRepeatsWithinAFactor) {

@@ -14,6 +14,7 @@
 #include "tensorplan/common/progress.h"
 #include "tensorplan/common/rng.h"
 #include "tensorplan/common/timer.h"
+#include "tensorplan/perf/cpuinfo.h"
 #include "tensorplan/perf/dataset.h"
 #include "tensorplan/perf/halide/target.h"
 
@@ -55,19 +56,6 @@ std::string hash_text(const std::string& text) {
   return fmt::format("{:016x}", h);
 }
 
-std::string cpu_model() {
-  std::string text;
-  try {
-    text = read_file("/proc/cpuinfo");
-  } catch (const Error&) {
-    return "";
-  }
-  const auto at = text.find("model name");
-  if (at == std::string::npos) return "";
-  const auto colon = text.find(':', at), end = text.find('\n', at);
-  return colon == std::string::npos ? "" : text.substr(colon + 2, end - colon - 2);
-}
-
 }  // namespace
 
 void prepare_output_directory(const std::string& dir) {
@@ -97,7 +85,7 @@ Json generation_config(const GenerateOptions& o) {
                  {"pipeline_options", pipeline_options_json(o.pipeline)},
                  {"halide", "14 (Debian libhalide14-0-dev)"},
                  {"autoscheduler", "Adams2019"},
-                 {"cpu", cpu_model()}};
+                 {"cpu", cpu_model_name()}};
   if (o.format_version == 1) {
     config["timing"] = {{"batch_seconds", o.timing.batch_seconds},
                         {"budget_seconds", o.timing.budget_seconds},

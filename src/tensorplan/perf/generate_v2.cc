@@ -35,6 +35,7 @@
 #include "tensorplan/common/progress.h"
 #include "tensorplan/common/rng.h"
 #include "tensorplan/common/timer.h"
+#include "tensorplan/perf/cpuinfo.h"
 #include "tensorplan/perf/dataset.h"
 #include "tensorplan/perf/generate.h"
 #include "tensorplan/perf/halide/aot.h"

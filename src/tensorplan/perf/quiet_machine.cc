@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
-#include <map>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -76,28 +75,6 @@ Json conditions_to_json(const MachineConditions& c) {
           {"reference_baseline", c.reference_baseline},
           {"reference_reset", c.reference_reset},
           {"cpu", c.cpu}};
-}
-
-std::string cpu_identity(const std::string& cpuinfo_path) {
-  std::ifstream in(cpuinfo_path);
-  std::map<std::string, std::string> fields;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) break;  // the first processor is enough: all report the same
-    const auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string key = line.substr(0, colon);
-    while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
-    const auto value = line.find_first_not_of(' ', colon + 1);
-    fields[key] = value == std::string::npos ? "" : line.substr(value);
-  }
-  const auto field = [&](const char* key) {
-    const auto it = fields.find(key);
-    return it == fields.end() ? std::string("?") : it->second;
-  };
-  if (fields.empty()) return "";
-  return fmt::format("{} (family {}, model {}, stepping {})", field("model name"),
-                     field("cpu family"), field("model"), field("stepping"));
 }
 
 bool wait_until_quiet(const QuietOptions& options, int cpu, MachineConditions* c,

@@ -72,10 +72,6 @@ struct MachineConditions {
 };
 Json conditions_to_json(const MachineConditions& c);
 
-// The processor, as /proc/cpuinfo names it: "AMD EPYC (family 26, model 2, stepping 1)". The model
-// name alone may be the same for different processors. Empty if the file cannot be read.
-std::string cpu_identity(const std::string& cpuinfo_path = "/proc/cpuinfo");
-
 // Waits (sleeping, polling /proc every window) until the load average and the other CPUs' busy
 // fraction are under the limits, or max_wait_seconds pass. Fills load_before, other_busy_before,
 // waited_seconds; returns whether the machine is quiet. `report` is told why it waits (for

@@ -1,25 +1,6 @@
 #include "tensorplan/perf/halide/target.h"
 
-#include <fstream>
-#include <sstream>
-
 namespace tensorplan::perf {
-
-std::set<std::string> cpu_flags(const std::string& cpuinfo_path) {
-  std::ifstream in(cpuinfo_path);
-  std::string line;
-  std::set<std::string> flags;
-  while (std::getline(in, line)) {
-    if (line.rfind("flags", 0) != 0) continue;
-    const auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::istringstream words(line.substr(colon + 1));
-    std::string word;
-    while (words >> word) flags.insert(word);
-    break;  // all processors report the same flags
-  }
-  return flags;
-}
 
 Halide::Target target_from_cpu_flags(const std::set<std::string>& flags) {
   Halide::Target target(Halide::Target::Linux, Halide::Target::X86, 64);

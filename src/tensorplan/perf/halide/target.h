@@ -8,10 +8,9 @@
 #include <set>
 #include <string>
 
-namespace tensorplan::perf {
+#include "tensorplan/perf/cpuinfo.h"
 
-// The CPU feature flags of the first processor in /proc/cpuinfo (e.g. "avx2", "avx512f").
-std::set<std::string> cpu_flags(const std::string& cpuinfo_path = "/proc/cpuinfo");
+namespace tensorplan::perf {
 
 // x86-64-linux plus every Halide feature the flags fully support, up to AVX512_Cannonlake.
 // SapphireRapids is never enabled: LLVM's sapphirerapids CPU assumes AMX and AVX512-FP16.
