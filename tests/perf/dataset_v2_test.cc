@@ -121,6 +121,57 @@ TEST(DatasetV2, AScheduleThatCrashesTheTimingProcessCostsOnlyItself) {
   EXPECT_EQ(summary.samples_ok, 4);
 }
 
+TEST(DatasetV2, ATimingProcessThatFailsOnceCostsNoLabel) {
+  // The first timing process dies; timed alone, every schedule runs: together again, all kept.
+  TestDir dir("v2-fail-once");
+  GenerateOptions o = tiny_v2(dir.str(), 1, 4);
+  o.fail_first_timings = 1;
+  const GenerateSummary summary = generate_shard(o);
+  const Shard shard = read_shard(summary.shard_path);
+  ASSERT_EQ(shard.schedules.size(), 4u);
+  for (const auto& s : shard.schedules) {
+    EXPECT_EQ(s.status, "ok") << s.sample << ": " << s.detail;
+    EXPECT_EQ(s.rounds.size(), 7u);
+  }
+  ASSERT_EQ(shard.pipelines.size(), 1u);
+  EXPECT_EQ(shard.pipelines[0].timing.at("timed_schedules"), (Json{0, 1, 2, 3}));
+  EXPECT_EQ(shard.pipelines[0].timing.at("attempt"), 2);
+  EXPECT_EQ(summary.samples_ok, 4);
+}
+
+TEST(DatasetV2, SchedulesThatAllFailAloneAreTimedAgainNotLost) {
+  // The timing process and then each schedule alone die (as when the machine stops them all):
+  // more likely the machine than the schedules, so all are timed together again and kept.
+  TestDir dir("v2-fail-all-alone");
+  GenerateOptions o = tiny_v2(dir.str(), 1, 3);
+  o.fail_first_timings = 1 + 3;
+  o.quiet_machine.slow_retry_seconds = 0.01;
+  const GenerateSummary summary = generate_shard(o);
+  const Shard shard = read_shard(summary.shard_path);
+  ASSERT_EQ(shard.schedules.size(), 3u);
+  for (const auto& s : shard.schedules) EXPECT_EQ(s.status, "ok") << s.sample << ": " << s.detail;
+  EXPECT_EQ(summary.samples_ok, 3);
+}
+
+TEST(DatasetV2, APipelineWhoseTimingKeepsFailingIsLostWithItsReasons) {
+  // Every timing process dies: three attempts, then the pipeline is recorded with each schedule's
+  // reason from when it was timed alone, and the run goes on.
+  TestDir dir("v2-fail-always");
+  GenerateOptions o = tiny_v2(dir.str(), 1, 3);
+  o.fail_first_timings = 1000;
+  o.quiet_machine.slow_retry_seconds = 0.01;
+  const GenerateSummary summary = generate_shard(o);
+  const Shard shard = read_shard(summary.shard_path);
+  ASSERT_EQ(shard.schedules.size(), 3u);
+  for (const auto& s : shard.schedules) {
+    EXPECT_EQ(s.status, "crashed:time") << s.sample;
+    EXPECT_NE(s.detail.find("SIGABRT"), std::string::npos) << s.detail;
+    EXPECT_NE(s.detail.find("timed alone"), std::string::npos) << s.detail;
+    EXPECT_FALSE(s.has_timing);
+  }
+  EXPECT_EQ(summary.samples_ok, 0);
+}
+
 TEST(DatasetV2, TinyShardIsTimedInRoundsAndTimedAgain) {
   TestDir dir("v2");
   GenerateOptions o = tiny_v2(dir.str(), 2, 7);

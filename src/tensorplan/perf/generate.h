@@ -50,6 +50,8 @@ struct GenerateOptions {
 
   // Tests only: this sample aborts the timing process (-1: none).
   int crash_sample_in_timing = -1;
+  // Tests only: the first this many timing processes of each pipeline abort as they start.
+  int fail_first_timings = 0;
 };
 
 struct GenerateSummary {

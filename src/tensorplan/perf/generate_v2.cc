@@ -50,6 +50,8 @@ namespace fs = std::filesystem;
 
 constexpr std::uint64_t kRetimeSalt = 0x2e71e5a17ULL;
 constexpr std::uint64_t kRoundsSalt = 0x50a7d5ULL;
+// Timing processes of one pipeline that may fail (crash, hang) before the pipeline is lost.
+constexpr int kMaxFailedTimings = 3;
 
 double unix_time() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -278,7 +280,12 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
   const double limit = 3 * expected + 60;
   const int cpu = timing_cpu();
   // Times `samples` interleaved in this (child) process and sends the figures.
-  const auto time_samples = [&](const std::vector<int>& samples, const MessageSink& send) {
+  // Tests only: the first options.fail_first_timings timing processes of the pipeline abort.
+  int timings_started = 0;
+  const auto fault_injected = [&] { return ++timings_started <= options.fail_first_timings; };
+  const auto time_samples = [&](const std::vector<int>& samples, bool abort_at_start,
+                                const MessageSink& send) {
+    if (abort_at_start) std::abort();
     pin_to_cpu(cpu);
     // Ahead of other work on the machine for the few seconds it takes, when allowed.
     ::setpriority(PRIO_PROCESS, 0, -5);
@@ -319,7 +326,11 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
           {"reference_after", reference_after}});
   };
   int slow_attempts = 0;
+  int failed_timings = 0;
   bool isolated = false;  // the schedules were timed one by one after a failed timing process
+  // Failures of each schedule timed alone, set aside while all of them failed alone (the machine
+  // more likely than the schedules); restored if the pipeline is lost after all.
+  std::map<int, SampleResult> set_aside;
   for (int attempt = 1;; ++attempt) {
     MachineConditions cond;
     cond.attempt = attempt;
@@ -327,45 +338,74 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
     cond.cpu = cpu_identity();
     const bool quiet_before = wait_until_quiet(options.quiet_machine, cpu, &cond, report);
     const CpuTimes before = read_cpu_times();
-    const ChildOutcome outcome =
-        run_in_child([&](const MessageSink& send) { time_samples(out.samples, send); },
-                     {{"start", limit}}, limit);
+    const bool abort_at_start = fault_injected();
+    const ChildOutcome outcome = run_in_child(
+        [&](const MessageSink& send) { time_samples(out.samples, abort_at_start, send); },
+        {{"start", limit}}, limit);
     const CpuTimes after = read_cpu_times();
     cond.load_after = read_load_average();
     cond.other_busy_during = busy_fraction(before, after, cpu);
     if (outcome.status != "ok" || outcome.messages.empty()) {
       SampleResult failed;
       record_failure(outcome, "time", &failed);
-      if (!isolated && out.samples.size() > 1) {
-        isolated = true;
-        // One schedule that crashes on a later run must not cost the pipeline every label: time
-        // each alone, leave out those that fail, and time the rest together again. (Pipeline
-        // 611's schedules crash at random, several when timed alone, and the rest together
-        // again: that pipeline is lost, each schedule with its reason.)
+      if (++failed_timings >= kMaxFailedTimings) {
+        if (out.failed_alone.empty()) out.failed_alone = std::move(set_aside);
+        out.detail = failed.detail;
+        out.conditions = cond;
+        return out;
+      }
+      if (isolated || out.samples.size() == 1) {
         if (report) {
           report(
-              fmt::format("pipeline {}: the timing process failed ({}); timing each of its "
-                          "{} schedules alone to find the one that fails",
-                          p, failed.detail, out.samples.size()));
+              fmt::format("pipeline {}: the timing process failed again ({}); timing again "
+                          "({} of {} attempts)",
+                          p, failed.detail, failed_timings + 1, kMaxFailedTimings));
         }
-        std::vector<int> kept;
-        for (const int k : out.samples) {
-          const ChildOutcome alone = run_in_child(
-              [&](const MessageSink& send) { time_samples({k}, send); }, {{"start", limit}}, limit);
-          if (alone.status == "ok" && !alone.messages.empty()) {
-            kept.push_back(k);
-          } else {
-            record_failure(alone, "time", &out.failed_alone[k]);
-          }
-        }
-        if (!out.failed_alone.empty() && !kept.empty()) {
-          out.samples = std::move(kept);
-          continue;  // the others, together again (waiting for a quiet machine first)
+        continue;
+      }
+      isolated = true;
+      // One schedule that crashes on a later run must not cost the pipeline every label: time
+      // each alone, leave out those that fail, and time the rest together again. (Pipeline 611's
+      // schedules crash at random, several when timed alone, and the rest together again.)
+      if (report) {
+        report(
+            fmt::format("pipeline {}: the timing process failed ({}); timing each of its {} "
+                        "schedules alone to find the one that fails",
+                        p, failed.detail, out.samples.size()));
+      }
+      std::vector<int> kept;
+      for (const int k : out.samples) {
+        const bool abort_alone = fault_injected();
+        const ChildOutcome alone =
+            run_in_child([&](const MessageSink& send) { time_samples({k}, abort_alone, send); },
+                         {{"start", limit}}, limit);
+        if (alone.status == "ok" && !alone.messages.empty()) {
+          kept.push_back(k);
+        } else {
+          record_failure(alone, "time", &out.failed_alone[k]);
         }
       }
-      out.detail = failed.detail;
-      out.conditions = cond;
-      return out;
+      if (kept.empty()) {
+        // Every schedule passed its check, yet each failed alone now: more likely the machine
+        // (a stopped or starved process) than the schedules. All of them again, after a pause.
+        set_aside = std::move(out.failed_alone);
+        out.failed_alone.clear();
+        if (report) {
+          report(
+              fmt::format("pipeline {}: every schedule failed alone too; timing them all "
+                          "again in {:.0f} s",
+                          p, options.quiet_machine.slow_retry_seconds));
+        }
+        std::this_thread::sleep_for(
+            std::chrono::duration<double>(options.quiet_machine.slow_retry_seconds));
+      } else {
+        if (out.failed_alone.empty() && report) {
+          report(
+              fmt::format("pipeline {}: each schedule ran alone; timing them together again", p));
+        }
+        out.samples = std::move(kept);
+      }
+      continue;  // together again (waiting for a quiet machine first)
     }
     const Json& m = outcome.messages.back();
     out.timing.rounds = m.at("rounds").get<std::vector<std::vector<double>>>();
