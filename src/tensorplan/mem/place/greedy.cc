@@ -13,12 +13,16 @@ namespace {
 
 __extension__ using Wide = unsigned __int128;  // size x duration can exceed 64 bits
 
-// Per buffer, the most bytes live (`sizes`: rounded up to the alignment) at any moment of its
-// lifetime.
-std::vector<std::uint64_t> max_load_over_lifetimes(const Problem& problem,
-                                                   const std::vector<std::int64_t>& sizes) {
-  const auto& buffers = problem.buffers;
+// Time compressed to the slots between consecutive distinct lifetime bounds: buffer i lives in
+// slots [first[i], end[i]).
+struct Slots {
+  int count = 0;
+  std::vector<int> first, end;
+};
+
+Slots compress_time(const std::vector<Buffer>& buffers) {
   std::vector<std::int64_t> times;
+  times.reserve(2 * buffers.size());
   for (const Buffer& b : buffers) {
     times.push_back(b.lower);
     times.push_back(b.upper);
@@ -26,30 +30,45 @@ std::vector<std::uint64_t> max_load_over_lifetimes(const Problem& problem,
   std::sort(times.begin(), times.end());
   times.erase(std::unique(times.begin(), times.end()), times.end());
   auto slot = [&](std::int64_t t) {
-    return static_cast<std::size_t>(std::lower_bound(times.begin(), times.end(), t) -
-                                    times.begin());
+    return static_cast<int>(std::lower_bound(times.begin(), times.end(), t) - times.begin());
   };
-  // Load per slot (unsigned: sums of sizes up to 2^62 + 2^61 stay exact).
-  const std::size_t slots = times.empty() ? 0 : times.size() - 1;
-  std::vector<std::uint64_t> load(slots + 1, 0);
-  for (std::size_t i = 0; i < buffers.size(); ++i) {
-    load[slot(buffers[i].lower)] += static_cast<std::uint64_t>(sizes[i]);
-    load[slot(buffers[i].upper)] -= static_cast<std::uint64_t>(sizes[i]);
+  Slots slots;
+  slots.count = times.empty() ? 0 : static_cast<int>(times.size()) - 1;
+  slots.first.reserve(buffers.size());
+  slots.end.reserve(buffers.size());
+  for (const Buffer& b : buffers) {
+    slots.first.push_back(slot(b.lower));
+    slots.end.push_back(slot(b.upper));
   }
-  for (std::size_t s = 1; s <= slots; ++s) load[s] += load[s - 1];
+  return slots;
+}
+
+// Per buffer, the most bytes live (`sizes`: rounded up to the alignment) at any moment of its
+// lifetime.
+std::vector<std::uint64_t> max_load_over_lifetimes(const Slots& slots,
+                                                   const std::vector<std::int64_t>& sizes) {
+  const std::size_t n = sizes.size();
+  // Load per slot (unsigned: sums of sizes up to 2^62 + 2^61 stay exact).
+  std::vector<std::uint64_t> load(static_cast<std::size_t>(slots.count) + 1, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    load[static_cast<std::size_t>(slots.first[i])] += static_cast<std::uint64_t>(sizes[i]);
+    load[static_cast<std::size_t>(slots.end[i])] -= static_cast<std::uint64_t>(sizes[i]);
+  }
+  for (std::size_t s = 1; s < load.size(); ++s) load[s] += load[s - 1];
   load.pop_back();  // the end of the last slot
   const RangeMax<std::uint64_t> load_max(std::move(load));
-  std::vector<std::uint64_t> out(buffers.size(), 0);
-  for (std::size_t i = 0; i < buffers.size(); ++i) {
-    const std::size_t first = slot(buffers[i].lower), end = slot(buffers[i].upper);
+  std::vector<std::uint64_t> out(n, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto first = static_cast<std::size_t>(slots.first[i]);
+    const auto end = static_cast<std::size_t>(slots.end[i]);
     if (first < end) out[i] = load_max.max(first, end);
   }
   return out;
 }
 
 // Buffer indices in the order of `order`, each key descending.
-std::vector<int> placement_order(const Problem& problem, const std::vector<std::int64_t>& sizes,
-                                 GreedyOrder order) {
+std::vector<int> placement_order(const Problem& problem, const Slots& slots,
+                                 const std::vector<std::int64_t>& sizes, GreedyOrder order) {
   const auto& buffers = problem.buffers;
   auto duration = [&](int i) {
     return static_cast<std::uint64_t>(buffers[i].upper) -
@@ -78,7 +97,7 @@ std::vector<int> placement_order(const Problem& problem, const std::vector<std::
       });
       break;
     case GreedyOrder::kContention: {
-      const std::vector<std::uint64_t> contention = max_load_over_lifetimes(problem, sizes);
+      const std::vector<std::uint64_t> contention = max_load_over_lifetimes(slots, sizes);
       std::sort(indices.begin(), indices.end(), [&](int a, int b) {
         if (contention[a] != contention[b]) return contention[a] > contention[b];
         if (sizes[a] != sizes[b]) return sizes[a] > sizes[b];
@@ -133,29 +152,21 @@ Placement GreedyPlacer::place(const Problem& problem, const Deadline& deadline) 
   if (n == 0) return placement;
 
   std::vector<std::int64_t> sizes(n);
-  std::vector<std::int64_t> times;
-  times.reserve(2 * n);
   for (std::size_t i = 0; i < n; ++i) {
     const Buffer& b = buffers[i];
     if (b.lower >= b.upper) fail("buffer {}: empty lifetime [{}, {})", b.id, b.lower, b.upper);
     if (b.size <= 0) fail("buffer {}: size {} is not positive", b.id, b.size);
     sizes[i] = aligned_size(problem, b);
-    times.push_back(b.lower);
-    times.push_back(b.upper);
   }
-  // Time compressed to the slots between consecutive distinct bounds.
-  std::sort(times.begin(), times.end());
-  times.erase(std::unique(times.begin(), times.end()), times.end());
-  auto slot = [&](std::int64_t t) {
-    return static_cast<int>(std::lower_bound(times.begin(), times.end(), t) - times.begin());
-  };
+  const Slots slots = compress_time(buffers);
 
-  Occupancy occupancy(static_cast<int>(times.size()) - 1);
+  Occupancy occupancy(slots.count);
   std::size_t placed = 0;
-  for (int i : placement_order(problem, sizes, order_)) {
+  for (int i : placement_order(problem, slots, sizes, order_)) {
     // Large, fragmented problems can take many seconds: give up when the time is out.
     if (++placed % 1024 == 0 && deadline.expired()) return Placement{};
-    const int first = slot(buffers[i].lower), end = slot(buffers[i].upper);
+    const int first = slots.first[static_cast<std::size_t>(i)];
+    const int end = slots.end[static_cast<std::size_t>(i)];
     const std::int64_t offset = choose_offset(occupancy.taken(first, end), sizes[i], fit_);
     std::int64_t top = 0;
     if (__builtin_add_overflow(offset, sizes[i], &top))
