@@ -75,9 +75,25 @@ TEST(Autotune, RanksDistinctSamplesAndTimesTheFavourites) {
         EXPECT_LE(r.timed[static_cast<std::size_t>(r.best)].seconds, t.seconds);
       }
     }
-    EXPECT_DOUBLE_EQ(r.speedup(),
-                     r.beam.seconds / r.timed[static_cast<std::size_t>(r.best)].seconds);
   }
+  // The verdict: the beam search's schedule and the picks that ran, timed again in one process,
+  // interleaved in rounds; the best pick is the fastest there.
+  const HeadToHead& h = r.head_to_head;
+  ASSERT_EQ(h.status, "ok");
+  ASSERT_EQ(h.samples.size(), static_cast<std::size_t>(1 + ok));
+  EXPECT_EQ(h.samples[0], 0);
+  ASSERT_EQ(h.rounds.size(), h.samples.size());
+  for (std::size_t k = 0; k < h.samples.size(); ++k) {
+    EXPECT_EQ(h.rounds[k].size(), static_cast<std::size_t>(TuneOptions{}.head_to_head.rounds));
+    EXPECT_GT(h.seconds[k], 0.0);
+    if (k >= 1) {
+      EXPECT_LE(h.seconds[static_cast<std::size_t>(h.best)], h.seconds[k]);
+    }
+  }
+  ASSERT_GE(r.best, 0);
+  EXPECT_EQ(r.timed[static_cast<std::size_t>(r.best)].sample,
+            h.samples[static_cast<std::size_t>(h.best)]);
+  EXPECT_DOUBLE_EQ(r.speedup(), h.seconds[0] / h.seconds[static_cast<std::size_t>(h.best)]);
 }
 
 // "Faster" is claimed only when the gain exceeds the timing noise of both schedules.
@@ -108,6 +124,37 @@ TEST(Autotune, FasterOnlyBeyondTheTimingNoise) {
   EXPECT_EQ(TunedSchedule{}.noise(), 0.0);  // not timed: no noise figure
 }
 
+// Timed head to head, "faster" means faster in every round, whatever the separate timings said.
+TEST(Autotune, HeadToHeadFasterOnlyInEveryRound) {
+  TuneResult r;
+  r.beam.status = "ok";
+  r.beam.seconds = 1.0;
+  r.beam.median_seconds = 1.0;
+  TunedSchedule pick;
+  pick.status = "ok";
+  pick.seconds = 0.5;  // apart: 2x faster, no noise
+  pick.median_seconds = 0.5;
+  r.timed = {pick};
+  r.best = 0;
+  ASSERT_TRUE(r.faster_beyond_noise());
+  HeadToHead& h = r.head_to_head;
+  h.status = "ok";
+  h.samples = {0, 7};
+  h.best = 1;
+  h.rounds = {{1.00, 1.02, 0.99, 1.01, 1.00}, {0.97, 0.98, 1.00, 0.96, 0.97}};
+  h.seconds = {1.00, 0.97};
+  EXPECT_NEAR(r.speedup(), 1.00 / 0.97, 1e-12);
+  EXPECT_EQ(h.rounds_faster(), 4);
+  EXPECT_FALSE(r.faster_beyond_noise()) << "slower in round 3";
+  h.rounds[1][2] = 0.98;
+  EXPECT_EQ(h.rounds_faster(), 5);
+  EXPECT_TRUE(r.faster_beyond_noise());
+  h.status = "the head-to-head timing process failed: crashed SIGSEGV";  // the separate timings
+  EXPECT_DOUBLE_EQ(r.speedup(), 2.0);
+  EXPECT_TRUE(r.faster_beyond_noise());
+  EXPECT_EQ(h.rounds_faster(), 0);
+}
+
 // A user's generator (tests/generators/test_generators.cc) goes through the same steps.
 TEST(Autotune, TunesAGeneratorFromASharedLibrary) {
   FeatureSumModel model;
@@ -121,7 +168,22 @@ TEST(Autotune, TunesAGeneratorFromASharedLibrary) {
   EXPECT_EQ(r.timed[0].sample, r.ranked[0].sample);
   if (r.best >= 0) {
     EXPECT_GT(r.speedup(), 0.0);
+    // Timed again ahead of time, on what each ran on: a scalar (gain), an output at (1, 1).
+    EXPECT_EQ(r.head_to_head.status, "ok");
   }
+}
+
+// Buffers a bounds query moved (a border, an output narrower than its estimate) are rebuilt as
+// they were for the head-to-head timing.
+TEST(Autotune, TimesAGeneratorSizedByItsBoundsQueryHeadToHead) {
+  FeatureSumModel model;
+  TuneOptions o = tiny(2, 1);
+  o.generator = GeneratorSpec{TENSORPLAN_TEST_GENERATORS, "tiny_misestimated", {}};
+  const TuneResult r = autotune(model, o);
+  ASSERT_EQ(r.beam.status, "ok") << r.beam.detail;
+  ASSERT_GE(r.best, 0);
+  EXPECT_EQ(r.head_to_head.status, "ok");
+  EXPECT_EQ(r.head_to_head.samples.size(), 2u);
 }
 
 TEST(Autotune, ReportsAGeneratorItCannotBuild) {

@@ -224,6 +224,39 @@ TEST(ModelCli, TuneShowsItsPhasesOnATerminalOnly) {
   const CliRun plain = run(tune.substr(std::string(TENSORPLAN_CLI).size() + 1) + " -o /dev/null");
   ASSERT_EQ(plain.code, 0) << plain.out;
   EXPECT_EQ(plain.out.find("perf tune:"), std::string::npos) << plain.out;
+  if (plain.out.find("predicted") != std::string::npos &&
+      plain.out.find("measured", plain.out.find("predicted")) != std::string::npos) {
+    // The pick ran: the verdict is timed head to head with the beam search's schedule.
+    EXPECT_NE(seen.find("perf tune: timing the beam search's schedule against 1 pick, head to "
+                        "head"),
+              std::string::npos)
+        << seen;
+    EXPECT_NE(plain.out.find("head to head, in one process, 9 interleaved rounds"),
+              std::string::npos)
+        << plain.out;
+  }
+}
+
+// --json carries the head-to-head timing the verdict comes from.
+TEST(ModelCli, TuneJsonCarriesTheHeadToHeadTiming) {
+  const CliRun r = run("perf tune " + std::string(TENSORPLAN_SOURCE_DIR) +
+                           "/data/perf/halide.tpmodel --samples 2 --top 2 --json -q "
+                           "--generator-library " +
+                           TENSORPLAN_TEST_GENERATORS + " --generator tiny_blur -p size=48",
+                       false);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const Json j = Json::parse(r.out);
+  ASSERT_EQ(j.at("beam_status"), "ok");
+  ASSERT_FALSE(j.at("best_sample").is_null()) << r.out;
+  const Json& h = j.at("head_to_head");
+  ASSERT_EQ(h.at("status"), "ok") << h.dump();
+  EXPECT_EQ(h.at("samples").at(0), 0);
+  EXPECT_EQ(h.at("rounds"), 9);
+  EXPECT_EQ(h.at("round_seconds").at(0).size(), 9u);
+  EXPECT_EQ(h.at("best_sample"), j.at("best_sample"));
+  EXPECT_DOUBLE_EQ(h.at("speedup").get<double>(), j.at("speedup").get<double>());
+  const int faster = h.at("rounds_faster").get<int>();
+  EXPECT_EQ(j.at("faster_beyond_noise").get<bool>(), faster == 9);
 }
 
 // Ctrl-C (here SIGINT from timeout(1)) stops the tuning; it still reports, and exits with 130.

@@ -122,4 +122,33 @@ std::vector<void*> PipelineBuffers::argv(const std::vector<std::string>& argumen
   return argv;
 }
 
+BoundArguments::BoundArguments(const Json& description) {
+  if (!description.is_array() || description.empty())
+    fail("a compiled schedule's arguments: expected a non-empty array");
+  std::size_t scalars = 0;
+  for (const Json& a : description) scalars += a.at("kind") == "scalar" ? 1 : 0;
+  scalars_.reserve(scalars);
+  buffers_.reserve(description.size() - scalars);
+  for (const Json& a : description) {
+    const std::string kind = a.at("kind").get<std::string>();
+    const Halide::Type type = parse_type_name(a.at("type").get<std::string>());
+    if (kind == "scalar") {
+      scalars_.push_back(scalar_value(type, a.at("value").get<double>()));
+      argv_.push_back(&scalars_.back());
+      continue;
+    }
+    if (kind != "buffer" && kind != "output") fail("unknown argument kind '{}'", kind);
+    std::vector<halide_dimension_t> shape;
+    for (const Json& d : a.at("dims")) {
+      shape.push_back({d.at(0).get<std::int32_t>(), d.at(1).get<std::int32_t>(),
+                       d.at(2).get<std::int32_t>(), 0});
+    }
+    Halide::Buffer<> buffer(type, nullptr, static_cast<int>(shape.size()), shape.data());
+    buffer.allocate();  // with the strides given
+    if (kind == "buffer") fill_input_buffer(buffer, a.at("seed").get<std::uint64_t>());
+    buffers_.push_back(buffer);
+    argv_.push_back(buffers_.back().raw_buffer());
+  }
+}
+
 }  // namespace tensorplan::perf

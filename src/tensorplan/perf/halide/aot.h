@@ -55,6 +55,25 @@ class PipelineBuffers {
   Halide::Buffer<> output_;
 };
 
+// The arguments one compiled schedule was timed on (SampleResult::bound_arguments), built again in
+// another process: each buffer with the region and strides it had, an input filled from the
+// seed its data was drawn from, each scalar with its value. For schedules whose buffers differ
+// (perf tune's: a generator's are sized by each schedule's own bounds query).
+class BoundArguments {
+ public:
+  // `description`: [{"name", "kind": "buffer" | "scalar" | "output", "type", "dims": [[min,
+  // extent, stride], ...], "seed" (inputs), "value" (scalars)}], in argument order, output last.
+  explicit BoundArguments(const Json& description);
+  BoundArguments(const BoundArguments&) = delete;
+  BoundArguments& operator=(const BoundArguments&) = delete;
+  void** argv() { return argv_.data(); }
+
+ private:
+  std::vector<Halide::Buffer<>> buffers_;
+  std::vector<halide_scalar_value_t> scalars_;  // sized once: argv_ points into it
+  std::vector<void*> argv_;
+};
+
 // "float32" -> Float(32): the inverse of type_name.
 Halide::Type parse_type_name(const std::string& name);
 

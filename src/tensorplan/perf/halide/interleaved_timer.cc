@@ -17,6 +17,29 @@ double median_of(std::vector<double> values) {
   return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
+Json timing_message(const InterleavedTiming& t) {
+  return {{"type", "timing"},
+          {"rounds", t.rounds},
+          {"label", t.label},
+          {"first", t.first},
+          {"runs_per_batch", t.runs_per_batch},
+          {"batches_per_round", t.batches_per_round},
+          {"order", t.order},
+          {"seconds", t.seconds}};
+}
+
+InterleavedTiming timing_from_message(const Json& m) {
+  InterleavedTiming t;
+  t.rounds = m.at("rounds").get<std::vector<std::vector<double>>>();
+  t.label = m.at("label").get<std::vector<double>>();
+  t.first = m.at("first").get<std::vector<double>>();
+  t.runs_per_batch = m.at("runs_per_batch").get<std::vector<int>>();
+  t.batches_per_round = m.at("batches_per_round").get<std::vector<int>>();
+  t.order = m.at("order").get<std::vector<std::vector<int>>>();
+  t.seconds = m.at("seconds").get<double>();
+  return t;
+}
+
 InterleavedTiming time_interleaved(const std::vector<std::function<void()>>& runs,
                                    const InterleavedOptions& options, std::uint64_t seed) {
   if (options.rounds < 1 || options.batches_per_round < 1)

@@ -12,6 +12,8 @@
 #include <functional>
 #include <vector>
 
+#include "tensorplan/common/json.h"
+
 namespace tensorplan::perf {
 
 struct InterleavedOptions {
@@ -35,6 +37,11 @@ struct InterleavedTiming {
 
 // The median (mean of the middle two for an even count); 0 for none.
 double median_of(std::vector<double> values);
+
+// The figures as a message from the timing process (type "timing": rounds, labels, warm-ups,
+// batch sizes, orders, wall time; not every batch), and back.
+Json timing_message(const InterleavedTiming& t);
+InterleavedTiming timing_from_message(const Json& m);
 
 // Warms up every run twice (the first also sizes its batches), then times `options.rounds` rounds.
 // Each run must do the same work every call. The order of every round is a shuffle drawn from

@@ -126,16 +126,6 @@ void fill_input(Halide::Buffer<>& buffer, std::uint64_t seed) {
   });
 }
 
-halide_scalar_value_t scalar_value(const Halide::Type& t, double v) {
-  halide_scalar_value_t out;
-  out.u.u64 = 0;
-  with_cpp_type(t, "scalar input", [&](auto zero) {
-    const auto value = static_cast<decltype(zero)>(v);
-    std::memcpy(&out.u, &value, sizeof value);  // every member of the union starts at its start
-  });
-  return out;
-}
-
 // Halide's buffers use malloc and do not check it: a buffer bigger than the child's memory cap
 // would crash it with no reason given. This allocator says so instead.
 void* checked_malloc(std::size_t bytes) {
@@ -348,6 +338,16 @@ void write_random_weights(const std::string& dir, std::uint64_t seed) {
 
 void fill_input_buffer(Halide::Buffer<>& buffer, std::uint64_t seed) { fill_input(buffer, seed); }
 
+halide_scalar_value_t scalar_value(const Halide::Type& t, double v) {
+  halide_scalar_value_t out;
+  out.u.u64 = 0;
+  with_cpp_type(t, "scalar input", [&](auto zero) {
+    const auto value = static_cast<decltype(zero)>(v);
+    std::memcpy(&out.u, &value, sizeof value);  // every member of the union starts at its start
+  });
+  return out;
+}
+
 void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send) {
   // The plugin reads these once, on first use; this process is fresh for this sample.
   ::setenv("HL_BEAM_SIZE", std::to_string(spec.beam_size).c_str(), 1);
@@ -397,7 +397,7 @@ void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send)
         {"autoschedule_seconds", autoschedule_seconds},
         {"schedule_features", float_blob(features.schedule)},
         {"pipeline_features", float_blob(features.pipeline)}});
-  if (!spec.object_path.empty()) {
+  if (!spec.object_path.empty() && !spec.time_it) {
     // Ahead of time: the object holds only this schedule; one standalone runtime is linked in
     // with all the schedules of the pipeline (see aot.h).
     Stopwatch compile_clock;
@@ -444,6 +444,57 @@ void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send)
         {"first_seconds", timing.first_seconds},
         {"batches", timing.batches},
         {"runs_per_batch", timing.runs_per_batch}});
+  if (spec.object_path.empty()) return;
+
+  // Also ahead of time, with what it ran on, so that it can be timed again beside others in one
+  // process (perf tune's head-to-head): the same schedule, target and arguments.
+  Stopwatch object_clock;
+  const std::vector<Halide::Argument> arguments = pipeline.infer_arguments();
+  pipeline.compile_to_object(spec.object_path, arguments, spec.function_name,
+                             target.with_feature(Halide::Target::NoRuntime));
+  const auto dims = [](const Halide::Buffer<>& b) {
+    Json out = Json::array();
+    for (int d = 0; d < b.dimensions(); ++d)
+      out.push_back({b.dim(d).min(), b.dim(d).extent(), b.dim(d).stride()});
+    return out;
+  };
+  Json bound = Json::array();
+  Json names = Json::array();
+  for (const Halide::Argument& argument : arguments) {
+    bool found = false;
+    std::size_t buffer_index = 0;  // the input's index among the buffer inputs: its data's seed
+    for (const PipelineArgument& a : sampled.inputs) {
+      if (a.parameter.name() == argument.name) {
+        if (a.is_buffer) {
+          bound.push_back({{"name", argument.name},
+                           {"kind", "buffer"},
+                           {"type", type_name(a.type)},
+                           {"dims", dims(buffers.inputs[buffer_index])},
+                           {"seed", derive_seed(spec.pipeline_seed, 1000 + buffer_index)}});
+        } else {
+          bound.push_back({{"name", argument.name},
+                           {"kind", "scalar"},
+                           {"type", type_name(a.type)},
+                           {"value", a.scalar}});
+        }
+        found = true;
+        break;
+      }
+      if (a.is_buffer) ++buffer_index;
+    }
+    if (!found)
+      fail("the compiled pipeline takes '{}', which the timing did not bind", argument.name);
+    names.push_back(argument.name);
+  }
+  bound.push_back({{"name", sampled.output.name},
+                   {"kind", "output"},
+                   {"type", type_name(sampled.output.type)},
+                   {"dims", dims(output)}});
+  names.push_back(sampled.output.name);
+  send({{"type", "object"},
+        {"compile_seconds", object_clock.seconds()},
+        {"arguments", names},
+        {"bound_arguments", bound}});
 }
 
 SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits) {
@@ -452,7 +503,8 @@ SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits) {
                    {{"start", limits.generate_seconds},
                     {"graph", limits.autoschedule_seconds},
                     {"schedule", limits.compile_seconds},
-                    {"compiled", limits.run_seconds}},
+                    {"compiled", limits.run_seconds},
+                    {"timing", limits.compile_seconds}},
                    limits.run_seconds);
 
   SampleResult result;
@@ -483,6 +535,10 @@ SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits) {
           result.argument_names = m.at("arguments").get<std::vector<std::string>>();
           result.has_object = true;
         }
+      } else if (type == "object") {
+        result.argument_names = m.at("arguments").get<std::vector<std::string>>();
+        result.bound_arguments = m.at("bound_arguments");
+        result.has_object = true;
       } else if (type == "timing") {
         result.timing.min_seconds = m.at("min_seconds").get<double>();
         result.timing.median_seconds = m.at("median_seconds").get<double>();
@@ -518,8 +574,8 @@ SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits) {
         {"start", "generate"},
         {"graph", "autoschedule"},
         {"schedule", "compile"},
-        {"compiled", spec.object_path.empty() ? "run" : "exit"},
-        {"timing", "exit"}};
+        {"compiled", spec.object_path.empty() || spec.time_it ? "run" : "exit"},
+        {"timing", spec.object_path.empty() ? "exit" : "compile"}};
     const auto it = running.find(last);
     result.status = fmt::format("{}:{}", kind, it == running.end() ? outcome.phase : it->second);
     result.detail = outcome.detail;

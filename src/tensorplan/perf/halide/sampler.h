@@ -45,8 +45,10 @@ struct SampleSpec {
   std::string weights_file;
   TimingOptions timing;
   bool time_it = true;  // false: schedule and featurize only
-  // Ahead-of-time output (dataset v2): when set, the scheduled pipeline is compiled to this object
-  // file as the C function `function_name` (without the Halide runtime) instead of being timed.
+  // Ahead-of-time output: when set, the scheduled pipeline is compiled to this object file as the
+  // C function `function_name` (without the Halide runtime): instead of being timed (dataset v2,
+  // time_it false), or after it was timed, with the arguments it was timed on described
+  // (SampleResult::bound_arguments; perf tune's head-to-head timing).
   std::string object_path;
   std::string function_name;
 };
@@ -76,6 +78,9 @@ struct SampleResult {
   double compile_seconds = 0;
   bool has_object = false;                  // object_path was written
   std::vector<std::string> argument_names;  // the object's function arguments, output last
+  // With time_it and object_path: the arguments the schedule was timed on, for BoundArguments
+  // (aot.h) to rebuild in another process.
+  Json bound_arguments;
   bool has_timing = false;
   Timing timing;
   // The extents of the buffers it was timed on (buffer inputs, then the output): the estimates
@@ -95,6 +100,9 @@ SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits);
 
 // Fills a pipeline input with the deterministic data every timing of the dataset uses.
 void fill_input_buffer(Halide::Buffer<>& buffer, std::uint64_t seed);
+
+// A scalar argument's value of type `t` (v converted as static_cast would).
+halide_scalar_value_t scalar_value(const Halide::Type& t, double v);
 
 // Conversions used by the child protocol (and the dataset writer).
 Json stage_graph_to_json(const StageGraph& graph);

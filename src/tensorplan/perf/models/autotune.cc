@@ -1,9 +1,14 @@
 #include "tensorplan/perf/models/autotune.h"
 
+#include <stdlib.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <exception>
+#include <filesystem>
 #include <mutex>
 #include <numeric>
 #include <set>
@@ -13,11 +18,28 @@
 #include "tensorplan/common/progress.h"
 #include "tensorplan/common/rng.h"
 #include "tensorplan/common/timer.h"
+#include "tensorplan/perf/halide/head_to_head.h"
 #include "tensorplan/perf/halide/target.h"
 
 namespace tensorplan::perf {
 
+double HeadToHead::speedup() const {
+  if (status != "ok" || best < 1 || seconds.size() <= static_cast<std::size_t>(best)) return 0;
+  const double tuned = seconds[static_cast<std::size_t>(best)];
+  return tuned > 0 ? seconds[0] / tuned : 0;
+}
+
+int HeadToHead::rounds_faster() const {
+  if (status != "ok" || best < 1 || rounds.size() <= static_cast<std::size_t>(best)) return 0;
+  const auto& beam = rounds[0];
+  const auto& tuned = rounds[static_cast<std::size_t>(best)];
+  int faster = 0;
+  for (std::size_t r = 0; r < beam.size() && r < tuned.size(); ++r) faster += tuned[r] < beam[r];
+  return faster;
+}
+
 double TuneResult::speedup() const {
+  if (head_to_head.status == "ok") return head_to_head.speedup();
   if (best < 0 || beam.status != "ok" || !(beam.seconds > 0)) return 0;
   const double tuned = timed[static_cast<std::size_t>(best)].seconds;
   return tuned > 0 ? beam.seconds / tuned : 0;
@@ -29,6 +51,10 @@ double TunedSchedule::noise() const {
 
 bool TuneResult::faster_beyond_noise() const {
   if (best < 0) return false;
+  if (head_to_head.status == "ok") {
+    const int rounds = static_cast<int>(head_to_head.rounds.at(0).size());
+    return rounds > 0 && head_to_head.rounds_faster() == rounds;
+  }
   const TunedSchedule& tuned = timed[static_cast<std::size_t>(best)];
   return speedup() > 1 + beam.noise() + tuned.noise();
 }
@@ -105,6 +131,73 @@ SampleResult run_sample_reporting(const TuneOptions& options, const std::string&
   }
 }
 
+// A directory of its own for the tuning's objects and library, removed with it.
+class TuneWorkDir {
+ public:
+  TuneWorkDir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "tensorplan-tune-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr)
+      fail("cannot create a directory under {}: {}",
+           std::filesystem::temp_directory_path().string(), std::strerror(errno));
+    path_ = pattern;
+  }
+  ~TuneWorkDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TuneWorkDir(const TuneWorkDir&) = delete;
+  TuneWorkDir& operator=(const TuneWorkDir&) = delete;
+  const std::string& path() const { return path_; }
+  // Sample k's spec, compiled ahead of time into this directory as well as timed.
+  SampleSpec with_object(SampleSpec spec, int k) const {
+    spec.function_name = fmt::format("s{}", k);
+    spec.object_path = fmt::format("{}/{}.o", path_, spec.function_name);
+    return spec;
+  }
+
+ private:
+  std::string path_;
+};
+
+// The compiled schedule of a sample that was timed and compiled ahead of time.
+CompiledSchedule compiled(const SampleSpec& spec, const SampleResult& r) {
+  return {spec.object_path, spec.function_name, r.bound_arguments};
+}
+
+// Times the beam search's schedule (first of `schedules`) against the picks that ran, in one
+// process, and fills result->head_to_head (its status says why, when it could not).
+void run_head_to_head(const TuneOptions& options, const TuneWorkDir& work,
+                      const std::vector<int>& samples,
+                      const std::vector<CompiledSchedule>& schedules,
+                      const std::vector<double>& run_seconds, TuneResult* result) {
+  HeadToHead& h = result->head_to_head;
+  h.samples = samples;
+  // A generous limit: every run, three times over, plus start-up (as dataset v2's).
+  const InterleavedOptions& o = options.head_to_head;
+  double expected = 0;
+  for (const double run : run_seconds) {
+    const double per_round =
+        run >= o.slow_run_seconds ? run : o.batches_per_round * std::max(run, o.batch_seconds);
+    expected += 2 * run + o.rounds * per_round;
+  }
+  try {
+    const InterleavedTiming t = time_head_to_head(
+        schedules, options.target.empty() ? host_target().to_string() : options.target,
+        options.threads, o, derive_seed(options.run_seed, 0x4832480ULL), work.path(),
+        3 * expected + 60);
+    h.rounds = t.rounds;
+    h.seconds = t.label;
+    h.status = "ok";
+    for (std::size_t k = 1; k < h.seconds.size(); ++k) {
+      if (h.best < 1 || h.seconds[k] < h.seconds[static_cast<std::size_t>(h.best)])
+        h.best = static_cast<int>(k);
+    }
+  } catch (const Error& e) {
+    h.status = e.what();
+  }
+}
+
 }  // namespace
 
 TuneResult autotune(CostModel& model, const TuneOptions& options) {
@@ -122,9 +215,11 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
                                                      : Halide::Target(options.target));
   }
 
+  const TuneWorkDir work;
   // Adams2019's default: beam search 32, no dropout, timed.
+  const SampleSpec beam_spec = work.with_object(spec_of(options, 0), 0);
   const SampleResult beam =
-      run_sample_reporting(options, "beam search (Adams2019 default)", spec_of(options, 0));
+      run_sample_reporting(options, "beam search (Adams2019 default)", beam_spec);
   if (interrupted(options)) {
     result.interrupted = true;
     result.seconds = clock.seconds();
@@ -209,6 +304,11 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
   // that fails to compile or run is recorded and the next one takes its place). The search is
   // deterministic given its settings, so running sample k again gives the schedule that was
   // ranked; a mismatch is recorded, not trusted.
+  std::vector<int> head_to_head_samples = {0};
+  std::vector<CompiledSchedule> head_to_head_schedules;
+  std::vector<double> head_to_head_runs = {result.beam.seconds};
+  if (result.beam.status == "ok" && beam.has_object)
+    head_to_head_schedules.push_back(compiled(beam_spec, beam));
   int ran = 0;
   for (std::size_t t = 0; t < result.ranked.size() && ran < options.top; ++t) {
     if (interrupted(options)) {
@@ -216,9 +316,10 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
       break;
     }
     TunedSchedule pick = result.ranked[t];
+    const SampleSpec spec = work.with_object(spec_of(options, pick.sample), pick.sample);
     const SampleResult r = run_sample_reporting(
         options, fmt::format("timing pick {}/{} (sample {})", ran + 1, options.top, pick.sample),
-        spec_of(options, pick.sample));
+        spec);
     if (interrupted(options)) {  // the child was likely interrupted too: not a failed pick
       result.interrupted = true;
       break;
@@ -234,11 +335,33 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
       pick.seconds = r.timing.min_seconds;
       pick.median_seconds = r.timing.median_seconds;
       ++ran;
+      if (r.has_object && !head_to_head_schedules.empty()) {
+        head_to_head_samples.push_back(pick.sample);
+        head_to_head_schedules.push_back(compiled(spec, r));
+        head_to_head_runs.push_back(pick.seconds);
+      }
       if (result.best < 0 ||
           pick.seconds < result.timed[static_cast<std::size_t>(result.best)].seconds)
         result.best = static_cast<int>(result.timed.size());
     }
     result.timed.push_back(std::move(pick));
+  }
+
+  // The verdict: the beam search's schedule against the picks that ran, in one process.
+  if (head_to_head_schedules.size() >= 2 && !result.interrupted) {
+    const std::size_t picks = head_to_head_schedules.size() - 1;
+    report(options, fmt::format("timing the beam search's schedule against {} pick{}, head to head",
+                                picks, picks == 1 ? "" : "s"));
+    run_head_to_head(options, work, head_to_head_samples, head_to_head_schedules, head_to_head_runs,
+                     &result);
+    if (result.head_to_head.status == "ok") {
+      const int sample =
+          result.head_to_head.samples[static_cast<std::size_t>(result.head_to_head.best)];
+      for (std::size_t i = 0; i < result.timed.size(); ++i) {
+        if (result.timed[i].sample == sample && result.timed[i].status == "ok")
+          result.best = static_cast<int>(i);
+      }
+    }
   }
   result.seconds = clock.seconds();
   return result;

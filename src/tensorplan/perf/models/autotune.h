@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tensorplan/perf/generate.h"
+#include "tensorplan/perf/halide/interleaved_timer.h"
 #include "tensorplan/perf/models/cost_model.h"
 
 namespace tensorplan::perf {
@@ -32,6 +33,8 @@ struct TuneOptions {
   std::string target;  // "" = host_target()
   TimingOptions timing;
   SampleLimits limits;
+  // The head-to-head timing of the beam search's schedule against the picks (HeadToHead).
+  InterleavedOptions head_to_head;
   // Called after each step with a short status (for a progress line); may be empty.
   std::function<void(const std::string&)> progress;
   // Polled between steps; when it returns true the tuning stops and returns what it has timed
@@ -54,6 +57,21 @@ struct TunedSchedule {
   double noise() const;
 };
 
+// The beam search's schedule and the picks that ran, timed again against each other in one
+// process, interleaved in rounds (halide/head_to_head.h): timed apart, two schedules differ by the
+// machine's drift between their timings as well, which neither one's own noise figure shows.
+struct HeadToHead {
+  std::string status;                       // "ok"; "" when not run; else why it failed
+  std::vector<int> samples;                 // 0 (the beam search) first, then the picks that ran
+  std::vector<std::vector<double>> rounds;  // [schedule][round]: seconds per run
+  std::vector<double> seconds;              // [schedule]: the median over rounds
+  int best = -1;                            // index into `samples` (>= 1) of the fastest pick
+  // seconds[0] / seconds[best] (> 1: the pick is faster); 0 when not timed.
+  double speedup() const;
+  // The rounds in which the fastest pick ran faster than the beam search's schedule.
+  int rounds_faster() const;
+};
+
 struct TuneResult {
   // Adams2019's default schedule, timed; status is not "ok" when it failed to run (the tuning goes
   // on without a speed-up to report).
@@ -69,18 +87,23 @@ struct TuneResult {
   // search's run sized them (a generator's by a bounds query); empty if it did not run.
   std::vector<std::vector<int>> timed_input_shapes;
   std::vector<int> timed_output_shape;
+  HeadToHead head_to_head;
   double seconds = 0;  // wall time of the whole tuning
-  // beam time / best time (> 1: the tuned schedule is faster); 0 when either is missing.
+  // beam time / best time (> 1: the tuned schedule is faster), from the head-to-head timing when
+  // it ran, else from the separate timings; 0 when either is missing.
   double speedup() const;
-  // True when the best pick is faster than the beam search by more than the two timings' noise
-  // together, so that "faster" is a measured fact rather than a fluctuation.
+  // Whether "faster" is a measured fact rather than a fluctuation: with the head-to-head timing,
+  // the best pick was faster in every round (a sign test: by chance at most 2^-rounds); without
+  // it, by more than the two separate timings' noise together.
   bool faster_beyond_noise() const;
 };
 
 // Throws Error if the pipeline cannot be generated (for a generator: checked in this process
 // first, so a bad library, name, param or missing estimate is reported as such), the beam search
 // finds no schedule, or no sample yields one that differs from it (unless interrupted). Sampling
-// runs in child processes (one per schedule, as Adams2019 requires).
+// runs in child processes (one per schedule, as Adams2019 requires); the beam search's schedule
+// and the picks are also compiled ahead of time, into a temporary directory, for the head-to-head
+// timing.
 TuneResult autotune(CostModel& model, const TuneOptions& options);
 
 }  // namespace tensorplan::perf
