@@ -314,16 +314,11 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
     const double reference_after = reference_seconds();
     struct rusage usage {};
     ::getrusage(RUSAGE_SELF, &usage);
-    send({{"type", "timing"},
-          {"rounds", t.rounds},
-          {"label", t.label},
-          {"first", t.first},
-          {"runs_per_batch", t.runs_per_batch},
-          {"batches_per_round", t.batches_per_round},
-          {"seconds", t.seconds},
-          {"involuntary_switches", usage.ru_nivcsw},
-          {"reference_before", reference_before},
-          {"reference_after", reference_after}});
+    Json message = timing_message(t);
+    message["involuntary_switches"] = usage.ru_nivcsw;
+    message["reference_before"] = reference_before;
+    message["reference_after"] = reference_after;
+    send(message);
   };
   int slow_attempts = 0;
   int failed_timings = 0;
@@ -408,12 +403,7 @@ PipelineTiming time_pipeline(const GenerateOptions& options, const CompiledPipel
       continue;  // together again (waiting for a quiet machine first)
     }
     const Json& m = outcome.messages.back();
-    out.timing.rounds = m.at("rounds").get<std::vector<std::vector<double>>>();
-    out.timing.label = m.at("label").get<std::vector<double>>();
-    out.timing.first = m.at("first").get<std::vector<double>>();
-    out.timing.runs_per_batch = m.at("runs_per_batch").get<std::vector<int>>();
-    out.timing.batches_per_round = m.at("batches_per_round").get<std::vector<int>>();
-    out.timing.seconds = m.at("seconds").get<double>();
+    out.timing = timing_from_message(m);
     cond.involuntary_switches = m.at("involuntary_switches").get<std::int64_t>();
     cond.reference_before = m.at("reference_before").get<double>();
     cond.reference_after = m.at("reference_after").get<double>();
