@@ -27,6 +27,7 @@ struct TuneArgs {
   perf::TuneOptions options;
   perf::GeneratorSpec generator;    // used when generator.library is set
   std::vector<std::string> params;  // -p key=value
+  std::string dataset;              // --dataset: tune pipeline --pipeline of it
   std::string out;
   bool json = false;
   bool quiet = false;
@@ -120,6 +121,7 @@ void print_json(const TuneArgs& args, const perf::CostModel& model, const perf::
   const Json j = {
       {"model", model.name()},
       {"pipeline", args.options.generator ? Json(nullptr) : Json(args.options.pipeline)},
+      {"dataset", args.dataset.empty() ? Json(nullptr) : Json(args.dataset)},
       {"generator", args.options.generator ? Json(args.generator.name) : Json(nullptr)},
       {"generator_library", args.options.generator ? Json(args.generator.library) : Json(nullptr)},
       {"generator_params", args.generator.params},
@@ -154,6 +156,11 @@ void print_text(const TuneArgs& args, const perf::CostModel& model, const perf::
   if (args.options.generator) {
     std::printf("generator %s from %s\n", perf::generator_label(args.generator).c_str(),
                 args.generator.library.c_str());
+  } else if (!args.dataset.empty()) {
+    std::printf("pipeline %d of the dataset in %s (run seed %llu, target %s)\n",
+                args.options.pipeline, args.dataset.c_str(),
+                static_cast<unsigned long long>(args.options.run_seed),
+                args.options.target.c_str());
   } else {
     std::printf("pipeline %d of run seed %llu\n", args.options.pipeline,
                 static_cast<unsigned long long>(args.options.run_seed));
@@ -264,8 +271,21 @@ bool report(const TuneArgs& args, const perf::CostModel& model, const perf::Tune
   return winner != nullptr;
 }
 
+// --dataset DIR: pipeline --pipeline as that dataset made it (its seed, sizes and target).
+void set_dataset(TuneArgs& args) {
+  if (args.dataset.empty()) return;
+  const perf::DatasetRun run = perf::dataset_run(args.dataset);
+  if (args.options.pipeline >= run.pipelines)
+    fail("--pipeline {}: {} has pipelines 0 to {}", args.options.pipeline, args.dataset,
+         run.pipelines - 1);
+  args.options.run_seed = run.seed;
+  args.options.pipeline_options = run.pipeline;
+  args.options.target = run.target;
+}
+
 void run(TuneArgs& args) {
   set_generator(args);
+  set_dataset(args);
   std::unique_ptr<perf::CostModel> model = perf::load_cost_model(args.model);
   // The status line rewrites itself, so it is only shown on a terminal.
   const bool show_progress = !args.quiet && isatty(STDERR_FILENO);
@@ -299,7 +319,8 @@ void add_tune_command(CLI::App& perf) {
       "print the fastest schedule's source when it was faster than the beam search's in every\n"
       "round (else the beam search's).\n"
       "The pipeline is a random one, numbered as in `perf gen` (the shipped dataset: run seed 1;\n"
-      "its test pipelines are those with index % 10 >= 8), or your own Halide generator:\n"
+      "its test pipelines are those with index % 10 >= 8; --dataset DIR: as DIR's dataset made\n"
+      "it, e.g. --dataset data/perf-v2 --pipeline 8), or your own Halide generator:\n"
       "--generator-library names a shared library that registers generators with\n"
       "HALIDE_REGISTER_GENERATOR (built against Debian's Halide 14), --generator one of them,\n"
       "-p sets its GeneratorParams. It is created for the host target with auto_schedule=true;\n"
@@ -315,10 +336,11 @@ void add_tune_command(CLI::App& perf) {
   auto* pipeline = tune->add_option("--pipeline", args->options.pipeline, "random pipeline index")
                        ->capture_default_str()
                        ->check(cli::integer_in(0, cli::kMaxInt));
-  tune->add_option("--run-seed", args->options.run_seed,
-                   "seed of the generation run (with --generator: seeds the sampled searches)")
-      ->capture_default_str()
-      ->check(cli::integer_in(0, std::numeric_limits<std::int64_t>::max()));
+  auto* run_seed =
+      tune->add_option("--run-seed", args->options.run_seed,
+                       "seed of the generation run (with --generator: seeds the sampled searches)")
+          ->capture_default_str()
+          ->check(cli::integer_in(0, std::numeric_limits<std::int64_t>::max()));
   auto* library = tune->add_option("--generator-library", args->generator.library,
                                    "tune a Halide generator from this shared library (.so)");
   tune->add_option("--generator", args->generator.name,
@@ -328,7 +350,14 @@ void add_tune_command(CLI::App& perf) {
   tune->add_option("-p,--param", args->params,
                    "A GeneratorParam of the generator, key=value (repeatable)")
       ->needs(library);
+  auto* dataset =
+      tune->add_option("--dataset", args->dataset,
+                       "tune pipeline --pipeline of this dataset (a directory of shards, e.g. "
+                       "data/perf-v2): its generation seed, pipeline sizes and target")
+          ->check(CLI::ExistingPath);
   pipeline->excludes(library);
+  dataset->excludes(library);
+  dataset->excludes(run_seed);
   tune->add_option("--samples", args->options.samples,
                    fmt::format("distinct schedules to sample and rank (the randomised search runs "
                                "up to {}x as often to find them)",

@@ -107,6 +107,28 @@ Json generation_config(const GenerateOptions& o) {
   return config;
 }
 
+DatasetRun dataset_run(const std::string& path) {
+  const std::vector<std::string> shards = list_shards(path);
+  if (shards.empty()) fail("{}: no dataset shard (*{}) there", path, kShardSuffix);
+  const Json config = read_shard(shards.front()).config;
+  try {
+    DatasetRun run;
+    run.seed = config.at("seed").get<std::uint64_t>();
+    run.pipelines = config.at("pipelines").get<int>();
+    run.target = config.at("target").get<std::string>();
+    const Json& p = config.at("pipeline_options");
+    run.pipeline.min_stages = p.at("min_stages").get<int>();
+    run.pipeline.max_stages = p.at("max_stages").get<int>();
+    run.pipeline.min_size = p.at("min_size").get<int>();
+    run.pipeline.max_size = p.at("max_size").get<int>();
+    run.pipeline.max_channels = p.at("max_channels").get<int>();
+    run.pipeline.max_work = p.at("max_work").get<std::int64_t>();
+    return run;
+  } catch (const Json::exception& e) {
+    fail("{}: its header does not say how its pipelines were made ({})", shards.front(), e.what());
+  }
+}
+
 SampleSpec sample_spec(const GenerateOptions& options, int pipeline, int sample) {
   SampleSpec spec;
   spec.pipeline_seed = derive_seed(options.seed, static_cast<std::uint64_t>(pipeline));

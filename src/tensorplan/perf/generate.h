@@ -75,6 +75,18 @@ void prepare_output_directory(const std::string& dir);
 // The settings recorded in the shard header; a resumed shard must match them.
 Json generation_config(const GenerateOptions& options);
 
+// How a dataset's pipelines were made, from its first shard's header: pipeline p of it is the
+// random pipeline (`seed`, p) drawn with `pipeline`, its schedules compiled for `target`.
+struct DatasetRun {
+  std::uint64_t seed = 0;
+  int pipelines = 0;
+  PipelineOptions pipeline;
+  std::string target;
+};
+// `path`: a shard, or a directory of shards. Throws Error if it holds none, or its header lacks
+// the settings.
+DatasetRun dataset_run(const std::string& path);
+
 // The schedule settings of sample k of a pipeline (k = 0: beam search 32, no dropout).
 SampleSpec sample_spec(const GenerateOptions& options, int pipeline, int sample);
 

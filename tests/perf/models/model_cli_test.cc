@@ -14,6 +14,7 @@
 #include "support/cli_runner.h"
 #include "support/temp_path.h"
 #include "tensorplan/common/json.h"
+#include "tensorplan/perf/dataset.h"
 
 namespace tensorplan::perf {
 namespace {
@@ -257,6 +258,55 @@ TEST(ModelCli, TuneJsonCarriesTheHeadToHeadTiming) {
   EXPECT_DOUBLE_EQ(h.at("speedup").get<double>(), j.at("speedup").get<double>());
   const int faster = h.at("rounds_faster").get<int>();
   EXPECT_EQ(j.at("faster_beyond_noise").get<bool>(), faster == 9);
+}
+
+// A refused command: exit code 2 and one error line that names `what`.
+void expect_one_error_line(const CliRun& r, const std::string& what) {
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_EQ(r.out.rfind("tensorplan: error: ", 0), 0u) << r.out;
+  EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << r.out;
+  EXPECT_NE(r.out.find(what), std::string::npos) << r.out;
+}
+
+// --dataset DIR tunes pipeline p as that dataset made it: the same pipeline, on the same data.
+TEST(ModelCli, TunesAPipelineOfADataset) {
+  const std::string dir = temp_path("tune-dataset");
+  std::filesystem::remove_all(dir);
+  const CliRun gen =
+      run("perf gen --tiny --format 2 --pipelines 2 --schedules 2 --seed 5 "
+          "--no-quiet-wait --retime-fraction 0 -q --out " +
+          dir);
+  ASSERT_EQ(gen.code, 0) << gen.out;
+  const std::string model = std::string(TENSORPLAN_SOURCE_DIR) + "/data/perf/halide.tpmodel";
+  const CliRun r = run(
+      "perf tune " + model + " --dataset " + dir + " --pipeline 1 --samples 1 --top 1 --json -q",
+      false);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const Json j = Json::parse(r.out);
+  EXPECT_EQ(j.at("dataset"), dir);
+  EXPECT_EQ(j.at("pipeline"), 1);
+  EXPECT_EQ(j.at("run_seed"), 5);
+  // The dataset's record of pipeline 1: its inputs' shapes are what the tuning timed on.
+  const std::vector<std::string> shards = perf::list_shards(dir);
+  ASSERT_EQ(shards.size(), 1u);
+  const perf::Shard shard = perf::read_shard(shards[0]);
+  const perf::PipelineRecord* record = nullptr;
+  for (const auto& p : shard.pipelines)
+    if (p.index == 1) record = &p;
+  ASSERT_NE(record, nullptr);
+  std::vector<std::vector<int>> shapes;
+  for (const Json& in : record->inputs) shapes.push_back(in.at("shape").get<std::vector<int>>());
+  EXPECT_EQ(j.at("timed_input_shapes").get<std::vector<std::vector<int>>>(), shapes);
+  EXPECT_EQ(j.at("timed_output_shape").get<std::vector<int>>(),
+            record->output.at("shape").get<std::vector<int>>());
+
+  expect_one_error_line(run("perf tune " + model + " --dataset " + dir + " --pipeline 2"),
+                        "--pipeline 2: " + dir + " has pipelines 0 to 1");
+  expect_one_error_line(run("perf tune " + model + " --dataset " + dir + " --run-seed 3"),
+                        "--run-seed");
+  expect_one_error_line(run("perf tune " + model + " --dataset /nonexistent/v2"),
+                        "/nonexistent/v2");
+  std::filesystem::remove_all(dir);
 }
 
 // Ctrl-C (here SIGINT from timeout(1)) stops the tuning; it still reports, and exits with 130.
