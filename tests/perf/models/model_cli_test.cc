@@ -344,21 +344,17 @@ TEST(ModelCli, TuneRejectsABadGenerator) {
   const std::string tune = "perf tune " + std::string(TENSORPLAN_SOURCE_DIR) +
                            "/data/perf/halide.tpmodel -q --generator-library ";
   const std::string lib = TENSORPLAN_TEST_GENERATORS;
-  const auto one_error_line = [](const CliRun& r, const std::string& what) {
-    EXPECT_EQ(r.code, 2) << r.out;
-    EXPECT_EQ(r.out.rfind("tensorplan: error: ", 0), 0u) << r.out;
-    EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << r.out;
-    EXPECT_NE(r.out.find(what), std::string::npos) << r.out;
-  };
-  one_error_line(run(tune + "/nonexistent/libgen.so --generator tiny_blur"),
-                 "cannot load generator library /nonexistent/libgen.so");
-  one_error_line(run(tune + lib + " --generator tiny_sharpen"),
-                 "no generator named 'tiny_sharpen'; it registers: tiny_blur, tiny_gradient");
-  one_error_line(run(tune + lib + " --generator tiny_blur -p size"), "-p size: expected key=value");
-  one_error_line(run(tune + lib + " --generator tiny_blur -p size=8 -p size=16"),
-                 "-p size=16: the generator param size is given twice");
-  one_error_line(run(tune + lib + " --generator tiny_blur -p estimate_output=false"),
-                 "output 'output' has no estimate for dimension 0");
+  expect_one_error_line(run(tune + "/nonexistent/libgen.so --generator tiny_blur"),
+                        "cannot load generator library /nonexistent/libgen.so");
+  expect_one_error_line(
+      run(tune + lib + " --generator tiny_sharpen"),
+      "no generator named 'tiny_sharpen'; it registers: tiny_blur, tiny_gradient");
+  expect_one_error_line(run(tune + lib + " --generator tiny_blur -p size"),
+                        "-p size: expected key=value");
+  expect_one_error_line(run(tune + lib + " --generator tiny_blur -p size=8 -p size=16"),
+                        "-p size=16: the generator param size is given twice");
+  expect_one_error_line(run(tune + lib + " --generator tiny_blur -p estimate_output=false"),
+                        "output 'output' has no estimate for dimension 0");
 }
 
 }  // namespace
