@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -72,6 +73,27 @@ TEST(Subprocess, SaysWhenTheChildRanOutOfMemoryUnderItsCap) {
   const ChildOutcome error =
       run_in_child([](const MessageSink&) { throw std::runtime_error("no schedule"); }, {}, 30);
   EXPECT_EQ(error.detail.find("memory"), std::string::npos) << error.detail;
+}
+
+// The cap is the caller's: what fails under 1 GiB runs under 3, and the message names the cap.
+TEST(Subprocess, TakesTheMemoryCapItIsGiven) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "no memory cap under AddressSanitizer";
+#endif
+  const auto allocate_1_5_gib = [](const MessageSink& send) {
+    // 1.5 GiB of address space, only its first page touched (a vector would fill it all).
+    std::unique_ptr<char[]> big(new char[3ULL << 29]);
+    std::memset(big.get(), 1, 4096);
+    send({{"type", "done"}});
+  };
+  const ChildOutcome small = run_in_child(allocate_1_5_gib, {}, 30, 1ULL << 30);
+  EXPECT_EQ(small.status, "error");
+  EXPECT_NE(small.detail.find("ran out of memory under the child's cap of 1 GiB"),
+            std::string::npos)
+      << small.detail;
+  const ChildOutcome large = run_in_child(allocate_1_5_gib, {}, 30, 3ULL << 30);
+  EXPECT_EQ(large.status, "ok") << large.detail;
+  EXPECT_EQ(memory_cap_text(3ULL << 29), "1.5 GiB");
 }
 
 // An interrupt (Ctrl-C reaches the whole process group) ends the child even when the parent

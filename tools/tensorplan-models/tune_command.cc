@@ -28,6 +28,7 @@ struct TuneArgs {
   perf::GeneratorSpec generator;    // used when generator.library is set
   std::vector<std::string> params;  // -p key=value
   std::string dataset;              // --dataset: tune pipeline --pipeline of it
+  double memory_cap_gib = 8;        // --memory-cap
   std::string out;
   bool json = false;
   bool quiet = false;
@@ -73,6 +74,8 @@ std::string failure_text(const perf::TunedSchedule& s) {
   for (char& c : detail)
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
   if (detail.size() > 160) detail = detail.substr(0, 157) + "...";
+  if (s.detail.find("under the child's cap of") != std::string::npos)
+    detail += "; --memory-cap raises the cap";
   return detail.empty() ? "failed: " + s.status : fmt::format("failed: {} ({})", s.status, detail);
 }
 
@@ -286,6 +289,8 @@ void set_dataset(TuneArgs& args) {
 void run(TuneArgs& args) {
   set_generator(args);
   set_dataset(args);
+  args.options.limits.memory_cap_bytes =
+      static_cast<unsigned long long>(args.memory_cap_gib * static_cast<double>(1ULL << 30));
   std::unique_ptr<perf::CostModel> model = perf::load_cost_model(args.model);
   // The status line rewrites itself, so it is only shown on a terminal.
   const bool show_progress = !args.quiet && isatty(STDERR_FILENO);
@@ -367,6 +372,11 @@ void add_tune_command(CLI::App& perf) {
   tune->add_option("--top", args->options.top, "schedules to compile and time")
       ->capture_default_str()
       ->check(cli::integer_in(1, cli::kMaxInt));
+  tune->add_option("--memory-cap", args->memory_cap_gib,
+                   "GiB of address space each sample's process may take, Adams2019's search "
+                   "included (it needs more than 8 for a few big pipelines)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.25, 1024.0));
   tune->add_option("--threads", args->options.threads, "HL_NUM_THREADS for timing")
       ->capture_default_str()
       ->check(cli::integer_in(1, 1024));

@@ -47,7 +47,8 @@ void send_message(int fd, const Json& message) {
 }
 
 [[noreturn]] void child_main(int fd, int err_fd,
-                             const std::function<void(const MessageSink&)>& body) {
+                             const std::function<void(const MessageSink&)>& body,
+                             [[maybe_unused]] unsigned long long memory_cap_bytes) {
   // A fault in JIT code is a crash of the sample, whatever handlers the parent installed (ASan's
   // SEGV handler would turn it into an exit code): restore the default actions.
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) ::signal(sig, SIG_DFL);
@@ -58,7 +59,7 @@ void send_message(int fd, const Json& message) {
   const int null_fd = ::open("/dev/null", O_WRONLY);
   if (null_fd >= 0) ::dup2(null_fd, STDOUT_FILENO);
 #if !defined(__SANITIZE_ADDRESS__)
-  struct rlimit limit = {kChildMemoryCapBytes, kChildMemoryCapBytes};
+  struct rlimit limit = {memory_cap_bytes, memory_cap_bytes};
   ::setrlimit(RLIMIT_AS, &limit);
 #endif
   int code = 0;
@@ -101,9 +102,13 @@ std::string read_tail(int fd, std::size_t max_bytes) {
 
 }  // namespace
 
+std::string memory_cap_text(unsigned long long bytes) {
+  return fmt::format("{:g} GiB", static_cast<double>(bytes) / (1ULL << 30));
+}
+
 ChildOutcome run_in_child(const std::function<void(const MessageSink&)>& body,
                           const std::map<std::string, double>& timeout_after,
-                          double default_timeout) {
+                          double default_timeout, unsigned long long memory_cap_bytes) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) fail("cannot create a pipe: {}", std::strerror(errno));
   const int err_fd = ::memfd_create("tensorplan-child-stderr", MFD_CLOEXEC);
@@ -124,7 +129,7 @@ ChildOutcome run_in_child(const std::function<void(const MessageSink&)>& body,
   }
   if (pid == 0) {
     ::close(fds[0]);
-    child_main(fds[1], err_fd, body);
+    child_main(fds[1], err_fd, body, memory_cap_bytes);
   }
   ::close(fds[1]);
 
@@ -199,8 +204,8 @@ ChildOutcome run_in_child(const std::function<void(const MessageSink&)>& body,
 #if !defined(__SANITIZE_ADDRESS__)
   if (outcome.status != "ok" && outcome.status != "timeout" &&
       ran_out_of_memory(outcome.detail, outcome.stderr_tail)) {
-    outcome.detail = fmt::format("ran out of memory under the child's cap of {} GiB: {}",
-                                 kChildMemoryCapBytes >> 30, outcome.detail);
+    outcome.detail = fmt::format("ran out of memory under the child's cap of {}: {}",
+                                 memory_cap_text(memory_cap_bytes), outcome.detail);
   }
 #endif
   return outcome;

@@ -20,8 +20,9 @@ namespace tensorplan::perf {
 using MessageSink = std::function<void(const Json&)>;
 
 // A child's address space is capped (RLIMIT_AS), so that a runaway schedule cannot take the
-// machine's memory: 8 GiB is plenty for one sample. Not applied under AddressSanitizer, which
-// reserves terabytes of shadow memory.
+// machine's memory: 8 GiB, the default, is plenty for most samples (Adams2019's search of a few
+// big pipelines needs more: run_in_child takes another cap). Not applied under AddressSanitizer,
+// which reserves terabytes of shadow memory.
 constexpr unsigned long long kChildMemoryCapBytes = 8ULL << 30;
 
 struct ChildOutcome {
@@ -38,9 +39,14 @@ struct ChildOutcome {
 };
 
 // `timeout_after[phase]` is the limit in seconds after a message of type `phase` (and after
-// "start" for the first message); phases not listed get `default_timeout`.
+// "start" for the first message); phases not listed get `default_timeout`. The child's address
+// space is capped at `memory_cap_bytes`.
 ChildOutcome run_in_child(const std::function<void(const MessageSink&)>& body,
                           const std::map<std::string, double>& timeout_after,
-                          double default_timeout);
+                          double default_timeout,
+                          unsigned long long memory_cap_bytes = kChildMemoryCapBytes);
+
+// "8 GiB", "1.5 GiB": a memory cap as messages give it.
+std::string memory_cap_text(unsigned long long bytes);
 
 }  // namespace tensorplan::perf

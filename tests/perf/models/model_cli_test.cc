@@ -181,6 +181,10 @@ TEST(ModelCli, EvalAndTuneRejectBadInput) {
   r = run("perf tune /nonexistent/model.tpmodel --pipeline 8");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("/nonexistent/model.tpmodel"), std::string::npos) << r.out;
+  r = run("perf tune " + std::string(TENSORPLAN_SOURCE_DIR) +
+          "/data/perf/halide.tpmodel --pipeline 8 --memory-cap 0");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("--memory-cap"), std::string::npos) << r.out;
 }
 
 // Two models of one kind (a GCN and its ablation, say) are told apart by their file names.

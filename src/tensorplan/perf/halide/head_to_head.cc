@@ -13,7 +13,8 @@ namespace tensorplan::perf {
 InterleavedTiming time_head_to_head(const std::vector<CompiledSchedule>& schedules,
                                     const std::string& target, int threads,
                                     const InterleavedOptions& options, std::uint64_t seed,
-                                    const std::string& work_dir, double limit_seconds) {
+                                    const std::string& work_dir, double limit_seconds,
+                                    unsigned long long memory_cap_bytes) {
   if (schedules.empty()) fail("no compiled schedule to time");
   const std::string runtime = work_dir + "/runtime.o";
   compile_runtime_object(target, runtime);
@@ -41,7 +42,7 @@ InterleavedTiming time_head_to_head(const std::vector<CompiledSchedule>& schedul
         }
         send(timing_message(time_interleaved(runs, options, seed)));
       },
-      {{"start", limit_seconds}}, limit_seconds);
+      {{"start", limit_seconds}}, limit_seconds, memory_cap_bytes);
   if (outcome.status != "ok" || outcome.messages.empty() ||
       outcome.messages.back().value("type", "") != "timing") {
     fail("the head-to-head timing process failed: {} {}", outcome.status, outcome.detail);

@@ -25,10 +25,12 @@ struct CompiledSchedule {
 // Links the objects with one Halide runtime for `target` into a library in `work_dir`, then times
 // every schedule on its own arguments, interleaved in rounds (time_interleaved), in one child
 // process with HL_NUM_THREADS = `threads`. Throws Error with the reason when the runtime or the
-// link fails, or the child fails (a crash, a Halide error, no result within `limit_seconds`).
+// link fails, or the child fails (a crash, a Halide error, no result within `limit_seconds`, out
+// of memory under `memory_cap_bytes`).
 InterleavedTiming time_head_to_head(const std::vector<CompiledSchedule>& schedules,
                                     const std::string& target, int threads,
                                     const InterleavedOptions& options, std::uint64_t seed,
-                                    const std::string& work_dir, double limit_seconds);
+                                    const std::string& work_dir, double limit_seconds,
+                                    unsigned long long memory_cap_bytes);
 
 }  // namespace tensorplan::perf

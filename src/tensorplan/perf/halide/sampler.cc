@@ -505,7 +505,7 @@ SampleResult run_sample(const SampleSpec& spec, const SampleLimits& limits) {
                     {"schedule", limits.compile_seconds},
                     {"compiled", limits.run_seconds},
                     {"timing", limits.compile_seconds}},
-                   limits.run_seconds);
+                   limits.run_seconds, limits.memory_cap_bytes);
 
   SampleResult result;
   result.wall_seconds = outcome.wall_seconds;

@@ -58,6 +58,7 @@ struct SampleLimits {
   double autoschedule_seconds = 600;
   double compile_seconds = 300;
   double run_seconds = 120;
+  unsigned long long memory_cap_bytes = kChildMemoryCapBytes;  // the sample's address space
 };
 
 // What a sample produced. Fields are filled as far as the sample got.

@@ -185,7 +185,7 @@ void run_head_to_head(const TuneOptions& options, const TuneWorkDir& work,
     const InterleavedTiming t = time_head_to_head(
         schedules, options.target.empty() ? host_target().to_string() : options.target,
         options.threads, o, derive_seed(options.run_seed, 0x4832480ULL), work.path(),
-        3 * expected + 60);
+        3 * expected + 60, options.limits.memory_cap_bytes);
     h.rounds = t.rounds;
     h.seconds = t.label;
     h.status = "ok";
@@ -225,9 +225,12 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
     result.seconds = clock.seconds();
     return result;
   }
-  if (!beam.has_schedule || beam.features.schedule.empty())
-    fail("Adams2019's beam search found no schedule for {}: {} {}", pipeline_label(options),
+  if (!beam.has_schedule || beam.features.schedule.empty()) {
+    const bool out_of_memory = beam.detail.find("under the child's cap of") != std::string::npos;
+    fail("Adams2019's beam search found no schedule for {}{}: {} {}", pipeline_label(options),
+         out_of_memory ? " (a larger memory cap may let it finish: perf tune --memory-cap)" : "",
          beam.status, beam.detail);
+  }
   result.beam.schedule_source = beam.schedule_source;
   result.beam.status = beam.status;
   result.beam.detail = beam.detail;
