@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
+#include "support/temp_path.h"
 #include "tensorplan/common/error.h"
 #include "tensorplan/perf/halide/sampler.h"
 #include "tensorplan/perf/halide/stage_graph.h"
@@ -155,6 +157,41 @@ TEST(GeneratorPipeline, SizesBuffersByABoundsQuery) {
   ASSERT_EQ(sum.status, "ok") << sum.detail;
   EXPECT_EQ(sum.timed_input_shapes, (std::vector<std::vector<int>>{{40, 12}}));
   EXPECT_EQ(sum.timed_output_shape, (std::vector<int>{12}));
+}
+
+// With an object path, the timed schedule is also compiled ahead of time, and the arguments it
+// ran on are described for another process (perf tune's head-to-head timing); an object that
+// cannot be written leaves the timed sample standing, with the reason.
+TEST(GeneratorPipeline, TimedThenCompiledAheadOfTimeWithWhatItRanOn) {
+  testing::TestDir dir("aot-after-timing");
+  SampleSpec s;
+  s.generator = spec("tiny_misestimated");
+  s.timing.budget_seconds = 0.02;
+  s.function_name = "s0";
+  s.object_path = dir.str() + "/s0.o";
+  const SampleResult r = run_sample(s, SampleLimits{});
+  ASSERT_EQ(r.status, "ok") << r.detail;
+  EXPECT_TRUE(r.has_timing);
+  ASSERT_TRUE(r.has_object) << r.object_error;
+  EXPECT_TRUE(std::filesystem::exists(s.object_path));
+  ASSERT_EQ(r.bound_arguments.size(), 2u);
+  const Json& input = r.bound_arguments[0];
+  EXPECT_EQ(input.at("kind"), "buffer");
+  EXPECT_EQ(input.at("dims").at(0).at(1), 26);  // the extents the bounds query settled on
+  EXPECT_EQ(input.at("dims").at(1).at(1), 18);
+  EXPECT_EQ(input.at("dims").at(0).at(0), -1);  // x - 1 of 0..23
+  const Json& output = r.bound_arguments[1];
+  EXPECT_EQ(output.at("kind"), "output");
+  EXPECT_EQ(output.at("dims").at(0).at(1), 24);
+  EXPECT_EQ(output.at("dims").at(1).at(1), 16);
+  EXPECT_EQ(r.argument_names, (std::vector<std::string>{input.at("name"), output.at("name")}));
+
+  s.object_path = dir.str() + "/no-such-directory/s0.o";
+  const SampleResult unwritable = run_sample(s, SampleLimits{});
+  EXPECT_EQ(unwritable.status, "ok") << unwritable.detail;
+  EXPECT_TRUE(unwritable.has_timing);
+  EXPECT_FALSE(unwritable.has_object);
+  EXPECT_NE(unwritable.object_error.find("compile"), std::string::npos) << unwritable.object_error;
 }
 
 }  // namespace

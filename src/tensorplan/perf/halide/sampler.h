@@ -80,8 +80,10 @@ struct SampleResult {
   bool has_object = false;                  // object_path was written
   std::vector<std::string> argument_names;  // the object's function arguments, output last
   // With time_it and object_path: the arguments the schedule was timed on, for BoundArguments
-  // (aot.h) to rebuild in another process.
+  // (aot.h) to rebuild in another process; or, where the object could not be compiled after the
+  // timing (the sample is still "ok"), why.
   Json bound_arguments;
+  std::string object_error;
   bool has_timing = false;
   Timing timing;
   // The extents of the buffers it was timed on (buffer inputs, then the output): the estimates

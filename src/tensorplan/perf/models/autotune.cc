@@ -310,8 +310,12 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
   std::vector<int> head_to_head_samples = {0};
   std::vector<CompiledSchedule> head_to_head_schedules;
   std::vector<double> head_to_head_runs = {result.beam.seconds};
-  if (result.beam.status == "ok" && beam.has_object)
+  if (result.beam.status == "ok" && beam.has_object) {
     head_to_head_schedules.push_back(compiled(beam_spec, beam));
+  } else if (result.beam.status == "ok") {
+    result.head_to_head.status =
+        "the beam search's schedule was not compiled ahead of time: " + beam.object_error;
+  }
   int ran = 0;
   for (std::size_t t = 0; t < result.ranked.size() && ran < options.top; ++t) {
     if (interrupted(options)) {
