@@ -93,8 +93,8 @@ struct TuneResult {
   // it ran, else from the separate timings; 0 when either is missing.
   double speedup() const;
   // Whether "faster" is a measured fact rather than a fluctuation: with the head-to-head timing,
-  // the best pick was faster in every round (a sign test: by chance at most 2^-rounds); without
-  // it, by more than the two separate timings' noise together.
+  // the best pick was faster in every round (a sign test: by chance at most 2^-rounds for each
+  // pick timed); without it, by more than the two separate timings' noise together.
   bool faster_beyond_noise() const;
 };
 
