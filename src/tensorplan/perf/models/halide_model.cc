@@ -35,6 +35,7 @@
 #include "tensorplan/common/timer.h"
 #include "tensorplan/perf/halide/featurizer.h"
 #include "tensorplan/perf/models/cost_model.h"
+#include "tensorplan/perf/models/halide_cost_terms.h"
 #include "tensorplan/perf/models/halide_weights.h"
 
 namespace tensorplan::perf {
@@ -47,13 +48,7 @@ constexpr int kDefaultNumCores = 1;
 constexpr int kTypesInUse = kScalarTypeCount;
 constexpr int kAlgorithmFeatures = kHead1Width * kHead1Height;
 static_assert(kTypesInUse + kAlgorithmFeatures == kPipelineFeatureCount);
-
-// Column of a schedule feature by its Halide name (kScheduleFeatureNames is the source of truth).
-int column(const char* name) {
-  for (int i = 0; i < kScheduleFeatureCount; ++i)
-    if (std::string(name) == kScheduleFeatureNames[static_cast<std::size_t>(i)]) return i;
-  fail("halide model: no schedule feature named '{}'", name);
-}
+static_assert(kHalideCostTerms <= kConv1Channels);
 
 torch::Tensor to_tensor(const std::vector<float>& values, std::vector<int64_t> shape) {
   return torch::from_blob(const_cast<float*>(values.data()), shape, torch::kFloat32).clone();
@@ -148,31 +143,6 @@ struct Output {
 
 // The forward pass of Halide 14's cost_model generator, term for term.
 Output forward(const Parameters& w, const Batch& b, int num_cores) {
-  static const struct Columns {
-    int num_realizations = column("num_realizations");
-    int num_productions = column("num_productions");
-    int inner_parallelism = column("inner_parallelism");
-    int outer_parallelism = column("outer_parallelism");
-    int bytes_at_realization = column("bytes_at_realization");
-    int bytes_at_production = column("bytes_at_production");
-    int inlined_calls = column("inlined_calls");
-    int unique_bytes_read_per_realization = column("unique_bytes_read_per_realization");
-    int unique_lines_read_per_realization = column("unique_lines_read_per_realization");
-    int working_set = column("working_set");
-    int vector_size = column("vector_size");
-    int num_vectors = column("num_vectors");
-    int num_scalars = column("num_scalars");
-    int scalar_loads_per_vector = column("scalar_loads_per_vector");
-    int vector_loads_per_vector = column("vector_loads_per_vector");
-    int scalar_loads_per_scalar = column("scalar_loads_per_scalar");
-    int bytes_at_task = column("bytes_at_task");
-    int innermost_bytes_at_task = column("innermost_bytes_at_task");
-    int unique_bytes_read_per_vector = column("unique_bytes_read_per_vector");
-    int unique_lines_read_per_vector = column("unique_lines_read_per_vector");
-    int unique_bytes_read_per_task = column("unique_bytes_read_per_task");
-    int unique_lines_read_per_task = column("unique_lines_read_per_task");
-  } c;
-
   // The network: algorithm embedding [S, 8], schedule embedding [B, S, 24], coefficients.
   const torch::Tensor head1_filter =
       torch::sigmoid(w.head1_filter).permute({1, 0, 2}).reshape({kAlgorithmFeatures, -1});
@@ -184,67 +154,11 @@ Output forward(const Parameters& w, const Batch& b, int num_cores) {
   const torch::Tensor conv1 =
       conv1_stage1 + torch::matmul(head2, w.conv1_filter.slice(0, kHead1Channels));
   const torch::Tensor r = torch::relu(conv1);  // [B, S, 32]
-  const auto coef = [&](int i) { return r.select(2, i); };
 
-  // The hand-designed terms, on raw schedule features ([B, S] each).
-  const auto f = [&](int i) { return b.schedule.select(2, i); };
-  const torch::Tensor inner_par = f(c.inner_parallelism);
-  const torch::Tensor num_vectors = f(c.num_vectors);
-  const torch::Tensor num_scalars = f(c.num_scalars);
-  const torch::Tensor num_realizations = f(c.num_realizations);
-  const torch::Tensor num_productions = f(c.num_productions);
-  const torch::Tensor innermost_bytes_at_task = f(c.innermost_bytes_at_task).clamp_min(1);
-  const torch::Tensor parallel = inner_par > 1;
-  const torch::Tensor vector_work = f(c.vector_size) * num_vectors;
-
-  // Compute, with separate coefficients for inlined stages, rounded up to whole waves of tasks.
-  torch::Tensor compute =
-      torch::where(f(c.inlined_calls) == 0, vector_work * coef(0) + num_scalars * coef(1),
-                   vector_work * coef(2) + num_scalars * coef(3));
-  const torch::Tensor num_tasks = (inner_par * f(c.outer_parallelism)).clamp_min(1);
-  const torch::Tensor tasks_per_core = num_tasks / static_cast<float>(num_cores);
-  compute = compute * (torch::ceil(tasks_per_core) / tasks_per_core.clamp_min(1));
-
-  const torch::Tensor load = num_realizations * f(c.unique_lines_read_per_realization) * coef(5) +
-                             num_realizations * f(c.unique_bytes_read_per_realization) * coef(6) +
-                             num_vectors * f(c.scalar_loads_per_vector) * coef(7) +
-                             num_scalars * f(c.scalar_loads_per_scalar) * coef(8) +
-                             num_vectors * f(c.vector_loads_per_vector) * coef(9) +
-                             num_scalars * f(c.unique_bytes_read_per_vector) * coef(10) +
-                             num_vectors * f(c.unique_bytes_read_per_vector) * coef(11) +
-                             num_scalars * f(c.unique_lines_read_per_vector) * coef(12) +
-                             num_vectors * f(c.unique_lines_read_per_vector) * coef(13) +
-                             num_tasks * f(c.unique_bytes_read_per_task) * coef(14) +
-                             num_tasks * f(c.unique_lines_read_per_task) * coef(15);
-
-  // Stores: separate coefficients for stages with inner parallelism (their values go to other
-  // cores) and for the output stage (never loaded again).
-  const torch::Tensor lines_written = inner_par * (f(c.bytes_at_task) / innermost_bytes_at_task);
-  const torch::Tensor last = b.last_stage.unsqueeze(0);
-  const torch::Tensor alpha =
-      torch::where(parallel, coef(16), torch::where(last, coef(17), coef(18)));
-  const torch::Tensor beta =
-      torch::where(parallel, coef(19), torch::where(last, coef(20), coef(21)));
-  torch::Tensor store =
-      num_realizations * (lines_written * alpha + f(c.bytes_at_realization) * beta);
-  // False sharing of cache lines, and page faults served serially while every thread waits.
-  store = store + torch::where(parallel,
-                               coef(22) * (num_vectors + num_scalars) / innermost_bytes_at_task,
-                               torch::zeros_like(inner_par));
-  const torch::Tensor threads_on_same_page = torch::minimum(
-      inner_par, torch::div(torch::full_like(inner_par, 4096), innermost_bytes_at_task));
-  store = store + f(c.bytes_at_production) * threads_on_same_page * inner_par *
-                      f(c.outer_parallelism) * coef(23);
-  // Halide's shipped weights were fitted with the store cost counted twice; keep it so.
-  store = store * 2;
-
-  const torch::Tensor malloc_cost = coef(24) * num_realizations;
-  const torch::Tensor parallelism =
-      num_productions * (inner_par - 1) * coef(26) +
-      num_productions * torch::where(parallel, coef(25), torch::zeros_like(inner_par));
-  const torch::Tensor working_set = f(c.working_set) * coef(27);
-
-  const torch::Tensor cost = compute + store + load + malloc_cost + parallelism + working_set;
+  // The hand-designed terms, on raw schedule features, weighted by the coefficients.
+  const torch::Tensor cost =
+      (r.narrow(2, 0, kHalideCostTerms) * halide_cost_terms(b.schedule, b.last_stage, num_cores))
+          .sum(2);
   Output out;
   out.milliseconds = (cost * 1e-9f).sum(1);
   out.regularizer = (-conv1.clamp_max(0)).sum({1, 2});
