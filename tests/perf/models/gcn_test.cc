@@ -115,6 +115,47 @@ TEST(Gcn, TheEdgesOptionChoosesTheGraphAndIsSaved) {
   EXPECT_THROW(make_cost_model("gcn")->train(train, validation, bad), Error);
 }
 
+// The "halide-terms" readout (Adams2019's cost terms weighted by the node states) saves the
+// terms' scales with the model, predicts the same after loading, and refuses a file without them.
+TEST(Gcn, TheHalideTermsReadoutSavesItsTermScales) {
+  const auto train = synthetic_pipelines(20, 0, 6);
+  const auto validation = synthetic_pipelines(5, 100, 7);
+  const auto queries = queries_of(validation);
+  TrainOptions o = quick_options(3);
+  o.model_options = R"({"readout": "halide-terms"})";
+  auto model = make_cost_model("gcn");
+  model->train(train, validation, o);
+  const std::vector<double> predicted = model->predict(queries);
+  for (double seconds : predicted) EXPECT_TRUE(std::isfinite(seconds) && seconds > 0) << seconds;
+  const std::string path = temp_path("terms.tpmodel");
+  model->save(path);
+  EXPECT_EQ(load_cost_model(path)->predict(queries), predicted);
+  std::string contents = read_file(path);
+  ASSERT_NE(contents.find("\"term_scale\""), std::string::npos);
+  contents.replace(contents.find("\"term_scale\""), 12, "\"term_scalf\"");
+  write_file_atomic(path, contents);
+  EXPECT_THROW(load_cost_model(path), Error);
+  std::filesystem::remove(path);
+}
+
+// The listwise term is a setting: it changes what is learned; a temperature that is not positive
+// is refused.
+TEST(Gcn, TheListwiseTermChangesTrainingAndChecksItsTemperature) {
+  const auto train = synthetic_pipelines(20, 0, 6);
+  const auto validation = synthetic_pipelines(5, 100, 7);
+  const auto queries = queries_of(validation);
+  TrainOptions plain = quick_options(3), listwise = quick_options(3);
+  listwise.model_options = R"({"list_weight": 1, "list_temperature": 0.3})";
+  auto a = make_cost_model("gcn");
+  auto b = make_cost_model("gcn");
+  a->train(train, validation, plain);
+  b->train(train, validation, listwise);
+  EXPECT_NE(a->predict(queries), b->predict(queries));
+  TrainOptions bad = quick_options(1);
+  bad.model_options = R"({"list_temperature": 0})";
+  EXPECT_THROW(make_cost_model("gcn")->train(train, validation, bad), Error);
+}
+
 TEST(Gcn, BadQueriesAndUntrainedModelsAreErrors) {
   auto model = make_cost_model("gcn");
   EXPECT_THROW(model->predict({}), Error);

@@ -9,7 +9,12 @@
 //   "stage-softplus": a per-stage cost head, softplus(MLP(h)), summed over the stages (the
 //                     paper's per-stage costs; a stage's cost is non-negative by construction);
 //   "stage-exp":      the same with exp instead of softplus (a log-linear head);
-//   "pooled":         an MLP over the mean and the sum of the stages' states.
+//   "pooled":         an MLP over the mean and the sum of the stages' states;
+//   "halide-terms":   per stage, softplus coefficients for Adams2019's hand-designed cost terms
+//                     (halide_cost_terms.h: compute, loads, stores, parallel overheads, each from
+//                     the raw schedule features, scaled by its training median) and for a constant
+//                     per-stage cost, summed: Halide's cost formula with the coefficients coming
+//                     from the graph convolutions instead of one stage's features.
 // Seconds = the readout times `unit`, the training set's median of seconds per stage, so the
 // heads work near 1.
 //
@@ -17,8 +22,9 @@
 // block-diagonal graph), the mean squared error of ln(predicted) - ln(measured) — a loss on ratios,
 // so fast and slow pipelines count alike — plus the same error centred on each pipeline's mean
 // (only the ratios within a pipeline, which the error of a pipeline's overall scale otherwise
-// dominates) and a pairwise logistic ranking term over the pairs of schedules of one pipeline
-// whose measured times differ by more than the timing noise. After each
+// dominates), a pairwise logistic ranking term over the pairs of schedules of one pipeline
+// whose measured times differ by more than the timing noise, and (when list_weight > 0) a listwise
+// term on which schedule of a pipeline is fastest. After each
 // epoch the validation pipelines are scored (Kendall tau, RMSE of ln time); the best epoch's
 // weights are kept (early stopping).
 //
@@ -43,6 +49,7 @@
 #include "tensorplan/common/timer.h"
 #include "tensorplan/perf/halide/featurizer.h"
 #include "tensorplan/perf/models/cost_model.h"
+#include "tensorplan/perf/models/halide_cost_terms.h"
 #include "tensorplan/perf/models/metrics.h"
 
 namespace tensorplan::perf {
@@ -57,7 +64,8 @@ constexpr int kNodeFeatures = kPipelineFeatureCount + kScheduleFeatureCount;
 struct GcnHyper {
   int hidden = 64;                         // node state width
   int layers = 3;                          // graph convolutions
-  std::string readout = "stage-softplus";  // "stage-softplus", "stage-exp" or "pooled"
+  std::string readout = "stage-softplus";  // "stage-softplus", "stage-exp", "pooled" or
+                                           // "halide-terms"
   double learning_rate = 2e-3;             // Adam
   double weight_decay = 1e-5;              // Adam's L2 term
   double rank_weight = 1.0;                // weight of the pairwise ranking term
@@ -67,6 +75,12 @@ struct GcnHyper {
   int epochs = 150;            // default when TrainOptions::epochs is 0
   double rank_tie_log = 0.03;  // measured ln-times closer than this are a tie for the ranking
                                // term (timing noise)
+  // Weight of the listwise term: the cross-entropy between the measured and the predicted
+  // "which schedule is fastest" distributions of a pipeline (softmax of -ln time /
+  // list_temperature), which, unlike the pairwise term, weighs the pairs near the top most: what
+  // top-1 needs.
+  double list_weight = 0.0;
+  double list_temperature = 0.1;    // ln-time scale of the distributions: 0.1 ~ within 10%
   double select_rmse_weight = 0.1;  // early stopping keeps the epoch of the best validation
                                     // tau - this x rmse-log
   int patience = 30;                // epochs without validation improvement before stopping
@@ -85,6 +99,8 @@ struct GcnHyper {
                 {"rank_weight", rank_weight},
                 {"center_weight", center_weight},
                 {"rank_tie_log", rank_tie_log},
+                {"list_weight", list_weight},
+                {"list_temperature", list_temperature},
                 {"select_rmse_weight", select_rmse_weight},
                 {"batch_pipelines", batch_pipelines},
                 {"epochs", epochs},
@@ -110,6 +126,8 @@ struct GcnHyper {
       rank_weight = j.value("rank_weight", rank_weight);
       center_weight = j.value("center_weight", center_weight);
       rank_tie_log = j.value("rank_tie_log", rank_tie_log);
+      list_weight = j.value("list_weight", list_weight);
+      list_temperature = j.value("list_temperature", list_temperature);
       select_rmse_weight = j.value("select_rmse_weight", select_rmse_weight);
       batch_pipelines = j.value("batch_pipelines", batch_pipelines);
       epochs = j.value("epochs", epochs);
@@ -119,7 +137,9 @@ struct GcnHyper {
       fail("{}: bad GCN option ({})", where, e.what());
     }
     if (hidden < 1 || hidden > 4096 || layers < 0 || layers > 64 || batch_pipelines < 1 ||
-        (readout != "stage-softplus" && readout != "stage-exp" && readout != "pooled") ||
+        !(list_temperature > 0) ||
+        (readout != "stage-softplus" && readout != "stage-exp" && readout != "pooled" &&
+         readout != "halide-terms") ||
         (edges != "recovered" && edges != "chain" && edges != "none"))
       fail("{}: bad GCN options {}", where, to_json().dump());
   }
@@ -127,10 +147,26 @@ struct GcnHyper {
 
 float slog(float x) { return std::copysign(std::log1p(std::abs(x)), x); }
 
+// The "halide-terms" readout's terms: Adams2019's, then a constant 1 (a per-stage cost of its own).
+constexpr int kStageTerms = kHalideCostTerms + 1;
+
+// The unscaled terms of stages: `raw_schedule` [N, kScheduleFeatureCount], `last_stage` [N] bool.
+// One core: the dataset is timed with one thread. Terms are costs: one that comes out negative or
+// not finite (features Adams2019 would not produce) counts as zero, so that a prediction is
+// always a positive time.
+torch::Tensor stage_terms(const torch::Tensor& raw_schedule, const torch::Tensor& last_stage) {
+  const torch::Tensor terms =
+      torch::nan_to_num(halide_cost_terms(raw_schedule, last_stage, 1), 0.0, 0.0, 0.0).clamp_min(0);
+  return torch::cat({terms, torch::ones({raw_schedule.size(0), 1})}, 1);
+}
+
 // Per-column mean and standard deviation of the transformed features.
 struct Normaliser {
   std::vector<float> pipeline_mean, pipeline_std;  // kPipelineFeatureCount each
   std::vector<float> schedule_mean, schedule_std;  // kScheduleFeatureCount each
+  // The "halide-terms" readout only: each term's training median (kStageTerms), which it is
+  // divided by; empty for the other readouts.
+  std::vector<float> term_scale;
 
   // The normalised pipeline features of all of p's stages (stages x kPipelineFeatureCount).
   std::vector<float> pipeline_rows(const PipelineSamples& p) const {
@@ -184,6 +220,38 @@ Normaliser fit_normaliser(const std::vector<PipelineSamples>& train) {
   return n;
 }
 
+// Each term's median over the training stages where it is not zero (1 where it always is), so
+// that a scaled term is about 1 on a typical stage whatever its unit.
+std::vector<float> fit_term_scale(const std::vector<PipelineSamples>& train) {
+  std::vector<std::vector<float>> values(kStageTerms);
+  for (const PipelineSamples& p : train) {
+    const int stages = p.stages();
+    std::vector<float> raw;
+    for (const ScheduleSample& s : p.schedules)
+      raw.insert(raw.end(), s.schedule_features.begin(), s.schedule_features.end());
+    const auto rows = static_cast<int64_t>(raw.size() / kScheduleFeatureCount);
+    if (rows == 0 || stages <= 0) continue;
+    const torch::Tensor last = (torch::arange(rows, torch::kInt64).remainder(stages) == stages - 1);
+    const torch::Tensor terms =
+        stage_terms(torch::from_blob(raw.data(), {rows, kScheduleFeatureCount}), last).contiguous();
+    const float* t = terms.data_ptr<float>();
+    for (int64_t r = 0; r < rows; ++r)
+      for (int k = 0; k < kStageTerms; ++k)
+        if (const float v = t[r * kStageTerms + k]; v != 0 && std::isfinite(v))
+          values[static_cast<std::size_t>(k)].push_back(std::abs(v));
+  }
+  std::vector<float> scale;
+  for (std::vector<float>& v : values) {
+    if (v.empty()) {
+      scale.push_back(1.0f);
+      continue;
+    }
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    scale.push_back(std::max(v[v.size() / 2], 1e-30f));
+  }
+  return scale;
+}
+
 // A set of schedules as one block-diagonal graph: node features, edges, and which schedule each
 // node belongs to. Built on the CPU side as plain vectors, then turned into tensors. A node's
 // pipeline features are the same in every schedule of its pipeline, so they are stored (and
@@ -198,6 +266,7 @@ struct GraphBatch {
   torch::Tensor inv_out;         // [N, 1] 1 / number of consumers (1 if none)
   torch::Tensor node_schedule;   // [N] schedule index of each node
   torch::Tensor inv_stages;      // [S, 1] 1 / stages of each schedule
+  torch::Tensor terms;           // [N, kStageTerms] scaled terms ("halide-terms" readout only)
   int64_t schedules = 0;
 };
 
@@ -232,7 +301,11 @@ class GraphBuilder {
           out + static_cast<std::size_t>(s) * kScheduleFeatureCount);
       node_schedule_.push_back(schedules_);
       node_stage_row_.push_back(base->second + s);
+      last_stage_.push_back(s == stages - 1 ? 1 : 0);  // rows run producer first
     }
+    if (!norm_.term_scale.empty())
+      raw_schedule_rows_.insert(raw_schedule_rows_.end(), schedule_features.begin(),
+                                schedule_features.end());
     in_degree_.resize(node_schedule_.size(), 0);
     out_degree_.resize(node_schedule_.size(), 0);
     const auto add_edge = [&](int producer, int consumer) {
@@ -284,6 +357,16 @@ class GraphBuilder {
         torch::from_blob(const_cast<int64_t*>(node_schedule_.data()), {n}, i64).clone();
     b.inv_stages =
         torch::from_blob(const_cast<float*>(inv_stages_.data()), {schedules_, 1}).clone();
+    if (!norm_.term_scale.empty()) {
+      const torch::Tensor raw = torch::from_blob(const_cast<float*>(raw_schedule_rows_.data()),
+                                                 {n, kScheduleFeatureCount});
+      const torch::Tensor last =
+          torch::from_blob(const_cast<std::uint8_t*>(last_stage_.data()), {n}, torch::kUInt8)
+              .to(torch::kBool);
+      const torch::Tensor scale =
+          torch::from_blob(const_cast<float*>(norm_.term_scale.data()), {kStageTerms});
+      b.terms = stage_terms(raw, last) / scale;
+    }
     b.schedules = schedules_;
     return b;
   }
@@ -293,6 +376,8 @@ class GraphBuilder {
   const std::string edges_;
   std::map<const PipelineSamples*, int64_t> pipeline_base_;  // row of the pipeline's stage 0
   std::vector<float> pipeline_rows_, schedule_rows_;
+  std::vector<float> raw_schedule_rows_;  // unnormalised, for the terms
+  std::vector<std::uint8_t> last_stage_;  // 1 for a schedule's output stage
   std::vector<int64_t> src_, dst_, node_schedule_, node_stage_row_;
   std::vector<int> in_degree_, out_degree_;
   std::vector<float> inv_stages_;
@@ -317,7 +402,8 @@ struct GcnNet : torch::nn::Module {
     }
     const int readout_in = h.readout == "pooled" ? 2 * h.hidden : h.hidden;
     head_hidden = register_module("head_hidden", torch::nn::Linear(readout_in, h.hidden));
-    head_out = register_module("head_out", torch::nn::Linear(h.hidden, 1));
+    head_out = register_module(
+        "head_out", torch::nn::Linear(h.hidden, h.readout == "halide-terms" ? kStageTerms : 1));
   }
 
   // ln(run time / unit) of each schedule of the batch: [S].
@@ -348,6 +434,10 @@ struct GcnNet : torch::nn::Module {
       return head_out->forward(torch::relu(head_hidden->forward(pooled))).squeeze(1);
     }
     torch::Tensor z = head_out->forward(torch::relu(head_hidden->forward(h)));
+    if (hyper.readout == "halide-terms") {
+      const torch::Tensor stage_cost = (torch::softplus(z) * b.terms).sum(1, true);
+      return torch::log(per_schedule(stage_cost).squeeze(1) + 1e-9);
+    }
     torch::Tensor stage_cost =
         hyper.readout == "stage-exp" ? torch::exp(torch::clamp(z, -30, 30)) : torch::softplus(z);
     return torch::log(per_schedule(stage_cost).squeeze(1) + 1e-9);
@@ -393,16 +483,18 @@ PipelineBlock make_block(const PipelineSamples& p, const Normaliser& norm, const
 struct TrainBatch {
   GraphBatch graph;
   torch::Tensor log_seconds, faster, slower;
-  torch::Tensor schedule_pipeline;  // [S] which block each schedule belongs to
-  torch::Tensor inv_block_size;     // [blocks] 1 / schedules of the block
+  torch::Tensor schedule_pipeline;               // [S] which block each schedule belongs to
+  torch::Tensor inv_block_size;                  // [blocks] 1 / schedules of the block
+  std::vector<int64_t> block_first, block_size;  // each block's schedules: [first, first + size)
 };
 
 TrainBatch concat_blocks(const std::vector<const PipelineBlock*>& blocks) {
   std::vector<torch::Tensor> pipeline_rows, schedule_rows, node_stage_row, src, dst, inv_in,
-      inv_out, node_schedule, inv_stages, logs, faster, slower, schedule_pipeline;
+      inv_out, node_schedule, inv_stages, terms, logs, faster, slower, schedule_pipeline;
   std::vector<float> inv_block_size;
   int64_t node_offset = 0, schedule_offset = 0, stage_row_offset = 0;
   auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+  TrainBatch t;
   for (const PipelineBlock* b : blocks) {
     const GraphBatch& g = b->graph;
     pipeline_rows.push_back(g.pipeline_rows);
@@ -414,17 +506,19 @@ TrainBatch concat_blocks(const std::vector<const PipelineBlock*>& blocks) {
     inv_out.push_back(g.inv_out);
     node_schedule.push_back(g.node_schedule + schedule_offset);
     inv_stages.push_back(g.inv_stages);
+    if (g.terms.defined()) terms.push_back(g.terms);
     logs.push_back(b->log_seconds);
     faster.push_back(torch::tensor(b->faster, i64) + schedule_offset);
     slower.push_back(torch::tensor(b->slower, i64) + schedule_offset);
     schedule_pipeline.push_back(
         torch::full({g.schedules}, static_cast<int64_t>(inv_block_size.size()), i64));
     inv_block_size.push_back(1.0f / static_cast<float>(g.schedules));
+    t.block_first.push_back(schedule_offset);
+    t.block_size.push_back(g.schedules);
     node_offset += g.schedule_rows.size(0);
     stage_row_offset += g.pipeline_rows.size(0);
     schedule_offset += g.schedules;
   }
-  TrainBatch t;
   t.graph.pipeline_rows = torch::cat(pipeline_rows);
   t.graph.schedule_rows = torch::cat(schedule_rows);
   t.graph.node_stage_row = torch::cat(node_stage_row);
@@ -434,6 +528,7 @@ TrainBatch concat_blocks(const std::vector<const PipelineBlock*>& blocks) {
   t.graph.inv_out = torch::cat(inv_out);
   t.graph.node_schedule = torch::cat(node_schedule);
   t.graph.inv_stages = torch::cat(inv_stages);
+  if (!terms.empty()) t.graph.terms = torch::cat(terms);
   t.graph.schedules = schedule_offset;
   t.log_seconds = torch::cat(logs);
   t.faster = torch::cat(faster);
@@ -471,6 +566,7 @@ class GcnModel final : public CostModel {
     const Deadline deadline(options.time_limit);
 
     norm_ = fit_normaliser(train);
+    if (hyper_.readout == "halide-terms") norm_.term_scale = fit_term_scale(train);
     std::vector<double> per_stage;
     for (const PipelineSamples& p : train)
       for (const ScheduleSample& s : p.schedules) per_stage.push_back(s.seconds / p.stages());
@@ -523,6 +619,20 @@ class GcnModel final : public CostModel {
           torch::Tensor margin =
               predicted.index_select(0, batch.slower) - predicted.index_select(0, batch.faster);
           loss = loss + hyper_.rank_weight * torch::softplus(-margin).mean();
+        }
+        if (hyper_.list_weight > 0) {
+          torch::Tensor list_loss = torch::zeros({});
+          for (std::size_t b = 0; b < batch.block_first.size(); ++b) {
+            const torch::Tensor measured =
+                batch.log_seconds.narrow(0, batch.block_first[b], batch.block_size[b]);
+            const torch::Tensor guess =
+                predicted.narrow(0, batch.block_first[b], batch.block_size[b]);
+            const torch::Tensor target = torch::softmax(-measured / hyper_.list_temperature, 0);
+            list_loss = list_loss -
+                        (target * torch::log_softmax(-guess / hyper_.list_temperature, 0)).sum();
+          }
+          loss =
+              loss + hyper_.list_weight * list_loss / static_cast<double>(batch.block_first.size());
         }
         adam.zero_grad();
         loss.backward();
@@ -586,13 +696,14 @@ class GcnModel final : public CostModel {
       body.append(reinterpret_cast<const char*>(t.data_ptr<float>()),
                   static_cast<std::size_t>(t.numel()) * sizeof(float));
     }
-    const Json extra = {{"hyper", hyper_.to_json()},
-                        {"log_unit", log_unit_},
-                        {"pipeline_mean", norm_.pipeline_mean},
-                        {"pipeline_std", norm_.pipeline_std},
-                        {"schedule_mean", norm_.schedule_mean},
-                        {"schedule_std", norm_.schedule_std},
-                        {"tensors", tensors}};
+    Json extra = {{"hyper", hyper_.to_json()},
+                  {"log_unit", log_unit_},
+                  {"pipeline_mean", norm_.pipeline_mean},
+                  {"pipeline_std", norm_.pipeline_std},
+                  {"schedule_mean", norm_.schedule_mean},
+                  {"schedule_std", norm_.schedule_std},
+                  {"tensors", tensors}};
+    if (!norm_.term_scale.empty()) extra["term_scale"] = norm_.term_scale;
     write_model_file(path, "gcn", body, extra);
   }
 
@@ -614,6 +725,15 @@ class GcnModel final : public CostModel {
         if (!(s > 0)) fail("{}: gcn normalisation has a non-positive deviation", path);
       for (float s : norm_.schedule_std)
         if (!(s > 0)) fail("{}: gcn normalisation has a non-positive deviation", path);
+      norm_.term_scale.clear();
+      if (hyper_.readout == "halide-terms") {
+        norm_.term_scale = header.at("term_scale").get<std::vector<float>>();
+        if (norm_.term_scale.size() != kStageTerms)
+          fail("{}: gcn term scales have {} entries, expected {}", path, norm_.term_scale.size(),
+               kStageTerms);
+        for (float s : norm_.term_scale)
+          if (!(s > 0) || !std::isfinite(s)) fail("{}: gcn term scale is not positive", path);
+      }
       const Json& tensors = header.at("tensors");
       auto net = std::make_shared<GcnNet>(hyper_);
       auto params = net->named_parameters();
