@@ -80,9 +80,13 @@ std::string failure_text(const perf::TunedSchedule& s) {
 }
 
 Json schedule_json(const perf::TunedSchedule& s) {
-  return {{"sample", s.sample},   {"predicted", s.predicted},
-          {"seconds", s.seconds}, {"median_seconds", s.median_seconds},
-          {"noise", s.noise()},   {"status", s.status},
+  return {{"sample", s.sample},
+          {"kind", s.kind},
+          {"predicted", s.predicted},
+          {"seconds", s.seconds},
+          {"median_seconds", s.median_seconds},
+          {"noise", s.noise()},
+          {"status", s.status},
           {"detail", s.detail}};
 }
 
@@ -129,6 +133,7 @@ void print_json(const TuneArgs& args, const perf::CostModel& model, const perf::
       {"generator_library", args.options.generator ? Json(args.generator.library) : Json(nullptr)},
       {"generator_params", args.generator.params},
       {"run_seed", args.options.run_seed},
+      {"sampler", args.options.sample_plan},
       {"predicted_unit", model.predicts_seconds() ? "seconds" : "score"},
       {"beam_status", r.beam.status},
       {"beam_detail", r.beam.detail},
@@ -188,8 +193,9 @@ void print_text(const TuneArgs& args, const perf::CostModel& model, const perf::
     const std::string measured = s.status == "ok" ? fmt::format("measured {} (noise {:.1f}%)",
                                                                 ms(s.seconds), 100 * s.noise())
                                                   : failure_text(s);
-    std::printf("  #%zu sample %-4d predicted %-16s %s\n", i + 1, s.sample,
-                predicted_text(model, s.predicted).c_str(), measured.c_str());
+    std::printf("  #%zu sample %-4d %-16s predicted %-16s %s\n", i + 1, s.sample,
+                ("(" + s.kind + ")").c_str(), predicted_text(model, s.predicted).c_str(),
+                measured.c_str());
   }
   const perf::HeadToHead& h = r.head_to_head;
   if (h.status == "ok") {
@@ -369,6 +375,12 @@ void add_tune_command(CLI::App& perf) {
                                perf::kDrawsPerSample))
       ->capture_default_str()
       ->check(cli::integer_in(1, cli::kMaxInt));
+  tune->add_option(
+          "--sampler", args->options.sample_plan,
+          "how schedules are drawn: 2 = dataset v2's plan (beam 8 under drawn machine "
+          "parameters, dropout, random cost-model weights), 1 = v1's (beam 1 with dropout)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({1, 2}));
   tune->add_option("--top", args->options.top, "schedules to compile and time")
       ->capture_default_str()
       ->check(cli::integer_in(1, cli::kMaxInt));

@@ -96,6 +96,35 @@ TEST(Autotune, RanksDistinctSamplesAndTimesTheFavourites) {
   EXPECT_DOUBLE_EQ(r.speedup(), h.seconds[0] / h.seconds[static_cast<std::size_t>(h.best)]);
 }
 
+// The sampler draws as dataset v2 was drawn (its random-weights samples included: the weights
+// are written to the tuning's own directory) unless v1's plan is asked for; each ranked schedule
+// says how it was drawn.
+TEST(Autotune, SamplesWithTheDatasetsPlan) {
+  FeatureSumModel model;
+  for (int plan : {1, 2}) {
+    TuneOptions o = tiny(8, 1);
+    o.sample_plan = plan;
+    const TuneResult r = autotune(model, o);
+    EXPECT_EQ(r.beam.kind, "beam");
+    std::set<std::string> kinds;
+    for (const TunedSchedule& s : r.ranked) kinds.insert(s.kind);
+    if (plan == 1) {
+      EXPECT_TRUE(kinds == std::set<std::string>{"random"} ||
+                  kinds == (std::set<std::string>{"random", "random-machine"}))
+          << "plan 1";
+    } else {
+      EXPECT_EQ(kinds.count("random-weights"), 1u) << "plan 2";
+      for (const std::string& kind : kinds)
+        EXPECT_TRUE(kind == "beam-machine" || kind == "random" || kind == "random-machine" ||
+                    kind == "random-weights")
+            << kind;
+    }
+  }
+  TuneOptions bad = tiny(2, 1);
+  bad.sample_plan = 3;
+  EXPECT_THROW(autotune(model, bad), Error);
+}
+
 // "Faster" is claimed only when the gain exceeds the timing noise of both schedules.
 TEST(Autotune, FasterOnlyBeyondTheTimingNoise) {
   TuneResult r;

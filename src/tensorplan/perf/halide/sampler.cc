@@ -357,8 +357,10 @@ void run_sample_in_this_process(const SampleSpec& spec, const MessageSink& send)
   ::unsetenv("HL_WEIGHTS_DIR");  // the plugin's built-in weights
   if (!spec.weights_file.empty()) ::setenv("HL_WEIGHTS_DIR", spec.weights_file.c_str(), 1);
   if (spec.random_weights_seed != 0) {
-    if (spec.object_path.empty()) fail("random cost-model weights need an object path");
-    const std::string dir = spec.object_path + ".weights";
+    if (spec.object_path.empty() && spec.random_weights_dir.empty())
+      fail("random cost-model weights need a directory or an object path");
+    const std::string dir =
+        !spec.random_weights_dir.empty() ? spec.random_weights_dir : spec.object_path + ".weights";
     write_random_weights(dir, spec.random_weights_seed);
     ::setenv("HL_WEIGHTS_DIR", dir.c_str(), 1);
   }

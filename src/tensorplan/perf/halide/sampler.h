@@ -37,9 +37,10 @@ struct SampleSpec {
   double machine_balance = 40;  // cost of a cache miss relative to an arithmetic op
   // Nonzero: Adams2019 searches with a cost model of random weights drawn from this seed instead
   // of its built-in ones (as Adams et al. bootstrapped their dataset): the search then explores
-  // schedules its trained model would never pick. Only with object_path (the weights are written
-  // next to the object).
+  // schedules its trained model would never pick. The weights are written to random_weights_dir,
+  // or, if that is empty, next to the object (object_path + ".weights"): one of them must be set.
   std::uint64_t random_weights_seed = 0;
+  std::string random_weights_dir;
   // A Halide `.weights` file for the cost model (HL_WEIGHTS_DIR), e.g. from `perf weights`;
   // "" = the plugin's built-in weights. Ignored when random_weights_seed is set.
   std::string weights_file;

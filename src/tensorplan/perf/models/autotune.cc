@@ -61,18 +61,31 @@ bool TuneResult::faster_beyond_noise() const {
 
 namespace {
 
-// The dataset's recipe for sample k of the pipeline (0: beam search 32; k >= 1: beam 1 with a
-// dropout level and search seed drawn from the pipeline's seed and k), so that the model ranks
-// the kind of schedules it learnt from; draws beyond `samples` also under drawn MachineParams.
-SampleSpec spec_of(const TuneOptions& options, int k) {
+// A dataset's recipe for sample k of the pipeline (0: beam search 32; k >= 1 drawn from the
+// pipeline's seed and k), so that the model ranks the kind of schedules it learnt from.
+// Plan 2: format 2's plan for a pipeline of samples + 1 schedules (draws past them are random-
+// weights samples). Plan 1: beam 1 with a dropout level and search seed; draws beyond `samples`
+// also under drawn MachineParams. `kind` (may be null) gets the sample's kind, named as v2's.
+SampleSpec spec_of(const TuneOptions& options, int k, std::string* kind = nullptr) {
   GenerateOptions run;
   run.seed = options.run_seed;
   run.pipeline = options.pipeline_options;
   run.threads = options.threads;
   run.target = options.target;
   run.timing = options.timing;
+  if (options.sample_plan == 2) {
+    run.schedules = options.samples + 1;
+    std::string drawn;
+    SampleSpec spec = sample_spec_v2(run, options.pipeline, k, &drawn);
+    if (kind) *kind = drawn;
+    spec.timing = options.timing;
+    spec.time_it = true;  // as plan 1's: the sampling loop turns it off
+    spec.generator = options.generator;
+    return spec;
+  }
   SampleSpec spec = sample_spec(run, options.pipeline, k);
   spec.generator = options.generator;
+  if (kind) *kind = k == 0 ? "beam" : k > options.samples ? "random-machine" : "random";
   if (k > options.samples) {
     // Past the first `samples` draws the search has repeated itself: draw its MachineParams too
     // (as format 2's "random-machine" samples), which moves it to other tilings.
@@ -155,6 +168,11 @@ class TuneWorkDir {
     spec.object_path = fmt::format("{}/{}.o", path_, spec.function_name);
     return spec;
   }
+  // Sample k's spec with its random cost-model weights (if it has any) written here.
+  SampleSpec with_weights_dir(SampleSpec spec, int k) const {
+    spec.random_weights_dir = fmt::format("{}/s{}.weights", path_, k);
+    return spec;
+  }
 
  private:
   std::string path_;
@@ -202,6 +220,8 @@ void run_head_to_head(const TuneOptions& options, const TuneWorkDir& work,
 
 TuneResult autotune(CostModel& model, const TuneOptions& options) {
   if (options.samples < 1) fail("--samples must be at least 1 (got {})", options.samples);
+  if (options.sample_plan != 1 && options.sample_plan != 2)
+    fail("the sample plan must be 1 or 2 (got {})", options.sample_plan);
   if (options.top < 1) fail("--top must be at least 1 (got {})", options.top);
   if (options.pipeline < 0) fail("--pipeline must be 0 or more (got {})", options.pipeline);
   if (options.threads < 1) fail("--threads must be at least 1 (got {})", options.threads);
@@ -232,6 +252,7 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
          beam.status, beam.detail);
   }
   result.beam.schedule_source = beam.schedule_source;
+  result.beam.kind = "beam";
   result.beam.status = beam.status;
   result.beam.detail = beam.detail;
   if (beam.status == "ok" && beam.has_timing) {
@@ -252,6 +273,7 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
   pipeline.graph = beam.graph;
   pipeline.pipeline_features = beam.features.pipeline;
   std::vector<ScheduleSample> candidates;
+  std::vector<std::string> candidate_kinds;  // of each candidate
   std::set<std::string> seen = {beam.schedule_source};
   const long long max_draws = static_cast<long long>(options.samples) * kDrawsPerSample;
   for (int k = 1; static_cast<int>(candidates.size()) < options.samples && k <= max_draws; ++k) {
@@ -259,7 +281,8 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
       result.interrupted = true;
       break;
     }
-    SampleSpec spec = spec_of(options, k);
+    std::string kind;
+    SampleSpec spec = work.with_weights_dir(spec_of(options, k, &kind), k);
     spec.time_it = false;
     const SampleResult r = run_sample_reporting(
         options,
@@ -277,6 +300,7 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
     s.schedule_features = r.features.schedule;
     s.schedule_source = r.schedule_source;
     candidates.push_back(std::move(s));
+    candidate_kinds.push_back(kind);
   }
   if (candidates.empty()) {
     if (result.interrupted) {
@@ -298,6 +322,7 @@ TuneResult autotune(CostModel& model, const TuneOptions& options) {
   for (std::size_t i : order) {
     TunedSchedule s;
     s.sample = candidates[i].sample;
+    s.kind = candidate_kinds[i];
     s.predicted = predicted[i];
     s.schedule_source = candidates[i].schedule_source;
     result.ranked.push_back(std::move(s));

@@ -28,6 +28,11 @@ struct TuneOptions {
   // Distinct randomised schedules to rank: the search often repeats itself (the beam's schedule,
   // or one drawn before), so up to kDrawsPerSample times as many are drawn to find them.
   int samples = 64;
+  // Which recipe draws them: 2 (default), dataset v2's sample plan (sample_spec_v2: beam 8 under
+  // drawn MachineParams, beam 1 with dropout, the same under drawn MachineParams, and the greedy
+  // search under random cost-model weights, which in v2 is most often the pipeline's fastest);
+  // 1, v1's (beam 1 with dropout), past the first `samples` draws also under drawn MachineParams.
+  int sample_plan = 2;
   int top = 5;         // of those, how many to compile and time
   int threads = 1;     // HL_NUM_THREADS and autoscheduler parallelism
   std::string target;  // "" = host_target()
@@ -46,6 +51,7 @@ constexpr int kDrawsPerSample = 4;
 
 struct TunedSchedule {
   int sample = 0;             // 0 = the beam search, k >= 1 = randomised sample k
+  std::string kind;           // how it was drawn: "beam", "random", "random-weights", ... (as v2)
   double predicted = 0;       // the model's prediction (seconds or rank score)
   double seconds = 0;         // measured: fastest batch, per run; 0 if not timed
   double median_seconds = 0;  // measured: median batch, per run (its distance from `seconds`
