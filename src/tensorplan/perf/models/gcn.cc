@@ -220,10 +220,17 @@ Normaliser fit_normaliser(const std::vector<PipelineSamples>& train) {
   return n;
 }
 
+// The median of v (1 if v is empty).
+double median(std::vector<double> v) {
+  if (v.empty()) return 1.0;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
 // Each term's median over the training stages where it is not zero (1 where it always is), so
 // that a scaled term is about 1 on a typical stage whatever its unit.
 std::vector<float> fit_term_scale(const std::vector<PipelineSamples>& train) {
-  std::vector<std::vector<float>> values(kStageTerms);
+  std::vector<std::vector<double>> values(kStageTerms);
   for (const PipelineSamples& p : train) {
     const int stages = p.stages();
     std::vector<float> raw;
@@ -237,18 +244,12 @@ std::vector<float> fit_term_scale(const std::vector<PipelineSamples>& train) {
     const float* t = terms.data_ptr<float>();
     for (int64_t r = 0; r < rows; ++r)
       for (int k = 0; k < kStageTerms; ++k)
-        if (const float v = t[r * kStageTerms + k]; v != 0 && std::isfinite(v))
-          values[static_cast<std::size_t>(k)].push_back(std::abs(v));
+        if (const float v = t[r * kStageTerms + k]; v > 0)  // stage_terms: finite, >= 0
+          values[static_cast<std::size_t>(k)].push_back(v);
   }
   std::vector<float> scale;
-  for (std::vector<float>& v : values) {
-    if (v.empty()) {
-      scale.push_back(1.0f);
-      continue;
-    }
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-    scale.push_back(std::max(v[v.size() / 2], 1e-30f));
-  }
+  for (const std::vector<double>& v : values)
+    scale.push_back(std::max(static_cast<float>(median(v)), 1e-30f));
   return scale;
 }
 
@@ -536,12 +537,6 @@ TrainBatch concat_blocks(const std::vector<const PipelineBlock*>& blocks) {
   t.schedule_pipeline = torch::cat(schedule_pipeline);
   t.inv_block_size = torch::tensor(inv_block_size);
   return t;
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 1.0;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-  return v[v.size() / 2];
 }
 
 class GcnModel final : public CostModel {
